@@ -1,0 +1,4 @@
+export * from './quantity';
+export * from './policy';
+export * from './resources';
+export * from './resource-quota-policy';

@@ -1,0 +1,53 @@
+import { k8s } from 'cdk8s-plus-27';
+import { parseQuantity, Quantity } from './quantity';
+
+/**
+ * The cpu and memory of one container. Rendered as requests and limits of
+ * the same amounts (Guaranteed QoS).
+ */
+export interface ResourceAmounts {
+  /**
+   * CPU, as a Kubernetes quantity: `"250m"`, `"1"`, `"1.5"`.
+   */
+  readonly cpu: string;
+  /**
+   * Memory, as a Kubernetes quantity: `"256Mi"`, `"1Gi"`.
+   */
+  readonly memory: string;
+}
+
+/** Parsed, validated resource amounts. */
+export interface ParsedAmounts {
+  readonly cpu: Quantity;
+  readonly memory: Quantity;
+}
+
+/**
+ * Parses and checks `amounts` (both present, valid and positive); `where`
+ * and `field` name them in the error.
+ */
+export function parseAmounts(amounts: ResourceAmounts | undefined, where: string, field = 'resources'): ParsedAmounts {
+  if (!amounts || amounts.cpu === undefined || amounts.memory === undefined) {
+    throw new Error(`${where}: ${field} must set both cpu and memory (e.g. { cpu: "250m", memory: "256Mi" }); they are rendered as requests == limits`);
+  }
+  const cpu = parseQuantity(amounts.cpu, `${where}: ${field}.cpu`);
+  const memory = parseQuantity(amounts.memory, `${where}: ${field}.memory`);
+  for (const [name, q] of [['cpu', cpu], ['memory', memory]] as const) {
+    if (!q.isPositive) {
+      throw new Error(`${where}: ${field}.${name} must be greater than zero, got "${q}"`);
+    }
+  }
+  return { cpu, memory };
+}
+
+/**
+ * Container resources with requests == limits (Guaranteed QoS), validated.
+ */
+export function guaranteedResources(amounts: ResourceAmounts | undefined, where: string, field = 'resources'): k8s.ResourceRequirements {
+  const parsed = parseAmounts(amounts, where, field);
+  const list = {
+    cpu: k8s.Quantity.fromString(parsed.cpu.toString()),
+    memory: k8s.Quantity.fromString(parsed.memory.toString()),
+  };
+  return { requests: list, limits: { ...list } };
+}
