@@ -140,6 +140,11 @@ export class MetricsServer extends Construct {
     if (resolution.toMilliseconds() < 10_000) {
       throw new Error(`${where}: metricResolution ${resolution.toMilliseconds() / 1000}s is below 10s, which metrics-server refuses to start with; use 15s (the kubelet's own resolution) or more`);
     }
+    const timeoutArg = (props.args ?? []).find(a => a.startsWith('--kubelet-request-timeout='));
+    const timeoutMs = timeoutArg ? parseGoDurationMs(timeoutArg.split('=')[1]) : 10_000;
+    if (resolution.toMilliseconds() * 9 / 10 < timeoutMs) {
+      throw new Error(`${where}: metricResolution ${resolution.toMilliseconds() / 1000}s is too short for the kubelet request timeout (${timeoutMs / 1000}s): metrics-server requires 90% of the resolution to be at least the timeout. Use 15s or more`);
+    }
     const priorityClassName = props.priorityClassName ?? 'system-cluster-critical';
     assertDnsSubdomain(priorityClassName, where, 'priorityClassName');
     const addressTypes = props.kubeletPreferredAddressTypes ?? DEFAULT_ADDRESS_TYPES;
@@ -273,4 +278,20 @@ export class MetricsServer extends Construct {
     claimApiService(this, 'v1beta1.metrics.k8s.io');
     enforceRequestsEqualLimits(this);
   }
+}
+
+/** Parses a simple Go duration (`10s`, `1m30s`, `500ms`) into milliseconds. */
+function parseGoDurationMs(text: string): number {
+  const re = /(\d+(?:\.\d+)?)(ms|h|m|s)/g;
+  const unit: Record<string, number> = { h: 3_600_000, m: 60_000, s: 1000, ms: 1 };
+  let total = 0;
+  let consumed = '';
+  for (const m of text.matchAll(re)) {
+    total += parseFloat(m[1]) * unit[m[2]];
+    consumed += m[0];
+  }
+  if (!text || consumed !== text) {
+    throw new Error(`invalid duration "${text}" in --kubelet-request-timeout; write it like "10s" or "1m"`);
+  }
+  return total;
 }
