@@ -3,3 +3,5 @@ export * from './policy';
 export * from './resources';
 export * from './resource-quota-policy';
 export * from './metrics-server';
+export * from './promql';
+export * from './prom-adapter';

@@ -78,3 +78,37 @@ export function expectSchemaValid(manifests: any[]): void {
 export function synthApp(app: App): any[] {
   return app.charts.flatMap(c => Testing.synth(c));
 }
+
+/** Roles Kubernetes itself provides, that bindings may name without defining. */
+export const BUILTIN_ROLES = new Set([
+  'ClusterRole/system:auth-delegator', 'Role/extension-apiserver-authentication-reader',
+  'ClusterRole/cluster-admin', 'ClusterRole/admin', 'ClusterRole/edit', 'ClusterRole/view',
+]);
+
+/** Bindings whose roleRef names neither a role in `manifests` nor a built-in role. */
+export function danglingBindings(manifests: any[]): string[] {
+  const roles = new Set(manifests.filter(m => m.kind === 'ClusterRole' || m.kind === 'Role')
+    .map(m => `${m.kind}/${m.kind === 'Role' ? `${m.metadata.namespace}/` : ''}${m.metadata.name}`));
+  return manifests.filter(m => m.kind === 'ClusterRoleBinding' || m.kind === 'RoleBinding').flatMap(b => {
+    const ref = b.roleRef;
+    const key = `${ref.kind}/${ref.kind === 'Role' ? `${b.metadata.namespace}/` : ''}${ref.name}`;
+    return roles.has(key) || BUILTIN_ROLES.has(`${ref.kind}/${ref.name}`) ? [] : [`${b.kind} ${b.metadata.name} -> ${key}`];
+  });
+}
+
+/**
+ * Runs `promtool check rules` on recording rules made of `exprs`; returns
+ * promtool's output and exit code. promtool comes from the Debian package
+ * `prometheus` (.ci/run installs it); without it this throws, so a test that
+ * needs it fails rather than passing unchecked.
+ */
+export function promtoolCheck(exprs: Record<string, string>): { code: number; output: string } {
+  const cp = require('child_process');
+  const os = require('os');
+  const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'promtool-')), 'rules.yaml');
+  const rules = Object.entries(exprs).map(([record, expr]) => ({ record: record.replace(/[^a-zA-Z0-9_:]/g, '_'), expr }));
+  fs.writeFileSync(file, Yaml.stringify({ groups: [{ name: 'check', rules }] }));
+  const r = cp.spawnSync('promtool', ['check', 'rules', file], { encoding: 'utf8' });
+  if (r.error) throw new Error(`promtool not runnable (${r.error.message}); install the Debian package "prometheus"`);
+  return { code: r.status, output: `${r.stdout}${r.stderr}` };
+}
