@@ -5,3 +5,7 @@ export * from './resource-quota-policy';
 export * from './metrics-server';
 export * from './promql';
 export * from './prom-adapter';
+export * from './hpa';
+export * from './scalable-flask-app';
+export * from './filler-query';
+export * from './opportunistic-filler';

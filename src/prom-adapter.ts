@@ -25,10 +25,22 @@ export enum MetricsApi {
  * on a metric's name.
  */
 export class AdapterMetric {
+  /**
+   * A metric served by an adapter outside this app (another installation
+   * that you manage). The synth then cannot check that the metric exists:
+   * use it only when the serving side really is elsewhere.
+   */
+  public static servedElsewhere(api: MetricsApi, metricName: string, resources: string[] = api === MetricsApi.CUSTOM ? ['namespace', 'pod'] : []): AdapterMetric {
+    if (!METRIC_NAME.test(metricName)) {
+      throw new Error(`AdapterMetric.servedElsewhere: "${metricName}" is not a metric name`);
+    }
+    return new AdapterMetric(undefined, api, metricName, resources);
+  }
+
   /** @internal */
   constructor(
-    /** The adapter that serves the metric. */
-    public readonly adapter: PromAdapter,
+    /** The adapter that serves the metric; `undefined` when served elsewhere. */
+    public readonly adapter: PromAdapter | undefined,
     /** The metrics API that serves it. */
     public readonly api: MetricsApi,
     /** The name HPAs ask for. */

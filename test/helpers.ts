@@ -112,3 +112,18 @@ export function promtoolCheck(exprs: Record<string, string>): { code: number; ou
   if (r.error) throw new Error(`promtool not runnable (${r.error.message}); install the Debian package "prometheus"`);
   return { code: r.status, output: `${r.stdout}${r.stderr}` };
 }
+
+/**
+ * Runs `promtool test rules` on a test file whose rule file records `expr`
+ * as `record`; returns the exit code and output.
+ */
+export function promtoolTest(record: string, expr: string, tests: object[]): { code: number; output: string } {
+  const cp = require('child_process');
+  const os = require('os');
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'promtool-test-'));
+  fs.writeFileSync(path.join(dir, 'rules.yaml'), Yaml.stringify({ groups: [{ name: 'under-test', interval: '1m', rules: [{ record, expr }] }] }));
+  fs.writeFileSync(path.join(dir, 'test.yaml'), Yaml.stringify({ rule_files: ['rules.yaml'], evaluation_interval: '1m', tests }));
+  const r = cp.spawnSync('promtool', ['test', 'rules', 'test.yaml'], { cwd: dir, encoding: 'utf8' });
+  if (r.error) throw new Error(`promtool not runnable (${r.error.message}); install the Debian package "prometheus"`);
+  return { code: r.status, output: `${r.stdout}${r.stderr}` };
+}

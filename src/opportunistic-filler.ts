@@ -1,0 +1,342 @@
+import { ApiObject, Duration } from 'cdk8s';
+import { k8s } from 'cdk8s-plus-27';
+import { Construct } from 'constructs';
+import { fillerSlotsQuery, ksmLabelName } from './filler-query';
+import { AutoscalingSpec, checkAutoscaling, renderHpa, ScalingMetric, ScalingPolicyType, ScalingRules, scalingRules, SelectPolicy } from './hpa';
+import { selectorLabels, standardLabels } from './labels';
+import { assertDnsLabel, assertDnsSubdomain, assertInteger, describe } from './names';
+import { enforceRequestsEqualLimits } from './policy';
+import { AdapterMetric, PromAdapter } from './prom-adapter';
+import { ResourceQuotaPolicy } from './resource-quota-policy';
+import { guaranteedResources, parseAmounts, ResourceAmounts } from './resources';
+import { imageRef, restrictedSecurityContext } from './workload';
+
+/** The pod label only filler pods carry; the capacity metric leaves pods with it out of "used". */
+export const FILLER_POD_LABEL = 'cdk8s-autoscaling.io/opportunistic-filler';
+
+/** Buffer (overprovisioning) pods: pause containers that hold room for bursts. */
+export interface FillerBuffer {
+  /** Number of buffer pods. */
+  readonly replicas: number;
+  /** cpu held by each buffer pod. */
+  readonly cpu: string;
+  /** memory held by each buffer pod. */
+  readonly memory: string;
+  /**
+   * PriorityClass of the buffer pods: -10, the lowest priority that still
+   * makes cluster-autoscaler add nodes, above the fillers so buffer pods
+   * displace fillers and paying pods displace buffer pods.
+   * @default "overprovisioning"
+   */
+  readonly priorityClassName?: string;
+  /**
+   * Image of the buffer pods.
+   * @default "registry.k8s.io/pause:3.9"
+   */
+  readonly image?: string;
+}
+
+/** A ResourceQuota cap on the filler pods. */
+export interface FillerQuota {
+  /** Total cpu of all filler pods. */
+  readonly cpu: string;
+  /** Total memory of all filler pods. */
+  readonly memory: string;
+  /**
+   * Most filler pods.
+   * @default - no count limit
+   */
+  readonly pods?: number;
+}
+
+/**
+ * Props of {@link OpportunisticFiller}.
+ */
+export interface OpportunisticFillerProps {
+  /** Image of the filler workload (a batch worker, a transcoder...). */
+  readonly image: string;
+  /**
+   * Name of the Deployment, HPA and metric prefix.
+   * @default - the construct id
+   */
+  readonly name?: string;
+  /**
+   * Namespace of the filler (and of the buffer pods).
+   * @default "filler"
+   */
+  readonly namespace?: string;
+  /**
+   * Render the Namespace (Pod Security "restricted").
+   * @default false
+   */
+  readonly createNamespace?: boolean;
+  /**
+   * Container command.
+   * @default - the image's entrypoint
+   */
+  readonly command?: string[];
+  /**
+   * Container args.
+   * @default - the image's command
+   */
+  readonly args?: string[];
+  /**
+   * Environment variables.
+   * @default - none
+   */
+  readonly env?: Record<string, string>;
+  /** cpu and memory of each filler pod, rendered as requests == limits. */
+  readonly resources: ResourceAmounts;
+  /** The PromAdapter that serves the filler's capacity metric (an external rule is added to it). */
+  readonly adapter: PromAdapter;
+  /**
+   * cpu and memory kept free cluster-wide for bursts of paying workloads.
+   * @default - none kept free
+   */
+  readonly reserve?: ResourceAmounts;
+  /**
+   * Fewest filler replicas.
+   * @default 1
+   */
+  readonly minReplicas?: number;
+  /** Most filler replicas. */
+  readonly maxReplicas: number;
+  /**
+   * Scale-down behavior. The metric has no feedback, so the window is kept
+   * within 0..30 s.
+   * @default - no stabilization; any amount per 15 s
+   */
+  readonly scaleDown?: ScalingRules;
+  /**
+   * PriorityClass of the filler pods.
+   * @default "opportunistic-filler"
+   */
+  readonly priorityClassName?: string;
+  /**
+   * Priority of the filler pods: below cluster-autoscaler's expendable cutoff
+   * (-10), so Pending fillers never buy nodes; -10 or above is refused.
+   * @default -100
+   */
+  readonly priority?: number;
+  /**
+   * Seconds a filler pod gets to stop when preempted or scaled down.
+   * @default Duration.seconds(10)
+   */
+  readonly terminationGracePeriod?: Duration;
+  /**
+   * UID the container runs as.
+   * @default 10001
+   */
+  readonly runAsUser?: number;
+  /**
+   * Buffer (overprovisioning) pods.
+   * @default - none
+   */
+  readonly buffer?: FillerBuffer;
+  /**
+   * ResourceQuota capping the filler pods (scoped to the filler PriorityClass).
+   * @default - no cap beyond maxReplicas
+   */
+  readonly quota?: FillerQuota;
+  /**
+   * Label matchers that select kube-state-metrics' series, e.g. `job="kube-state-metrics"`.
+   * @default - none
+   */
+  readonly kubeStateMetricsMatchers?: string;
+}
+
+/** The filler's scale-down defaults: follow the metric at once. */
+const FILLER_SCALE_DOWN: Required<ScalingRules> = {
+  stabilizationWindow: Duration.seconds(0),
+  policies: [{ type: ScalingPolicyType.PERCENT, value: 100, period: Duration.seconds(15) }],
+  selectPolicy: SelectPolicy.MAX,
+};
+
+/** Cluster-autoscaler's default `--expendable-pods-priority-cutoff`. */
+const EXPENDABLE_CUTOFF = -10;
+
+/**
+ * A low-priority workload whose replica count tracks the cluster's free
+ * capacity: an HPA on an External metric (served by the given PromAdapter)
+ * that counts the filler pods that fit, with an `AverageValue` target of 1,
+ * so desired replicas = the metric, in one step. A PriorityClass below
+ * cluster-autoscaler's expendable cutoff with `preemptionPolicy: Never`
+ * lets the scheduler evict fillers at once for any paying pod, and keeps
+ * Pending fillers from buying nodes. Optional buffer pods and quota.
+ */
+export class OpportunisticFiller extends Construct {
+  /** Name of the Deployment and HPA. */
+  public readonly name: string;
+  /** The Deployment. */
+  public readonly deployment: ApiObject;
+  /** The HorizontalPodAutoscaler. */
+  public readonly hpa: ApiObject;
+  /** The external metric the HPA scales on. */
+  public readonly metric: AdapterMetric;
+  /** The PromQL of the metric. */
+  public readonly query: string;
+  /** Filler pods the reserve amounts to (rounded up). */
+  public readonly reservePods: number;
+
+  constructor(scope: Construct, id: string, props: OpportunisticFillerProps) {
+    super(scope, id);
+    const where = describe(this);
+    const name = this.name = props.name ?? id;
+    assertDnsLabel(name, where, 'name');
+    const namespace = props.namespace ?? 'filler';
+    assertDnsLabel(namespace, where, 'namespace');
+    if (!props.image) throw new Error(`${where}: image is required`);
+    if (!props.adapter) throw new Error(`${where}: adapter is required: the PromAdapter that serves the filler's capacity metric`);
+    const per = parseAmounts(props.resources, where);
+    if (!Number.isInteger(per.cpu.times(1000).toNumber())) {
+      throw new Error(`${where}: resources.cpu "${per.cpu}" is finer than a millicore; Kubernetes cpu has millicore precision`);
+    }
+    const reserve = props.reserve ? parseAmounts(props.reserve, where, 'reserve') : undefined;
+    this.reservePods = reserve ? Math.max(reserve.cpu.ceilDiv(per.cpu), reserve.memory.ceilDiv(per.memory)) : 0;
+    const priority = props.priority ?? -100;
+    assertInteger(priority, where, 'priority', -2147483648, 1000000000);
+    if (priority >= EXPENDABLE_CUTOFF) {
+      throw new Error(`${where}: priority ${priority} is not below cluster-autoscaler's expendable cutoff (${EXPENDABLE_CUTOFF}): Pending fillers would make it add nodes. Use -100 or another value below ${EXPENDABLE_CUTOFF}`);
+    }
+    const priorityClassName = props.priorityClassName ?? 'opportunistic-filler';
+    assertDnsSubdomain(priorityClassName, where, 'priorityClassName');
+    if (priorityClassName.startsWith('system-')) throw new Error(`${where}: priorityClassName may not start with "system-"`);
+    const grace = props.terminationGracePeriod?.toMilliseconds() ?? 10_000;
+    assertInteger(grace / 1000, where, 'terminationGracePeriod (in seconds)', 0);
+    const runAsUser = props.runAsUser ?? 10001;
+    assertInteger(runAsUser, where, 'runAsUser', 1);
+
+    const scaleDown = scalingRules(props.scaleDown, FILLER_SCALE_DOWN, where, 'scaleDown');
+    if (scaleDown.stabilizationWindow.toSeconds() > 30) {
+      throw new Error(`${where}: scaleDown.stabilizationWindow ${scaleDown.stabilizationWindow.toSeconds()}s is too slow for a filler: paying pods wait for its room. Use 0 to 30 s`);
+    }
+
+    // The metric: filler pods that fit, published as an external rule on the adapter.
+    this.query = fillerSlotsQuery({
+      cpu: per.cpu, memory: per.memory, reservePods: this.reservePods,
+      fillerLabel: ksmLabelName(FILLER_POD_LABEL), ksmMatchers: props.kubeStateMetricsMatchers,
+    });
+    this.metric = props.adapter.addExternalMetric({
+      metricName: `${name.replace(/-/g, '_')}_filler_slots`,
+      seriesQuery: `kube_node_status_allocatable{resource="cpu"${props.kubeStateMetricsMatchers ? `,${props.kubeStateMetricsMatchers}` : ''}}`,
+      metricsQuery: this.query,
+      namespaced: false,
+    });
+
+    const autoscaling: AutoscalingSpec = {
+      minReplicas: props.minReplicas ?? 1,
+      maxReplicas: props.maxReplicas,
+      metrics: [ScalingMetric.external(this.metric, { averageValue: '1' })],
+      scaleUp: {
+        // Reach the metric in one sync: as many pods as it says, up to maxReplicas.
+        stabilizationWindow: Duration.seconds(0),
+        policies: [
+          { type: ScalingPolicyType.PODS, value: Math.max(props.maxReplicas, 1), period: Duration.seconds(15) },
+          { type: ScalingPolicyType.PERCENT, value: 100, period: Duration.seconds(15) },
+        ],
+        selectPolicy: SelectPolicy.MAX,
+      },
+      scaleDown,
+    };
+    checkAutoscaling(this, autoscaling, where);
+
+    if (props.createNamespace && !props.quota) {
+      new k8s.KubeNamespace(this, 'Namespace', {
+        metadata: { name: namespace, labels: { 'pod-security.kubernetes.io/enforce': 'restricted', 'pod-security.kubernetes.io/audit': 'restricted', 'pod-security.kubernetes.io/warn': 'restricted' } },
+      });
+    }
+    if (props.quota) {
+      new ResourceQuotaPolicy(this, 'Quota', {
+        namespace,
+        createNamespace: props.createNamespace ?? false,
+        name: `${name}-cap`,
+        quota: { cpu: props.quota.cpu, memory: props.quota.memory },
+        pods: props.quota.pods,
+        priorityClassNames: [priorityClassName],
+        containerDefault: props.resources,
+      });
+    }
+
+    new k8s.KubePriorityClass(this, 'PriorityClass', {
+      metadata: { name: priorityClassName, labels: standardLabels(name, 'filler') },
+      value: priority,
+      preemptionPolicy: 'Never',
+      globalDefault: false,
+      description: `Opportunistic filler ${name}: below cluster-autoscaler's expendable cutoff, evicted for any other pod, never preempts.`,
+    });
+
+    const labels = { ...standardLabels(name, 'filler'), [FILLER_POD_LABEL]: 'true' };
+    const meta = { name, namespace, labels: standardLabels(name, 'filler') };
+    this.deployment = new k8s.KubeDeployment(this, 'Deployment', {
+      metadata: meta,
+      spec: {
+        selector: { matchLabels: selectorLabels(name, 'filler') },
+        strategy: { type: 'RollingUpdate', rollingUpdate: { maxSurge: k8s.IntOrString.fromNumber(0), maxUnavailable: k8s.IntOrString.fromString('25%') } },
+        template: {
+          metadata: { labels },
+          spec: {
+            priorityClassName,
+            automountServiceAccountToken: false,
+            terminationGracePeriodSeconds: grace / 1000,
+            securityContext: { runAsNonRoot: true, runAsUser, runAsGroup: runAsUser, seccompProfile: { type: 'RuntimeDefault' } },
+            containers: [{
+              name: 'filler',
+              image: props.image,
+              imagePullPolicy: 'IfNotPresent',
+              command: props.command,
+              args: props.args,
+              env: props.env ? Object.entries(props.env).sort(([a], [b]) => a.localeCompare(b)).map(([k, value]) => ({ name: k, value })) : undefined,
+              resources: guaranteedResources(props.resources, where),
+              securityContext: restrictedSecurityContext(),
+              volumeMounts: [{ name: 'tmp', mountPath: '/tmp' }],
+            }],
+            volumes: [{ name: 'tmp', emptyDir: {} }],
+          },
+        },
+      },
+    });
+    this.hpa = renderHpa(this, 'HPA', meta, name, autoscaling);
+
+    if (props.buffer) this.renderBuffer(props.buffer, name, namespace, where);
+    enforceRequestsEqualLimits(this);
+  }
+
+  private renderBuffer(buffer: FillerBuffer, name: string, namespace: string, where: string): void {
+    assertInteger(buffer.replicas, where, 'buffer.replicas', 1);
+    const pcName = buffer.priorityClassName ?? 'overprovisioning';
+    assertDnsSubdomain(pcName, where, 'buffer.priorityClassName');
+    new k8s.KubePriorityClass(this, 'BufferPriorityClass', {
+      metadata: { name: pcName, labels: standardLabels(`${name}-buffer`, 'buffer') },
+      value: EXPENDABLE_CUTOFF,
+      preemptionPolicy: 'PreemptLowerPriority',
+      globalDefault: false,
+      description: 'Buffer (overprovisioning) pods: the lowest priority that still makes cluster-autoscaler add nodes; preempted by any workload at priority 0 or above.',
+    });
+    const bufferName = `${name}-buffer`;
+    const labels = standardLabels(bufferName, 'buffer');
+    new k8s.KubeDeployment(this, 'Buffer', {
+      metadata: { name: bufferName, namespace, labels },
+      spec: {
+        replicas: buffer.replicas,
+        selector: { matchLabels: selectorLabels(bufferName, 'buffer') },
+        strategy: { type: 'Recreate' },
+        template: {
+          metadata: { labels },
+          spec: {
+            priorityClassName: pcName,
+            automountServiceAccountToken: false,
+            terminationGracePeriodSeconds: 0,
+            securityContext: { runAsNonRoot: true, runAsUser: 65535, runAsGroup: 65535, seccompProfile: { type: 'RuntimeDefault' } },
+            containers: [{
+              name: 'pause',
+              image: buffer.image ?? imageRef('registry.k8s.io', 'pause', '3.9'),
+              imagePullPolicy: 'IfNotPresent',
+              resources: guaranteedResources({ cpu: buffer.cpu, memory: buffer.memory }, where, 'buffer'),
+              securityContext: restrictedSecurityContext(),
+            }],
+          },
+        },
+      },
+    });
+  }
+}
