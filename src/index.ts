@@ -9,3 +9,4 @@ export * from './hpa';
 export * from './scalable-flask-app';
 export * from './filler-query';
 export * from './opportunistic-filler';
+export * from './validation-plugin';

@@ -8,7 +8,8 @@ import { assertDnsLabel, assertDnsSubdomain, assertInteger, describe } from './n
 import { enforceRequestsEqualLimits } from './policy';
 import { AdapterMetric, PromAdapter } from './prom-adapter';
 import { ResourceQuotaPolicy } from './resource-quota-policy';
-import { guaranteedResources, parseAmounts, ResourceAmounts } from './resources';
+import { guaranteedResources, parseAmounts, ParsedAmounts, ResourceAmounts } from './resources';
+import { parseQuantity } from './quantity';
 import { imageRef, restrictedSecurityContext } from './workload';
 
 /** The pod label only filler pods carry; the capacity metric leaves pods with it out of "used". */
@@ -34,6 +35,20 @@ export interface FillerBuffer {
    * @default "registry.k8s.io/pause:3.9"
    */
   readonly image?: string;
+}
+
+/** Capacity kept free cluster-wide; set cpu, memory or both. */
+export interface FillerReserve {
+  /**
+   * cpu kept free.
+   * @default - none
+   */
+  readonly cpu?: string;
+  /**
+   * memory kept free.
+   * @default - none
+   */
+  readonly memory?: string;
 }
 
 /** A ResourceQuota cap on the filler pods. */
@@ -90,10 +105,11 @@ export interface OpportunisticFillerProps {
   /** The PromAdapter that serves the filler's capacity metric (an external rule is added to it). */
   readonly adapter: PromAdapter;
   /**
-   * cpu and memory kept free cluster-wide for bursts of paying workloads.
+   * cpu and/or memory kept free cluster-wide for bursts of paying workloads,
+   * e.g. `{ cpu: "30" }`. Counted in filler pods, rounded up.
    * @default - none kept free
    */
-  readonly reserve?: ResourceAmounts;
+  readonly reserve?: FillerReserve;
   /**
    * Fewest filler replicas.
    * @default 1
@@ -191,8 +207,7 @@ export class OpportunisticFiller extends Construct {
     if (!Number.isInteger(per.cpu.times(1000).toNumber())) {
       throw new Error(`${where}: resources.cpu "${per.cpu}" is finer than a millicore; Kubernetes cpu has millicore precision`);
     }
-    const reserve = props.reserve ? parseAmounts(props.reserve, where, 'reserve') : undefined;
-    this.reservePods = reserve ? Math.max(reserve.cpu.ceilDiv(per.cpu), reserve.memory.ceilDiv(per.memory)) : 0;
+    this.reservePods = reservePods(props.reserve, per, where);
     const priority = props.priority ?? -100;
     assertInteger(priority, where, 'priority', -2147483648, 1000000000);
     if (priority >= EXPENDABLE_CUTOFF) {
@@ -339,4 +354,17 @@ export class OpportunisticFiller extends Construct {
       },
     });
   }
+}
+
+/** The reserve in whole filler pods: the larger of the cpu and memory counts, each rounded up. */
+function reservePods(reserve: FillerReserve | undefined, per: ParsedAmounts, where: string): number {
+  let pods = 0;
+  for (const r of ['cpu', 'memory'] as const) {
+    const v = reserve?.[r];
+    if (v === undefined) continue;
+    const q = parseQuantity(v, `${where}: reserve.${r}`);
+    if (q.compare(0) < 0) throw new Error(`${where}: reserve.${r} must not be negative, got "${v}"`);
+    pods = Math.max(pods, q.ceilDiv(per[r]));
+  }
+  return pods;
 }

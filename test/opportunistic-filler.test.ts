@@ -140,6 +140,8 @@ describe('OpportunisticFiller', () => {
     expect(make({ reserve: { cpu: '30', memory: '8Gi' } }).filler.reservePods).toBe(30);
     expect(make({ reserve: { cpu: '2500m', memory: '1Gi' } }).filler.reservePods).toBe(3);
     expect(make({ reserve: { cpu: '1', memory: '9Gi' } }).filler.reservePods).toBe(5);
+    expect(make({ reserve: { cpu: '30' } }).filler.reservePods).toBe(30);
+    expect(make({ reserve: { memory: '3Gi' } }).filler.reservePods).toBe(2);
     expect(make().filler.reservePods).toBe(0);
   });
 
@@ -225,6 +227,7 @@ describe('OpportunisticFiller', () => {
       ['unequal-free missing memory', { resources: { cpu: '1' } as any }, 'resources must set both cpu and memory'],
       ['sub-millicore cpu', { resources: { cpu: '0.0005', memory: '1Gi' } }, 'finer than a millicore'],
       ['bad reserve', { reserve: { cpu: 'lots', memory: '1Gi' } }, 'reserve.cpu: invalid quantity "lots"'],
+      ['a negative reserve', { reserve: { memory: '-1Gi' } }, 'reserve.memory must not be negative, got "-1Gi"'],
       ['zero buffer', { buffer: { replicas: 0, cpu: '1', memory: '1Gi' } }, 'buffer.replicas must be a whole number >= 1'],
       ['bad buffer amounts', { buffer: { replicas: 1, cpu: '1', memory: '0' } }, 'buffer.memory must be greater than zero'],
       ['an empty scale-down policy list', { scaleDown: { policies: [] } }, 'scaleDown.policies is empty'],
