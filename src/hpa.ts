@@ -4,6 +4,7 @@ import { IConstruct } from 'constructs';
 import { assertDnsSubdomain, assertInteger } from './names';
 import { objectRef, podSpecOf } from './policy';
 import { AdapterMetric, MetricsApi } from './prom-adapter';
+import { ensureRenderPass, renderedJson } from './render-cache';
 import { parseQuantity } from './quantity';
 
 /** How a scaling policy counts change. */
@@ -255,8 +256,7 @@ export function renderRules(r: Required<ScalingRules>): k8s.HpaScalingRulesV2 {
  * minReplicas 0 and takes only numeric targets).
  */
 export function renderHpa(scope: IConstruct, id: string, metadata: k8s.ObjectMeta, target: string, spec: AutoscalingSpec): ApiObject {
-  guardOneHpaPerTarget(scope);
-  return new k8s.KubeHorizontalPodAutoscalerV2(scope as any, id, {
+  const hpa = new k8s.KubeHorizontalPodAutoscalerV2(scope as any, id, {
     metadata,
     spec: {
       scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: target },
@@ -266,6 +266,9 @@ export function renderHpa(scope: IConstruct, id: string, metadata: k8s.ObjectMet
       behavior: { scaleUp: renderRules(spec.scaleUp), scaleDown: renderRules(spec.scaleDown) },
     },
   });
+  const namespace = metadata.namespace ?? Chart.of(hpa).namespace ?? 'default';
+  hpaTargets(scope).known.set(hpa, { hpa: objectRef({ metadata: { name: metadata.name, namespace } }), target: `Deployment ${namespace}/${target}` });
+  return hpa;
 }
 
 /**
@@ -280,7 +283,7 @@ export function utilizationRequestErrors(workload: ApiObject, spec: AutoscalingS
     ...(spec.memoryUtilization !== undefined ? ['memory'] : []),
   ];
   if (!resources.length) return [];
-  const pod = podSpecOf(workload.toJson())?.spec ?? {};
+  const pod = podSpecOf(renderedJson(workload))?.spec ?? {};
   const containers = [
     ...(pod.initContainers ?? []).filter((c: any) => c.restartPolicy === 'Always'),
     ...(pod.containers ?? []),
@@ -296,30 +299,42 @@ export function utilizationRequestErrors(workload: ApiObject, spec: AutoscalingS
   return errors;
 }
 
-const GUARDED = Symbol.for('cdk8s-autoscaling.OneHpaPerTarget');
+const HPA_TARGETS = Symbol.for('cdk8s-autoscaling.HpaTargets');
+
+interface HpaTargets {
+  /** HPAs this library rendered, with their target; other HPAs are rendered to read theirs. */
+  readonly known: Map<ApiObject, { hpa: string; target: string }>;
+}
 
 /**
- * Registers (once per app) a validation that fails when two
- * HorizontalPodAutoscalers of the app, from any construct or raw L1 object,
- * target the same workload: the controllers would fight (AmbiguousSelector).
+ * The app's HPA registry. The first call registers (once per app) a
+ * validation that fails when two HorizontalPodAutoscalers of the app, from
+ * any construct or raw L1 object, target the same workload: the controllers
+ * would fight (AmbiguousSelector).
  */
-function guardOneHpaPerTarget(scope: IConstruct): void {
+function hpaTargets(scope: IConstruct): HpaTargets {
   const root = scope.node.root as any;
-  if (root[GUARDED]) return;
-  Object.defineProperty(root, GUARDED, { value: true, enumerable: false });
+  if (root[HPA_TARGETS]) return root[HPA_TARGETS];
+  const registry: HpaTargets = { known: new Map() };
+  Object.defineProperty(root, HPA_TARGETS, { value: registry, enumerable: false });
+  ensureRenderPass(root);
   root.node.addValidation({
     validate: () => {
       const byTarget = new Map<string, string[]>();
       for (const c of (root as IConstruct).node.findAll()) {
         if (!ApiObject.isApiObject(c) || c.kind !== 'HorizontalPodAutoscaler') continue;
-        const hpa = c.toJson();
-        const ns = hpa.metadata?.namespace ?? Chart.of(c).namespace ?? 'default';
-        const ref = hpa.spec?.scaleTargetRef ?? {};
-        const key = `${ref.kind} ${ns}/${ref.name}`;
-        byTarget.set(key, [...(byTarget.get(key) ?? []), objectRef({ metadata: { ...hpa.metadata, namespace: ns } })]);
+        let entry = registry.known.get(c);
+        if (!entry) {
+          const json = renderedJson(c);
+          const ns = json.metadata?.namespace ?? Chart.of(c).namespace ?? 'default';
+          const ref = json.spec?.scaleTargetRef ?? {};
+          entry = { hpa: objectRef({ metadata: { ...json.metadata, namespace: ns } }), target: `${ref.kind} ${ns}/${ref.name}` };
+        }
+        byTarget.set(entry.target, [...(byTarget.get(entry.target) ?? []), entry.hpa]);
       }
       return [...byTarget.entries()].filter(([, hpas]) => hpas.length > 1).map(([target, hpas]) =>
         `HorizontalPodAutoscalers ${hpas.join(' and ')} all target ${target}; a workload must have exactly one HPA (put all metrics in one)`);
     },
   });
+  return registry;
 }

@@ -10,7 +10,7 @@ import { AdapterMetric, PromAdapter } from './prom-adapter';
 import { ResourceQuotaPolicy } from './resource-quota-policy';
 import { guaranteedResources, parseAmounts, ParsedAmounts, ResourceAmounts } from './resources';
 import { parseQuantity } from './quantity';
-import { imageRef, restrictedSecurityContext } from './workload';
+import { envVars, imageRef, restrictedSecurityContext } from './workload';
 
 /** The pod label only filler pods carry; the capacity metric leaves pods with it out of "used". */
 export const FILLER_POD_LABEL = 'cdk8s-autoscaling.io/opportunistic-filler';
@@ -300,7 +300,7 @@ export class OpportunisticFiller extends Construct {
               imagePullPolicy: 'IfNotPresent',
               command: props.command,
               args: props.args,
-              env: props.env ? Object.entries(props.env).sort(([a], [b]) => a.localeCompare(b)).map(([k, value]) => ({ name: k, value })) : undefined,
+              env: envVars(props.env),
               resources: guaranteedResources(props.resources, where),
               securityContext: restrictedSecurityContext(),
               volumeMounts: [{ name: 'tmp', mountPath: '/tmp' }],

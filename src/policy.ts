@@ -1,6 +1,7 @@
 import { ApiObject } from 'cdk8s';
 import { IConstruct } from 'constructs';
 import { Quantity } from './quantity';
+import { ensureRenderPass, renderedJson } from './render-cache';
 
 /**
  * Options of the requests == limits policy.
@@ -166,6 +167,7 @@ function policyOf(c: IConstruct): RequestsEqualLimitsOptions | undefined {
  */
 export function enforceRequestsEqualLimits(scope: IConstruct, options: RequestsEqualLimitsOptions = {}): void {
   const registered = policyOf(scope) !== undefined;
+  ensureRenderPass(scope);
   Object.defineProperty(scope, POLICY, { value: { ...options }, configurable: true, enumerable: false });
   if (registered) return;
 
@@ -175,7 +177,7 @@ export function enforceRequestsEqualLimits(scope: IConstruct, options: RequestsE
       const violations: PolicyViolation[] = [];
       for (const c of scope.node.findAll()) {
         if (!ApiObject.isApiObject(c) || !(c.kind in POD_SPEC_PATHS) || nearestPolicyScope(c) !== scope) continue;
-        violations.push(...checkRequestsEqualLimits(c.toJson(), opts));
+        violations.push(...checkRequestsEqualLimits(renderedJson(c), opts));
       }
       return violations.length ? [formatViolations(violations)] : [];
     },

@@ -7,7 +7,7 @@ import { selectorLabels, standardLabels } from './labels';
 import { assertDnsLabel, assertInteger, describe } from './names';
 import { enforceRequestsEqualLimits } from './policy';
 import { guaranteedResources, ResourceAmounts } from './resources';
-import { restrictedSecurityContext } from './workload';
+import { envVars, restrictedSecurityContext } from './workload';
 
 /** How the Service is exposed. */
 export enum FlaskServiceType {
@@ -288,7 +288,7 @@ export class ScalableFlaskApp extends Construct {
                 `--timeout=${timeout}`, `--graceful-timeout=${timeout}`, '--worker-tmp-dir=/tmp',
                 '--access-logfile=-', props.wsgiApp ?? 'app:app',
               ],
-              env: Object.entries(props.env ?? {}).sort(([a], [b]) => a.localeCompare(b)).map(([k, value]) => ({ name: k, value })),
+              env: envVars(props.env),
               ports,
               startupProbe: httpProbe({ periodSeconds: 5, failureThreshold: 24 }),
               readinessProbe: httpProbe({ periodSeconds: 5, failureThreshold: 3 }),

@@ -64,3 +64,9 @@ export function goDuration(d: Duration, where: string, field: string): string {
 export function httpsProbe(path: string, port: string, timing: Omit<k8s.Probe, 'httpGet'>): k8s.Probe {
   return { httpGet: { path, port: k8s.IntOrString.fromString(port), scheme: 'HTTPS' }, ...timing };
 }
+
+/** Environment variables in name order, or undefined when there are none. */
+export function envVars(env: Record<string, string> | undefined): k8s.EnvVar[] | undefined {
+  const entries = Object.entries(env ?? {});
+  return entries.length ? entries.sort(([a], [b]) => a.localeCompare(b)).map(([name, value]) => ({ name, value })) : undefined;
+}

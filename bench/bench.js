@@ -1,0 +1,62 @@
+#!/usr/bin/env node
+// `npm run bench`: wall time and peak memory of `npm run synth` (the reference
+// stack), and of in-process synthesis of N ScalableFlaskApps with the policy on,
+// next to bare cdk8s-plus Deployment + Service + HPA of the same count.
+// Every figure is the median of several runs, each in a fresh process.
+const { spawnSync } = require('child_process');
+const fs = require('fs');
+const path = require('path');
+
+const root = path.join(__dirname, '..');
+const RUNS = Number(process.env.BENCH_RUNS ?? 5);
+const median = xs => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const hasGnuTime = fs.existsSync('/usr/bin/time');
+
+/** Wall time (ms) and peak RSS (MiB, of the largest process in the tree) of a shell command. */
+function timeCommand(cmd) {
+  const t0 = process.hrtime.bigint();
+  const args = hasGnuTime ? ['/usr/bin/time', ['-f', '%M', 'sh', '-c', `${cmd} >/dev/null`]] : ['sh', ['-c', `${cmd} >/dev/null`]];
+  const r = spawnSync(args[0], args[1], { cwd: root, encoding: 'utf8', env: { ...process.env, CDK8S_CHECK_UPGRADE: 'false' } });
+  const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+  if (r.status !== 0) throw new Error(`${cmd} failed:\n${r.stderr}`);
+  const kb = hasGnuTime ? Number(r.stderr.trim().split('\n').pop()) : NaN;
+  return { ms, maxRssMiB: kb / 1024 };
+}
+
+function worker(mode, n) {
+  const r = spawnSync(process.execPath, [path.join(__dirname, 'synth-worker.js'), mode, String(n)], { cwd: root, encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`worker ${mode} ${n} failed:\n${r.stderr}`);
+  return JSON.parse(r.stdout);
+}
+
+function medianOf(runs) {
+  const keys = Object.keys(runs[0]);
+  return Object.fromEntries(keys.map(k => [k, median(runs.map(r => r[k]))]));
+}
+
+const fmt = (x, d = 0) => (Number.isFinite(x) ? x.toFixed(d) : 'n/a');
+const rows = [];
+
+timeCommand('npm run -s synth'); // warm-up (and build if stale)
+const stack = medianOf(Array.from({ length: RUNS }, () => timeCommand('npm run -s synth')));
+console.log(`reference stack: npm run synth, median of ${RUNS} runs: ${fmt(stack.ms)} ms, peak ${fmt(stack.maxRssMiB)} MiB${hasGnuTime ? '' : ' (install Debian package "time" for memory)'}\n`);
+
+for (const n of [100, 1000, 2000]) {
+  const ours = medianOf(Array.from({ length: RUNS }, () => worker('ours', n)));
+  const bare = medianOf(Array.from({ length: RUNS }, () => worker('bare', n)));
+  rows.push({ n, ours, bare });
+}
+
+const header = ['apps', 'ours ms', 'ours MiB', 'ours checks ms', 'ours lines', 'bare ms', 'bare MiB', 'bare lines', 'time ratio', 'ms per 1k lines ours / bare'];
+const table = rows.map(({ n, ours, bare }) => [
+  n, fmt(ours.ms), fmt(ours.maxRssMiB), fmt(ours.validateMs), ours.yamlLines, fmt(bare.ms), fmt(bare.maxRssMiB), bare.yamlLines,
+  `${fmt(ours.ms / bare.ms, 2)}x`, `${fmt(ours.ms / ours.yamlLines * 1000, 1)} / ${fmt(bare.ms / bare.yamlLines * 1000, 1)}`,
+]);
+const widths = header.map((h, i) => Math.max(h.length, ...table.map(r => String(r[i]).length)));
+const line = cells => `| ${cells.map((c, i) => String(c).padEnd(widths[i])).join(' | ')} |`;
+console.log(line(header));
+console.log(`|${widths.map(w => '-'.repeat(w + 2)).join('|')}|`);
+for (const r of table) console.log(line(r));
+
+const [a, b, c] = rows;
+console.log(`\ngrowth (ours): 100 -> 1000 apps x${fmt(b.ours.ms / a.ours.ms, 1)} time; 1000 -> 2000 apps x${fmt(c.ours.ms / b.ours.ms, 2)} time (linear is x10 and x2)`);

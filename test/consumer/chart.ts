@@ -1,0 +1,23 @@
+// A cdk8s app written only against the public API of the installed package.
+import { App, Chart, Duration } from 'cdk8s';
+import {
+  enforceRequestsEqualLimits, MetricsServer, OpportunisticFiller, PromAdapter, ResourceQuotaPolicy,
+  ScalableFlaskApp, ScalingMetric,
+} from 'cdk8s-autoscaling';
+
+const app = new App({ outdir: 'dist' });
+const chart = new Chart(app, 'consumer', { disableResourceNameHashes: true });
+new MetricsServer(chart, 'metrics-server');
+const adapter = new PromAdapter(chart, 'adapter', { prometheusUrl: 'http://prometheus:9090/' });
+const rps = adapter.addCounterRate({ counter: 'http_requests_total' });
+new ResourceQuotaPolicy(chart, 'quota', { namespace: 'shop', quota: { cpu: '4', memory: '4Gi' } });
+new ScalableFlaskApp(chart, 'web', {
+  namespace: 'shop', image: 'example/web:1', resources: { cpu: '250m', memory: '256Mi' },
+  maxReplicas: 5, cpuUtilization: 60, metrics: [ScalingMetric.pods(rps, '2')],
+  scaleDown: { stabilizationWindow: Duration.minutes(2) },
+});
+new OpportunisticFiller(chart, 'filler', {
+  image: 'example/worker:1', resources: { cpu: '500m', memory: '256Mi' }, adapter, maxReplicas: 20, reserve: { cpu: '2' },
+});
+enforceRequestsEqualLimits(app);
+app.synth();

@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Installs the packed library into a scratch cdk8s app, offline from npm's cache
+# (filled by `npm ci`), compiles a chart written only against the public API
+# with tsc, and synthesizes it.
+set -euo pipefail
+root="$(cd "$(dirname "$0")/../.." && pwd)"
+work="$(mktemp -d)"
+trap 'rm -rf "$work"' EXIT
+
+cd "$root"
+npm run -s build
+tarball="$(npm pack --ignore-scripts --silent --pack-destination "$work" | tail -n 1)"
+
+version_of() { node -p "require('$root/node_modules/$1/package.json').version"; }
+mkdir -p "$work/app"
+cp "$root/test/consumer/chart.ts" "$work/app/main.ts"
+cd "$work/app"
+cat > package.json <<JSON
+{ "name": "consumer-app", "version": "0.0.0", "private": true }
+JSON
+cat > tsconfig.json <<'JSON'
+{ "compilerOptions": { "target": "ES2020", "module": "commonjs", "strict": true, "skipLibCheck": false,
+  "esModuleInterop": true, "types": [] }, "files": ["main.ts"] }
+JSON
+npm install --offline --no-audit --no-fund --ignore-scripts \
+  "$work/$tarball" \
+  "cdk8s@$(version_of cdk8s)" "cdk8s-plus-27@$(version_of cdk8s-plus-27)" \
+  "constructs@$(version_of constructs)" "typescript@$(version_of typescript)" >/dev/null
+
+# The package must ship only lib/, README and LICENSE.
+(cd node_modules/cdk8s-autoscaling && find . -type f | sort) > files.txt
+if grep -vE '^\./(lib/.+\.(js|d\.ts)|README\.md|LICENSE|package\.json)$' files.txt; then
+  echo "consumer: the package ships unexpected files (above)" >&2; exit 1
+fi
+
+npx tsc -p tsconfig.json
+node main.js
+for kind in Deployment HorizontalPodAutoscaler APIService ResourceQuota PriorityClass; do
+  grep -q "^kind: $kind$" dist/consumer.k8s.yaml || { echo "consumer: no $kind in the output" >&2; exit 1; }
+done
+echo "consumer app: compiled against the packed library and synthesized $(grep -c '^kind:' dist/consumer.k8s.yaml) objects"
