@@ -109,6 +109,15 @@ describe('enforceRequestsEqualLimits', () => {
     expect(synthError(chart)).toContain('Deployment flask-ns/web, container "web": memory limit 1Gi != request 256Mi (set both to the same value)');
   });
 
+  test('a patch added after a successful synth is seen by the next synth (no stale rendering)', () => {
+    const { chart } = newChart();
+    const d = deployment(chart, 'web', [container('web', equal)]);
+    enforceRequestsEqualLimits(chart);
+    expect(() => Testing.synth(chart)).not.toThrow();
+    d.addJsonPatch(JsonPatch.replace('/spec/template/spec/containers/0/resources/limits/cpu', { value: '2' }));
+    expect(synthError(chart)).toContain('cpu limit 2 != request 250m');
+  });
+
   test('a JSON patch that drops a limit is caught', () => {
     const { chart } = newChart();
     const d = deployment(chart, 'web', [container('web', equal)]);
