@@ -10,7 +10,7 @@ import { AdapterMetric, PromAdapter } from './prom-adapter';
 import { ResourceQuotaPolicy } from './resource-quota-policy';
 import { guaranteedResources, parseAmounts, ParsedAmounts, ResourceAmounts } from './resources';
 import { parseQuantity } from './quantity';
-import { envVars, imageRef, restrictedSecurityContext } from './workload';
+import { envVars, imageRef, restrictedPodSecurityContext, restrictedSecurityContext, wholeSeconds } from './workload';
 
 /** The pod label only filler pods carry; the capacity metric leaves pods with it out of "used". */
 export const FILLER_POD_LABEL = 'cdk8s-autoscaling.io/opportunistic-filler';
@@ -216,8 +216,7 @@ export class OpportunisticFiller extends Construct {
     const priorityClassName = props.priorityClassName ?? 'opportunistic-filler';
     assertDnsSubdomain(priorityClassName, where, 'priorityClassName');
     if (priorityClassName.startsWith('system-')) throw new Error(`${where}: priorityClassName may not start with "system-"`);
-    const grace = props.terminationGracePeriod?.toMilliseconds() ?? 10_000;
-    assertInteger(grace / 1000, where, 'terminationGracePeriod (in seconds)', 0);
+    const grace = wholeSeconds(props.terminationGracePeriod ?? Duration.seconds(10), where, 'terminationGracePeriod', 0);
     const runAsUser = props.runAsUser ?? 10001;
     assertInteger(runAsUser, where, 'runAsUser', 1);
 
@@ -292,8 +291,8 @@ export class OpportunisticFiller extends Construct {
           spec: {
             priorityClassName,
             automountServiceAccountToken: false,
-            terminationGracePeriodSeconds: grace / 1000,
-            securityContext: { runAsNonRoot: true, runAsUser, runAsGroup: runAsUser, seccompProfile: { type: 'RuntimeDefault' } },
+            terminationGracePeriodSeconds: grace,
+            securityContext: restrictedPodSecurityContext(runAsUser),
             containers: [{
               name: 'filler',
               image: props.image,
@@ -341,7 +340,7 @@ export class OpportunisticFiller extends Construct {
             priorityClassName: pcName,
             automountServiceAccountToken: false,
             terminationGracePeriodSeconds: 0,
-            securityContext: { runAsNonRoot: true, runAsUser: 65535, runAsGroup: 65535, seccompProfile: { type: 'RuntimeDefault' } },
+            securityContext: restrictedPodSecurityContext(65535),
             containers: [{
               name: 'pause',
               image: buffer.image ?? imageRef('registry.k8s.io', 'pause', '3.9'),

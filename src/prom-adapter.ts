@@ -758,7 +758,7 @@ function checkPrometheusUrl(url: string, where: string): void {
 function caBundleOf(value: string, where: string): string {
   const pem = value.trim().startsWith('-----BEGIN') ? value : Buffer.from(value, 'base64').toString('utf8');
   if (/PRIVATE KEY/.test(pem)) {
-    throw new Error(`${where}: tls.caBundle contains a private key; pass only the CA certificate (the key belongs in the Secret ${'tls.secretName'}, never in the YAML)`);
+    throw new Error(`${where}: tls.caBundle contains a private key; pass only the CA certificate (the key belongs in the Secret named by tls.secretName, never in the YAML)`);
   }
   if (!/-----BEGIN CERTIFICATE-----[\s\S]+-----END CERTIFICATE-----/.test(pem)) {
     throw new Error(`${where}: tls.caBundle must be a PEM CA certificate ("-----BEGIN CERTIFICATE-----"), or its base64`);

@@ -7,7 +7,7 @@ import { selectorLabels, standardLabels } from './labels';
 import { assertDnsLabel, assertInteger, describe } from './names';
 import { enforceRequestsEqualLimits } from './policy';
 import { guaranteedResources, ResourceAmounts } from './resources';
-import { envVars, restrictedSecurityContext } from './workload';
+import { envVars, restrictedPodSecurityContext, restrictedSecurityContext, wholeSeconds } from './workload';
 
 /** How the Service is exposed. */
 export enum FlaskServiceType {
@@ -273,7 +273,7 @@ export class ScalableFlaskApp extends Construct {
           metadata: { labels },
           spec: {
             automountServiceAccountToken: false,
-            securityContext: { runAsNonRoot: true, runAsUser, runAsGroup: runAsUser, fsGroup: runAsUser, seccompProfile: { type: 'RuntimeDefault' } },
+            securityContext: restrictedPodSecurityContext(runAsUser, true),
             terminationGracePeriodSeconds: preStop + timeout + 5,
             topologySpreadConstraints: ['kubernetes.io/hostname', 'topology.kubernetes.io/zone'].map(topologyKey => ({
               maxSkew: 1, topologyKey, whenUnsatisfiable: 'ScheduleAnyway', labelSelector: { matchLabels: selector },
@@ -341,10 +341,4 @@ export class ScalableFlaskApp extends Construct {
     this.node.addValidation({ validate: () => utilizationRequestErrors(this.deployment, autoscaling, where) });
     enforceRequestsEqualLimits(this);
   }
-}
-
-function wholeSeconds(d: Duration, where: string, field: string, min: number): number {
-  const s = d.toMilliseconds() / 1000;
-  assertInteger(s, where, `${field} (in seconds)`, min);
-  return s;
 }

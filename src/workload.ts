@@ -1,5 +1,6 @@
 import { Duration } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-27';
+import { assertInteger } from './names';
 
 /**
  * The container securityContext of Pod Security "restricted": non-root,
@@ -69,4 +70,16 @@ export function httpsProbe(path: string, port: string, timing: Omit<k8s.Probe, '
 export function envVars(env: Record<string, string> | undefined): k8s.EnvVar[] | undefined {
   const entries = Object.entries(env ?? {});
   return entries.length ? entries.sort(([a], [b]) => a.localeCompare(b)).map(([name, value]) => ({ name, value })) : undefined;
+}
+
+/** The pod securityContext of Pod Security "restricted", running as `uid`. */
+export function restrictedPodSecurityContext(uid: number, fsGroup = false): k8s.PodSecurityContext {
+  return { runAsNonRoot: true, runAsUser: uid, runAsGroup: uid, ...(fsGroup ? { fsGroup: uid } : {}), seccompProfile: { type: 'RuntimeDefault' } };
+}
+
+/** A duration as whole seconds, at least `min`; `field` names it in the error. */
+export function wholeSeconds(d: Duration, where: string, field: string, min: number): number {
+  const s = d.toMilliseconds() / 1000;
+  assertInteger(s, where, `${field} (in seconds)`, min);
+  return s;
 }
