@@ -1,3 +1,4 @@
+// The public API of cdk8s-autoscaling.
 export * from './quantity';
 export * from './policy';
 export * from './resources';
@@ -5,7 +6,9 @@ export * from './resource-quota-policy';
 export * from './metrics-server';
 export * from './promql';
 export * from './prom-adapter';
-export * from './hpa';
+export {
+  DescribedObject, QuantityTarget, ScalingMetric, ScalingPolicy, ScalingPolicyType, ScalingRules, SelectPolicy,
+} from './hpa';
 export * from './scalable-flask-app';
 export * from './filler-query';
 export * from './opportunistic-filler';

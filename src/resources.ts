@@ -18,7 +18,9 @@ export interface ResourceAmounts {
 
 /** Parsed, validated resource amounts. */
 export interface ParsedAmounts {
+  /** cpu, parsed. */
   readonly cpu: Quantity;
+  /** memory, parsed. */
   readonly memory: Quantity;
 }
 

@@ -47,6 +47,10 @@ export class RequestsEqualLimitsValidation {
     this.options = { allowMissingCpuLimit: properties.allowMissingCpuLimit === true };
   }
 
+  /**
+   * Checks every object of every synthesized manifest and submits the report:
+   * `failure` (cdk8s synth exits 2) when any container breaks the rule.
+   */
   public async validate(context: PluginValidationContext): Promise<void> {
     const violatingResources: { resourceName: string; locations: string[]; manifestPath: string }[] = [];
     let objects = 0;
