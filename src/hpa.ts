@@ -158,11 +158,6 @@ export function scalingRules(user: ScalingRules | undefined, defaults: Required<
   return rules;
 }
 
-/** Checks a utilization percentage (a whole number >= 1). */
-export function checkUtilization(value: number | undefined, where: string, field: string): void {
-  if (value !== undefined) assertInteger(value, where, field, 1);
-}
-
 /**
  * Checks the autoscaling spec against the API server's validation and the
  * controller's needs. `scope` is where the HPA is rendered (for the
@@ -174,8 +169,8 @@ export function checkAutoscaling(scope: IConstruct, spec: AutoscalingSpec, where
   if (spec.maxReplicas < spec.minReplicas) {
     throw new Error(`${where}: maxReplicas (${spec.maxReplicas}) is below minReplicas (${spec.minReplicas}); raise maxReplicas or lower minReplicas`);
   }
-  checkUtilization(spec.cpuUtilization, where, 'cpuUtilization');
-  checkUtilization(spec.memoryUtilization, where, 'memoryUtilization');
+  if (spec.cpuUtilization !== undefined) assertInteger(spec.cpuUtilization, where, 'cpuUtilization', 1);
+  if (spec.memoryUtilization !== undefined) assertInteger(spec.memoryUtilization, where, 'memoryUtilization', 1);
   const metrics = spec.metrics ?? [];
   if (spec.minReplicas === 0 && !metrics.some(m => m.type === 'Object' || m.type === 'External')) {
     throw new Error(`${where}: minReplicas 0 needs at least one Object or External metric (the API server refuses scale-to-zero otherwise; it also needs the HPAScaleToZero feature gate); set minReplicas to 1 or more`);

@@ -5,7 +5,7 @@ import { claimApiService } from './api-services';
 import { assertDnsLabel, assertDnsSubdomain, describe } from './names';
 import { enforceRequestsEqualLimits } from './policy';
 import { guaranteedResources, ResourceAmounts } from './resources';
-import { goDuration, httpsProbe, imageRef, mergeArgs, restrictedSecurityContext } from './workload';
+import { goDuration, httpProbe, imageRef, mergeArgs, restrictedSecurityContext } from './workload';
 
 /**
  * Node address types metrics-server may use to reach kubelets.
@@ -242,8 +242,8 @@ export class MetricsServer extends Construct {
               imagePullPolicy: 'IfNotPresent',
               args,
               ports: [{ containerPort: 10250, name: 'https', protocol: 'TCP' }],
-              livenessProbe: httpsProbe('/livez', 'https', { failureThreshold: 3, periodSeconds: 10 }),
-              readinessProbe: httpsProbe('/readyz', 'https', { failureThreshold: 3, initialDelaySeconds: 20, periodSeconds: 10 }),
+              livenessProbe: httpProbe('/livez', 'https', { failureThreshold: 3, periodSeconds: 10 }),
+              readinessProbe: httpProbe('/readyz', 'https', { failureThreshold: 3, initialDelaySeconds: 20, periodSeconds: 10 }),
               resources: guaranteedResources(props.resources ?? DEFAULT_RESOURCES, where),
               securityContext: restrictedSecurityContext(1000),
               volumeMounts: [{ mountPath: '/tmp', name: 'tmp-dir' }],

@@ -3,11 +3,11 @@ import { k8s } from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
 import { fillerSlotsQuery, ksmLabelName } from './filler-query';
 import { AutoscalingSpec, checkAutoscaling, renderHpa, ScalingMetric, ScalingPolicyType, ScalingRules, scalingRules, SelectPolicy } from './hpa';
-import { selectorLabels, standardLabels } from './labels';
+import { podSecurityLabels, selectorLabels, standardLabels } from './labels';
 import { assertDnsLabel, assertDnsSubdomain, assertInteger, describe } from './names';
 import { enforceRequestsEqualLimits } from './policy';
 import { AdapterMetric, PromAdapter } from './prom-adapter';
-import { ResourceQuotaPolicy } from './resource-quota-policy';
+import { PodSecurityLevel, ResourceQuotaPolicy } from './resource-quota-policy';
 import { guaranteedResources, parseAmounts, ParsedAmounts, ResourceAmounts } from './resources';
 import { parseQuantity } from './quantity';
 import { envVars, imageRef, restrictedPodSecurityContext, restrictedSecurityContext, wholeSeconds } from './workload';
@@ -256,7 +256,7 @@ export class OpportunisticFiller extends Construct {
 
     if (props.createNamespace && !props.quota) {
       new k8s.KubeNamespace(this, 'Namespace', {
-        metadata: { name: namespace, labels: { 'pod-security.kubernetes.io/enforce': 'restricted', 'pod-security.kubernetes.io/audit': 'restricted', 'pod-security.kubernetes.io/warn': 'restricted' } },
+        metadata: { name: namespace, labels: podSecurityLabels(PodSecurityLevel.RESTRICTED) },
       });
     }
     if (props.quota) {

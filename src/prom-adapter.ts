@@ -9,7 +9,7 @@ import { assertDnsLabel, assertDnsSubdomain, assertInteger, describe } from './n
 import { enforceRequestsEqualLimits } from './policy';
 import { fillTemplate, promqlSyntaxError, templateFields } from './promql';
 import { guaranteedResources, ResourceAmounts } from './resources';
-import { goDuration, httpsProbe, imageRef, mergeArgs, restrictedSecurityContext } from './workload';
+import { goDuration, httpProbe, imageRef, mergeArgs, restrictedSecurityContext } from './workload';
 
 /** Which metrics API of prometheus-adapter serves a metric. */
 export enum MetricsApi {
@@ -456,9 +456,9 @@ export class PromAdapter extends Construct {
               image: imageRef('registry.k8s.io', 'prometheus-adapter/prometheus-adapter', version, props.imageRegistry, props.image),
               args,
               ports: [{ containerPort: HTTPS_PORT, name: 'https', protocol: 'TCP' }],
-              startupProbe: httpsProbe('/livez', 'https', { periodSeconds: 10, failureThreshold: 18 }),
-              readinessProbe: httpsProbe('/readyz', 'https', { periodSeconds: 5, failureThreshold: 5 }),
-              livenessProbe: httpsProbe('/livez', 'https', { periodSeconds: 5, failureThreshold: 5 }),
+              startupProbe: httpProbe('/livez', 'https', { periodSeconds: 10, failureThreshold: 18 }),
+              readinessProbe: httpProbe('/readyz', 'https', { periodSeconds: 5, failureThreshold: 5 }),
+              livenessProbe: httpProbe('/livez', 'https', { periodSeconds: 5, failureThreshold: 5 }),
               resources: guaranteedResources(props.resources ?? { cpu: '250m', memory: '180Mi' }, where),
               securityContext: restrictedSecurityContext(),
               terminationMessagePolicy: 'FallbackToLogsOnError',

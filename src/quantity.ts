@@ -155,11 +155,6 @@ export class Quantity {
     return this.numerator > ZERO;
   }
 
-  /** `true` when exactly zero. */
-  public get isZero(): boolean {
-    return this.numerator === ZERO;
-  }
-
   /** The sum of this and `other`. */
   public plus(other: Quantity): Quantity {
     const scale = Math.max(this.scale, other.scale);

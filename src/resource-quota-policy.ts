@@ -1,9 +1,10 @@
 import { ApiObject } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
+import { podSecurityLabels } from './labels';
 import { assertDnsLabel, assertDnsSubdomain, assertInteger, describe } from './names';
 import { parseQuantity, Quantity } from './quantity';
-import { parseAmounts, ResourceAmounts } from './resources';
+import { parseAmounts, ResourceAmounts, toK8sQuantity } from './resources';
 
 /**
  * Pod Security Standards level, applied through the namespace's
@@ -211,9 +212,7 @@ export class ResourceQuotaPolicy extends Construct {
 
     if (props.createNamespace ?? true) {
       const level = 'podSecurity' in props ? props.podSecurity : PodSecurityLevel.RESTRICTED;
-      const psa: Record<string, string> = level
-        ? Object.fromEntries(['enforce', 'audit', 'warn'].map(m => [`pod-security.kubernetes.io/${m}`, level]))
-        : {};
+      const psa = level ? podSecurityLabels(level) : {};
       this.namespaceObject = new k8s.KubeNamespace(this, 'Namespace', {
         metadata: { name: props.namespace, labels: { ...psa, ...(props.namespaceLabels ?? {}) } },
       });
@@ -222,10 +221,10 @@ export class ResourceQuotaPolicy extends Construct {
     }
 
     const hard: Record<string, k8s.Quantity> = {
-      'requests.cpu': q(quota.cpu),
-      'limits.cpu': q(quota.cpu),
-      'requests.memory': q(quota.memory),
-      'limits.memory': q(quota.memory),
+      'requests.cpu': toK8sQuantity(quota.cpu),
+      'limits.cpu': toK8sQuantity(quota.cpu),
+      'requests.memory': toK8sQuantity(quota.memory),
+      'limits.memory': toK8sQuantity(quota.memory),
     };
     for (const key of Object.keys(counts).sort()) {
       hard[key] = k8s.Quantity.fromString(String(counts[key]));
@@ -241,7 +240,7 @@ export class ResourceQuotaPolicy extends Construct {
       },
     });
 
-    const defaults = { cpu: q(def.cpu), memory: q(def.memory) };
+    const defaults = { cpu: toK8sQuantity(def.cpu), memory: toK8sQuantity(def.memory) };
     this.limitRange = new k8s.KubeLimitRange(this, 'LimitRange', {
       metadata: { name, namespace: props.namespace },
       spec: {
@@ -280,11 +279,7 @@ function parseBounds(bounds: ContainerBounds | undefined, where: string, field: 
 
 function boundsList(b: Bounds): Record<string, k8s.Quantity> | undefined {
   const out: Record<string, k8s.Quantity> = {};
-  if (b.cpu) out.cpu = q(b.cpu);
-  if (b.memory) out.memory = q(b.memory);
+  if (b.cpu) out.cpu = toK8sQuantity(b.cpu);
+  if (b.memory) out.memory = toK8sQuantity(b.memory);
   return Object.keys(out).length ? out : undefined;
-}
-
-function q(x: Quantity): k8s.Quantity {
-  return k8s.Quantity.fromString(x.toString());
 }

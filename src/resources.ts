@@ -42,14 +42,16 @@ export function parseAmounts(amounts: ResourceAmounts | undefined, where: string
   return { cpu, memory };
 }
 
+/** A parsed quantity as the L1 classes' `k8s.Quantity`, spelled as written. */
+export function toK8sQuantity(q: Quantity): k8s.Quantity {
+  return k8s.Quantity.fromString(q.toString());
+}
+
 /**
  * Container resources with requests == limits (Guaranteed QoS), validated.
  */
 export function guaranteedResources(amounts: ResourceAmounts | undefined, where: string, field = 'resources'): k8s.ResourceRequirements {
   const parsed = parseAmounts(amounts, where, field);
-  const list = {
-    cpu: k8s.Quantity.fromString(parsed.cpu.toString()),
-    memory: k8s.Quantity.fromString(parsed.memory.toString()),
-  };
+  const list = { cpu: toK8sQuantity(parsed.cpu), memory: toK8sQuantity(parsed.memory) };
   return { requests: list, limits: { ...list } };
 }

@@ -7,7 +7,7 @@ import { selectorLabels, standardLabels } from './labels';
 import { assertDnsLabel, assertInteger, describe } from './names';
 import { enforceRequestsEqualLimits } from './policy';
 import { guaranteedResources, ResourceAmounts } from './resources';
-import { envVars, restrictedPodSecurityContext, restrictedSecurityContext, wholeSeconds } from './workload';
+import { envVars, httpProbe, restrictedPodSecurityContext, restrictedSecurityContext, wholeSeconds } from './workload';
 
 /** How the Service is exposed. */
 export enum FlaskServiceType {
@@ -260,9 +260,7 @@ export class ScalableFlaskApp extends Construct {
     const meta = { name, ...(props.namespace ? { namespace: props.namespace } : {}), labels };
     const ports: k8s.ContainerPort[] = [{ name: 'http', containerPort: port, protocol: 'TCP' }];
     if (scraping?.port !== undefined) ports.push({ name: 'metrics', containerPort: scraping.port, protocol: 'TCP' });
-    const httpProbe = (timing: Omit<k8s.Probe, 'httpGet'>): k8s.Probe => ({
-      httpGet: { path: healthPath, port: k8s.IntOrString.fromString('http') }, timeoutSeconds: 2, ...timing,
-    });
+    const probe = (timing: Omit<k8s.Probe, 'httpGet'>) => httpProbe(healthPath, 'http', { timeoutSeconds: 2, ...timing }, 'HTTP');
 
     this.deployment = new k8s.KubeDeployment(this, 'Deployment', {
       metadata: meta,
@@ -290,9 +288,9 @@ export class ScalableFlaskApp extends Construct {
               ],
               env: envVars(props.env),
               ports,
-              startupProbe: httpProbe({ periodSeconds: 5, failureThreshold: 24 }),
-              readinessProbe: httpProbe({ periodSeconds: 5, failureThreshold: 3 }),
-              livenessProbe: httpProbe({ periodSeconds: 10, failureThreshold: 3 }),
+              startupProbe: probe({ periodSeconds: 5, failureThreshold: 24 }),
+              readinessProbe: probe({ periodSeconds: 5, failureThreshold: 3 }),
+              livenessProbe: probe({ periodSeconds: 10, failureThreshold: 3 }),
               lifecycle: preStop > 0 ? { preStop: { exec: { command: ['sleep', String(preStop)] } } } : undefined,
               resources: guaranteedResources(props.resources, where),
               securityContext: restrictedSecurityContext(),

@@ -61,9 +61,9 @@ export function goDuration(d: Duration, where: string, field: string): string {
   return out || '0s';
 }
 
-/** An HTTPS probe on the named port, as upstream metrics servers use. */
-export function httpsProbe(path: string, port: string, timing: Omit<k8s.Probe, 'httpGet'>): k8s.Probe {
-  return { httpGet: { path, port: k8s.IntOrString.fromString(port), scheme: 'HTTPS' }, ...timing };
+/** An HTTP(S) GET probe on a named port (HTTPS, as the metrics servers serve). */
+export function httpProbe(path: string, port: string, timing: Omit<k8s.Probe, 'httpGet'>, scheme: 'HTTP' | 'HTTPS' = 'HTTPS'): k8s.Probe {
+  return { httpGet: { path, port: k8s.IntOrString.fromString(port), ...(scheme === 'HTTPS' ? { scheme } : {}) }, ...timing };
 }
 
 /** Environment variables in name order, or undefined when there are none. */

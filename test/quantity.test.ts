@@ -25,6 +25,12 @@ describe('Quantity.parse rejects invalid strings, quoting them', () => {
     '%j', (text) => {
       expect(() => Quantity.parse(text)).toThrow(`invalid quantity "${text}"`);
     });
+  test('isValid answers without throwing', () => {
+    expect(Quantity.isValid('1.5Gi')).toBe(true);
+    expect(Quantity.isValid(3)).toBe(true);
+    expect(Quantity.isValid('1Gb')).toBe(false);
+    expect(Quantity.isValid('')).toBe(false);
+  });
   test('non-finite numbers', () => {
     expect(() => Quantity.parse(Infinity)).toThrow('invalid quantity Infinity');
   });
