@@ -6,6 +6,7 @@ import { assertDnsLabel, assertDnsSubdomain, describe } from './names';
 import { enforceRequestsEqualLimits } from './policy';
 import { guaranteedResources, ResourceAmounts } from './resources';
 import { goDuration, httpProbe, imageRef, mergeArgs, restrictedSecurityContext } from './workload';
+import { MemoizedKubeDeployment } from './render-cache';
 
 /**
  * Node address types metrics-server may use to reach kubelets.
@@ -209,7 +210,7 @@ export class MetricsServer extends Construct {
       ...(props.kubeletInsecureTls ? ['--kubelet-insecure-tls'] : []),
     ], props.args, where);
 
-    this.deployment = new k8s.KubeDeployment(this, 'Deployment', {
+    this.deployment = new MemoizedKubeDeployment(this, 'Deployment', {
       metadata: {
         ...meta(NAME, namespace),
         ...(props.kubeletInsecureTls ? {

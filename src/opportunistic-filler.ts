@@ -11,6 +11,7 @@ import { PodSecurityLevel, ResourceQuotaPolicy } from './resource-quota-policy';
 import { guaranteedResources, parseAmounts, ParsedAmounts, ResourceAmounts } from './resources';
 import { parseQuantity } from './quantity';
 import { envVars, imageRef, restrictedPodSecurityContext, restrictedSecurityContext, wholeSeconds } from './workload';
+import { MemoizedKubeDeployment } from './render-cache';
 
 /** The pod label only filler pods carry; the capacity metric leaves pods with it out of "used". */
 export const FILLER_POD_LABEL = 'cdk8s-autoscaling.io/opportunistic-filler';
@@ -281,7 +282,7 @@ export class OpportunisticFiller extends Construct {
 
     const labels = { ...standardLabels(name, 'filler'), [FILLER_POD_LABEL]: 'true' };
     const meta = { name, namespace, labels: standardLabels(name, 'filler') };
-    this.deployment = new k8s.KubeDeployment(this, 'Deployment', {
+    this.deployment = new MemoizedKubeDeployment(this, 'Deployment', {
       metadata: meta,
       spec: {
         selector: { matchLabels: selectorLabels(name, 'filler') },
@@ -328,7 +329,7 @@ export class OpportunisticFiller extends Construct {
     });
     const bufferName = `${name}-buffer`;
     const labels = standardLabels(bufferName, 'buffer');
-    new k8s.KubeDeployment(this, 'Buffer', {
+    new MemoizedKubeDeployment(this, 'Buffer', {
       metadata: { name: bufferName, namespace, labels },
       spec: {
         replicas: buffer.replicas,

@@ -10,6 +10,7 @@ import { enforceRequestsEqualLimits } from './policy';
 import { fillTemplate, promqlSyntaxError, templateFields } from './promql';
 import { guaranteedResources, ResourceAmounts } from './resources';
 import { goDuration, httpProbe, imageRef, mergeArgs, restrictedSecurityContext } from './workload';
+import { MemoizedKubeDeployment } from './render-cache';
 
 /** Which metrics API of prometheus-adapter serves a metric. */
 export enum MetricsApi {
@@ -428,7 +429,7 @@ export class PromAdapter extends Construct {
       `--tls-cipher-suites=${CIPHERS.join(',')}`,
     ], props.args, where);
 
-    this.deployment = new k8s.KubeDeployment(this, 'Deployment', {
+    this.deployment = new MemoizedKubeDeployment(this, 'Deployment', {
       metadata: meta(this.name, this.namespace),
       spec: {
         replicas,

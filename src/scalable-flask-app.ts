@@ -8,6 +8,7 @@ import { assertDnsLabel, assertInteger, describe } from './names';
 import { enforceRequestsEqualLimits } from './policy';
 import { guaranteedResources, ResourceAmounts } from './resources';
 import { envVars, httpProbe, restrictedPodSecurityContext, restrictedSecurityContext, wholeSeconds } from './workload';
+import { MemoizedKubeDeployment } from './render-cache';
 
 /** How the Service is exposed. */
 export enum FlaskServiceType {
@@ -262,7 +263,7 @@ export class ScalableFlaskApp extends Construct {
     if (scraping?.port !== undefined) ports.push({ name: 'metrics', containerPort: scraping.port, protocol: 'TCP' });
     const probe = (timing: Omit<k8s.Probe, 'httpGet'>) => httpProbe(healthPath, 'http', { timeoutSeconds: 2, ...timing }, 'HTTP');
 
-    this.deployment = new k8s.KubeDeployment(this, 'Deployment', {
+    this.deployment = new MemoizedKubeDeployment(this, 'Deployment', {
       metadata: meta,
       spec: {
         selector: { matchLabels: selector },

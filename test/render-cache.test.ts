@@ -1,0 +1,108 @@
+import { App, Chart, IResolver, JsonPatch, Lazy, ResolutionContext, Testing } from 'cdk8s';
+import { k8s } from 'cdk8s-plus-27';
+import { enforceRequestsEqualLimits, ScalableFlaskApp } from '../src';
+import { memoizedRender, MemoizedKubeDeployment } from '../src/render-cache';
+
+const SidecarlessApp = (chart: Chart, id: string, sidecars?: k8s.Container[]) => new ScalableFlaskApp(chart, id, {
+  image: 'example/flask:1', resources: { cpu: '250m', memory: '256Mi' }, maxReplicas: 4, sidecars,
+});
+
+/** Counts the real renderings (the L1 class's own toJson) of Deployments. */
+function countRenders(): { readonly count: () => number; readonly restore: () => void } {
+  const spy = jest.spyOn(k8s.KubeDeployment.prototype, 'toJson');
+  return { count: () => spy.mock.calls.length, restore: () => spy.mockRestore() };
+}
+
+const deploymentOf = (docs: any[]) => docs.find(d => d.kind === 'Deployment');
+
+describe('memoizedRender', () => {
+  afterEach(() => jest.restoreAllMocks());
+
+  test('a checked workload is rendered once per synth, though cdk8s validates once per chart and once more', () => {
+    const app = Testing.app();
+    const charts = ['a', 'b', 'c'].map(id => new Chart(app, id, { disableResourceNameHashes: true }));
+    charts.forEach((c, i) => SidecarlessApp(c, `web${i}`));
+    enforceRequestsEqualLimits(app);
+    const renders = countRenders();
+    const yaml = app.synthYaml();
+    expect(renders.count()).toBe(3); // without the memo: 3 x (4 validation passes + 1 to write) = 15
+    expect(yaml.match(/^kind: Deployment$/gm)).toHaveLength(3);
+    app.synthYaml();
+    expect(renders.count()).toBe(3); // nothing changed, nothing rendered again
+  });
+
+  test('toJson hands out a copy: changing it does not change the next synth', () => {
+    const app = Testing.app();
+    const chart = new Chart(app, 'c', { disableResourceNameHashes: true });
+    SidecarlessApp(chart, 'web');
+    const first = Testing.synth(chart);
+    deploymentOf(first).spec.template.spec.containers[0].image = 'tampered';
+    expect(deploymentOf(Testing.synth(chart)).spec.template.spec.containers[0].image).toBe('example/flask:1');
+  });
+
+  test('a JSON patch added after a synth is rendered and checked', () => {
+    const app = Testing.app();
+    const chart = new Chart(app, 'c', { disableResourceNameHashes: true });
+    const web = SidecarlessApp(chart, 'web');
+    expect(() => Testing.synth(chart)).not.toThrow();
+    web.deployment.addJsonPatch(JsonPatch.remove('/spec/template/spec/containers/0/resources/limits/memory'));
+    expect(() => Testing.synth(chart)).toThrow('Deployment web, container "flask": memory limit is missing, request is 256Mi');
+  });
+
+  test('metadata changed after a synth is rendered', () => {
+    const app = Testing.app();
+    const chart = new Chart(app, 'c', { disableResourceNameHashes: true });
+    const web = SidecarlessApp(chart, 'web');
+    Testing.synth(chart);
+    web.deployment.metadata.addLabel('team', 'payments');
+    web.deployment.metadata.addAnnotation('note', 'x');
+    const md = deploymentOf(Testing.synth(chart)).metadata;
+    expect(md.labels.team).toBe('payments');
+    expect(md.annotations.note).toBe('x');
+  });
+
+  test('props are captured at construction: changing an object passed in later changes nothing', () => {
+    const app = Testing.app();
+    const chart = new Chart(app, 'c', { disableResourceNameHashes: true });
+    const sidecar: any = { name: 'proxy', image: 'example/proxy:1', resources: {
+      requests: { cpu: k8s.Quantity.fromString('50m'), memory: k8s.Quantity.fromString('64Mi') },
+      limits: { cpu: k8s.Quantity.fromString('50m'), memory: k8s.Quantity.fromString('64Mi') } } };
+    SidecarlessApp(chart, 'web', [sidecar]);
+    sidecar.image = 'changed';
+    sidecar.resources.limits.memory = k8s.Quantity.fromString('1Gi');
+    const proxy = deploymentOf(Testing.synth(chart)).spec.template.spec.containers[1];
+    expect(proxy.image).toBe('example/proxy:1');
+    expect(proxy.resources.limits.memory).toBe('64Mi');
+  });
+
+  test('an object whose props hold a Lazy is rendered every time, so the Lazy stays live', () => {
+    const app = Testing.app();
+    const chart = new Chart(app, 'c');
+    let image = 'example/a:1';
+    const dep = new MemoizedKubeDeployment(chart, 'lazy', { metadata: { name: 'lazy' }, spec: {
+      selector: { matchLabels: { app: 'lazy' } },
+      template: { metadata: { labels: { app: 'lazy' } }, spec: { containers: [{ name: 'c', image: Lazy.any({ produce: () => image }) as any }] } },
+    } });
+    expect(dep.toJson().spec.template.spec.containers[0].image).toBe('example/a:1');
+    image = 'example/b:2';
+    expect(dep.toJson().spec.template.spec.containers[0].image).toBe('example/b:2');
+  });
+
+  test('an app with its own resolvers is rendered every time', () => {
+    let n = 0;
+    const counting: IResolver = { resolve: (ctx: ResolutionContext) => { if (ctx.value === 'COUNT') ctx.replaceValue(`v${++n}`); } };
+    const app = new App({ resolvers: [counting] });
+    const chart = new Chart(app, 'c');
+    const Cm = memoizedRender(k8s.KubeConfigMap);
+    const cm = new Cm(chart, 'cm', { data: { v: 'COUNT' } });
+    expect(cm.toJson().data.v).toBe('v1');
+    expect(cm.toJson().data.v).toBe('v2');
+  });
+
+  test('the subclass keeps the L1 class name and is an instance of it', () => {
+    const chart = Testing.chart();
+    const dep = new MemoizedKubeDeployment(chart, 'd', { spec: { selector: {}, template: {} } });
+    expect(dep).toBeInstanceOf(k8s.KubeDeployment);
+    expect(MemoizedKubeDeployment.name).toBe('KubeDeployment');
+  });
+});
