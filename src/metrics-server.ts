@@ -4,9 +4,9 @@ import { Construct } from 'constructs';
 import { claimApiService } from './api-services';
 import { assertDnsLabel, assertDnsSubdomain, describe } from './names';
 import { enforceRequestsEqualLimits } from './policy';
+import { MemoizedKubeDeployment } from './render-cache';
 import { guaranteedResources, ResourceAmounts } from './resources';
 import { goDuration, httpProbe, imageRef, mergeArgs, restrictedSecurityContext } from './workload';
-import { MemoizedKubeDeployment } from './render-cache';
 
 /**
  * Node address types metrics-server may use to reach kubelets.

@@ -7,11 +7,11 @@ import { podSecurityLabels, selectorLabels, standardLabels } from './labels';
 import { assertDnsLabel, assertDnsSubdomain, assertInteger, describe } from './names';
 import { enforceRequestsEqualLimits } from './policy';
 import { AdapterMetric, PromAdapter } from './prom-adapter';
+import { MemoizedKubeDeployment } from './render-cache';
 import { PodSecurityLevel, ResourceQuotaPolicy } from './resource-quota-policy';
 import { guaranteedResources, parseAmounts, ParsedAmounts, ResourceAmounts } from './resources';
 import { parseQuantity } from './quantity';
 import { envVars, imageRef, restrictedPodSecurityContext, restrictedSecurityContext, wholeSeconds } from './workload';
-import { MemoizedKubeDeployment } from './render-cache';
 
 /** The pod label only filler pods carry; the capacity metric leaves pods with it out of "used". */
 export const FILLER_POD_LABEL = 'cdk8s-autoscaling.io/opportunistic-filler';

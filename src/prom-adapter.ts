@@ -8,9 +8,9 @@ import { selectorLabels, standardLabels } from './labels';
 import { assertDnsLabel, assertDnsSubdomain, assertInteger, describe } from './names';
 import { enforceRequestsEqualLimits } from './policy';
 import { fillTemplate, promqlSyntaxError, templateFields } from './promql';
+import { MemoizedKubeDeployment } from './render-cache';
 import { guaranteedResources, ResourceAmounts } from './resources';
 import { goDuration, httpProbe, imageRef, mergeArgs, restrictedSecurityContext } from './workload';
-import { MemoizedKubeDeployment } from './render-cache';
 
 /** Which metrics API of prometheus-adapter serves a metric. */
 export enum MetricsApi {

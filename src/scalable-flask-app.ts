@@ -6,9 +6,9 @@ import { ServiceMonitor } from './imports/monitoring.coreos.com';
 import { selectorLabels, standardLabels } from './labels';
 import { assertDnsLabel, assertInteger, describe } from './names';
 import { enforceRequestsEqualLimits } from './policy';
+import { MemoizedKubeDeployment } from './render-cache';
 import { guaranteedResources, ResourceAmounts } from './resources';
 import { envVars, httpProbe, restrictedPodSecurityContext, restrictedSecurityContext, wholeSeconds } from './workload';
-import { MemoizedKubeDeployment } from './render-cache';
 
 /** How the Service is exposed. */
 export enum FlaskServiceType {
