@@ -3,6 +3,7 @@ import { k8s } from 'cdk8s-plus-27';
 import { IConstruct } from 'constructs';
 
 const PASS = Symbol.for('cdk8s-autoscaling.RenderPass');
+const MEMO_RENDER: unique symbol = Symbol('cdk8s-autoscaling.memoRender');
 
 type Cache = Map<ApiObject, any>;
 
@@ -46,19 +47,18 @@ export function renderedJson(obj: ApiObject): any {
   return json;
 }
 
-const MEMO_RENDER = Symbol('cdk8s-autoscaling.memoRender');
-
 type ApiObjectClass = abstract new (...args: any[]) => ApiObject;
 
 /** Resolvers whose output depends on the value alone (cdk8s's own). */
 const PURE_RESOLVERS = [LazyResolver, ImplicitTokenResolver, NumberStringUnionResolver];
 
 /**
- * A copy of L1 props that nothing outside the object can reach; `stable`
- * turns false when a value may resolve differently later (a `Lazy`, any
- * token or class other than the immutable `Quantity` and `IntOrString`).
+ * A deep copy of plain objects and arrays (L1 props, or rendered JSON) that
+ * nothing outside can reach; `stable` turns false when a value may resolve
+ * differently later (a `Lazy`, any token or class other than the immutable
+ * `Quantity` and `IntOrString`, which are kept as they are).
  */
-function snapshot(value: any, probe: { stable: boolean }): any {
+function snapshot(value: any, probe: { stable: boolean } = { stable: true }): any {
   if (Array.isArray(value)) return value.map(v => snapshot(v, probe));
   if (value === null || typeof value !== 'object') return value;
   if (value instanceof k8s.Quantity || value instanceof k8s.IntOrString) return value;
@@ -69,15 +69,6 @@ function snapshot(value: any, probe: { stable: boolean }): any {
   }
   const out: any = {};
   for (const [k, v] of Object.entries(value)) out[k] = snapshot(v, probe);
-  return out;
-}
-
-/** A deep copy of rendered JSON (plain objects, arrays and scalars). */
-function copyJson(value: any): any {
-  if (Array.isArray(value)) return value.map(copyJson);
-  if (value === null || typeof value !== 'object') return value;
-  const out: any = {};
-  for (const k of Object.keys(value)) out[k] = copyJson(value[k]);
   return out;
 }
 
@@ -106,7 +97,6 @@ export function memoizedRender<T extends ApiObjectClass>(base: T): T {
       const [scope, id, props] = args;
       super(scope, id, snapshot(props ?? {}, probe), ...args.slice(3));
       this.stableProps = probe.stable;
-      Object.defineProperty(this, MEMO_RENDER, { value: () => this.memoized() });
     }
 
     public addJsonPatch(...ops: JsonPatch[]): void {
@@ -116,11 +106,11 @@ export function memoizedRender<T extends ApiObjectClass>(base: T): T {
 
     public toJson(): any {
       const key = this.memoKey();
-      return key !== undefined && this.memo?.key === key ? copyJson(this.memo.json) : super.toJson();
+      return key !== undefined && this.memo?.key === key ? snapshot(this.memo.json) : super.toJson();
     }
 
     /** The kept rendering (rendered now if stale); undefined when it cannot be kept. */
-    private memoized(): any {
+    public [MEMO_RENDER](): any {
       const key = this.memoKey();
       if (key === undefined) return undefined;
       if (this.memo?.key !== key) this.memo = { key, json: super.toJson() };
