@@ -42,10 +42,14 @@ const stack = medianOf(Array.from({ length: RUNS }, () => timeCommand('npm run -
 console.log(`reference stack: npm run synth, median of ${RUNS} runs: ${fmt(stack.ms)} ms, peak ${fmt(stack.maxRssMiB)} MiB${hasGnuTime ? '' : ' (install Debian package "time" for memory)'}\n`);
 
 for (const n of [100, 1000, 2000]) {
-  const ours = medianOf(Array.from({ length: RUNS }, () => worker('ours', n)));
-  const bare = medianOf(Array.from({ length: RUNS }, () => worker('bare', n)));
-  const same = medianOf(Array.from({ length: RUNS }, () => worker('bare-same', n)));
-  rows.push({ n, ours, bare, same });
+  // Interleaved, so that drift in the machine's speed touches all three alike.
+  const runs = { ours: [], bare: [], same: [] };
+  for (let i = 0; i < RUNS; i++) {
+    runs.ours.push(worker('ours', n));
+    runs.bare.push(worker('bare', n));
+    runs.same.push(worker('bare-same', n));
+  }
+  rows.push({ n, ours: medianOf(runs.ours), bare: medianOf(runs.bare), same: medianOf(runs.same) });
 }
 
 function printTable(header, table) {

@@ -4,7 +4,7 @@ import { IConstruct } from 'constructs';
 import { assertDnsSubdomain, assertInteger } from './names';
 import { objectRef, podSpecOf } from './policy';
 import { AdapterMetric, MetricsApi } from './prom-adapter';
-import { ensureRenderPass, renderedJson } from './render-cache';
+import { ensureRenderPass, MemoizedKubeHorizontalPodAutoscalerV2, renderedJson } from './render-cache';
 import { parseQuantity } from './quantity';
 
 /** How a scaling policy counts change. */
@@ -251,7 +251,7 @@ export function renderRules(r: Required<ScalingRules>): k8s.HpaScalingRulesV2 {
  * minReplicas 0 and takes only numeric targets).
  */
 export function renderHpa(scope: IConstruct, id: string, metadata: k8s.ObjectMeta, target: string, spec: AutoscalingSpec): ApiObject {
-  const hpa = new k8s.KubeHorizontalPodAutoscalerV2(scope as any, id, {
+  const hpa = new MemoizedKubeHorizontalPodAutoscalerV2(scope as any, id, {
     metadata,
     spec: {
       scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: target },

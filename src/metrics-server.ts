@@ -4,7 +4,7 @@ import { Construct } from 'constructs';
 import { claimApiService } from './api-services';
 import { assertDnsLabel, assertDnsSubdomain, describe } from './names';
 import { enforceRequestsEqualLimits } from './policy';
-import { MemoizedKubeDeployment } from './render-cache';
+import { MemoizedKubeDeployment, MemoizedKubePodDisruptionBudget, MemoizedKubeService } from './render-cache';
 import { guaranteedResources, ResourceAmounts } from './resources';
 import { goDuration, httpProbe, imageRef, mergeArgs, restrictedSecurityContext } from './workload';
 
@@ -193,7 +193,7 @@ export class MetricsServer extends Construct {
       subjects: [sa],
     });
 
-    this.service = new k8s.KubeService(this, 'Service', {
+    this.service = new MemoizedKubeService(this, 'Service', {
       metadata: meta(NAME, namespace),
       spec: {
         ports: [{ appProtocol: 'https', name: 'https', port: 443, protocol: 'TCP', targetPort: k8s.IntOrString.fromString('https') }],
@@ -259,7 +259,7 @@ export class MetricsServer extends Construct {
     });
 
     if (ha) {
-      new k8s.KubePodDisruptionBudget(this, 'PodDisruptionBudget', {
+      new MemoizedKubePodDisruptionBudget(this, 'PodDisruptionBudget', {
         metadata: meta(NAME, namespace),
         spec: { minAvailable: k8s.IntOrString.fromNumber(1), selector: { matchLabels: { ...LABELS } } },
       });

@@ -8,7 +8,7 @@ import { selectorLabels, standardLabels } from './labels';
 import { assertDnsLabel, assertDnsSubdomain, assertInteger, describe } from './names';
 import { enforceRequestsEqualLimits } from './policy';
 import { fillTemplate, promqlSyntaxError, templateFields } from './promql';
-import { MemoizedKubeDeployment } from './render-cache';
+import { MemoizedKubeDeployment, MemoizedKubePodDisruptionBudget, MemoizedKubeService } from './render-cache';
 import { guaranteedResources, ResourceAmounts } from './resources';
 import { goDuration, httpProbe, imageRef, mergeArgs, restrictedSecurityContext } from './workload';
 
@@ -484,7 +484,7 @@ export class PromAdapter extends Construct {
       },
     });
 
-    this.service = new k8s.KubeService(this, 'Service', {
+    this.service = new MemoizedKubeService(this, 'Service', {
       metadata: meta(this.name, this.namespace),
       spec: {
         ports: [{ name: 'https', port: 443, protocol: 'TCP', targetPort: k8s.IntOrString.fromString('https') }],
@@ -493,7 +493,7 @@ export class PromAdapter extends Construct {
     });
 
     if (replicas > 1) {
-      new k8s.KubePodDisruptionBudget(this, 'PodDisruptionBudget', {
+      new MemoizedKubePodDisruptionBudget(this, 'PodDisruptionBudget', {
         metadata: meta(this.name, this.namespace),
         spec: { minAvailable: k8s.IntOrString.fromNumber(1), selector: { matchLabels: selector } },
       });

@@ -6,7 +6,7 @@ import { ServiceMonitor } from './imports/monitoring.coreos.com';
 import { selectorLabels, standardLabels } from './labels';
 import { assertDnsLabel, assertInteger, describe } from './names';
 import { enforceRequestsEqualLimits } from './policy';
-import { MemoizedKubeDeployment } from './render-cache';
+import { MemoizedKubeDeployment, MemoizedKubePodDisruptionBudget, MemoizedKubeService } from './render-cache';
 import { guaranteedResources, ResourceAmounts } from './resources';
 import { envVars, httpProbe, restrictedPodSecurityContext, restrictedSecurityContext, wholeSeconds } from './workload';
 
@@ -310,13 +310,13 @@ export class ScalableFlaskApp extends Construct {
     if (scraping?.port !== undefined) {
       servicePorts.push({ name: 'metrics', port: scraping.port, targetPort: k8s.IntOrString.fromString('metrics'), protocol: 'TCP' });
     }
-    this.service = new k8s.KubeService(this, 'Service', {
+    this.service = new MemoizedKubeService(this, 'Service', {
       metadata: meta,
       spec: { type: serviceType, selector, ports: servicePorts },
     });
 
     this.hpa = renderHpa(this, 'HPA', meta, name, autoscaling);
-    new k8s.KubePodDisruptionBudget(this, 'PodDisruptionBudget', {
+    new MemoizedKubePodDisruptionBudget(this, 'PodDisruptionBudget', {
       metadata: meta,
       spec: { maxUnavailable: k8s.IntOrString.fromNumber(maxUnavailable), selector: { matchLabels: selector } },
     });

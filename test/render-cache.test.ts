@@ -1,17 +1,31 @@
-import { App, Chart, IResolver, JsonPatch, Lazy, ResolutionContext, Testing } from 'cdk8s';
+import { ApiObject, App, Chart, IResolver, JsonPatch, Lazy, ResolutionContext, Testing } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-27';
 import { enforceRequestsEqualLimits, ScalableFlaskApp } from '../src';
-import { memoizedRender, MemoizedKubeDeployment } from '../src/render-cache';
+import { buildApp } from '../src/main';
+import {
+  memoizedRender, MemoizedKubeDeployment, MemoizedKubeHorizontalPodAutoscalerV2, MemoizedKubePodDisruptionBudget, MemoizedKubeService, renderedJson,
+} from '../src/render-cache';
 
 const SidecarlessApp = (chart: Chart, id: string, sidecars?: k8s.Container[]) => new ScalableFlaskApp(chart, id, {
   image: 'example/flask:1', resources: { cpu: '250m', memory: '256Mi' }, maxReplicas: 4, sidecars,
 });
 
-/** Counts the real renderings (the L1 class's own toJson) of Deployments. */
+/**
+ * Counts the renderings of Deployments: cdk8s's and this library's both
+ * apply the object's JSON patches once per rendering.
+ */
 function countRenders(): { readonly count: () => number; readonly restore: () => void } {
-  const spy = jest.spyOn(k8s.KubeDeployment.prototype, 'toJson');
-  return { count: () => spy.mock.calls.length, restore: () => spy.mockRestore() };
+  const spy = jest.spyOn(JsonPatch, 'apply');
+  return { count: () => spy.mock.calls.filter(([doc]) => doc?.kind === 'Deployment').length, restore: () => spy.mockRestore() };
 }
+
+/** What cdk8s itself renders for `obj`: the L1 class's own toJson, past the memo and the fast path. */
+const cdk8sRendering = (obj: any) => Object.getPrototypeOf(Object.getPrototypeOf(obj)).toJson.call(obj);
+const MEMOIZED = [MemoizedKubeDeployment, MemoizedKubeService, MemoizedKubeHorizontalPodAutoscalerV2, MemoizedKubePodDisruptionBudget];
+const memoizedIn = (app: App): ApiObject[] => app.node.findAll().filter((c): c is ApiObject => MEMOIZED.some(cls => cls.prototype.isPrototypeOf(c))); // not instanceof: ApiObject overrides it
+
+/** Same JSON, same key order (the YAML follows it). */
+const expectSameRendering = (obj: ApiObject) => expect(JSON.stringify(obj.toJson(), null, 1)).toBe(JSON.stringify(cdk8sRendering(obj), null, 1));
 
 const deploymentOf = (docs: any[]) => docs.find(d => d.kind === 'Deployment');
 
@@ -93,7 +107,7 @@ describe('memoizedRender', () => {
     const counting: IResolver = { resolve: (ctx: ResolutionContext) => { if (ctx.value === 'COUNT') ctx.replaceValue(`v${++n}`); } };
     const app = new App({ resolvers: [counting] });
     const chart = new Chart(app, 'c');
-    const Cm = memoizedRender(k8s.KubeConfigMap);
+    const Cm = memoizedRender(k8s.KubeConfigMap, k8s.toJson_KubeConfigMapProps);
     const cm = new Cm(chart, 'cm', { data: { v: 'COUNT' } });
     expect(cm.toJson().data.v).toBe('v1');
     expect(cm.toJson().data.v).toBe('v2');
@@ -104,5 +118,65 @@ describe('memoizedRender', () => {
     const dep = new MemoizedKubeDeployment(chart, 'd', { spec: { selector: {}, template: {} } });
     expect(dep).toBeInstanceOf(k8s.KubeDeployment);
     expect(MemoizedKubeDeployment.name).toBe('KubeDeployment');
+  });
+
+  describe('renders exactly what cdk8s renders', () => {
+    afterEach(() => { delete process.env.CDK8S_DISABLE_SORT; });
+
+    test.each([['sorted keys', undefined], ['CDK8S_DISABLE_SORT', '1']])('every object of the reference stack (%s)', (_, sort) => {
+      if (sort) process.env.CDK8S_DISABLE_SORT = sort;
+      const objects = memoizedIn(buildApp());
+      expect(new Set(objects.map(o => o.kind))).toEqual(new Set(['Deployment', 'Service', 'HorizontalPodAutoscaler', 'PodDisruptionBudget']));
+      objects.forEach(expectSameRendering);
+    });
+
+    test('numbers in Quantity and IntOrString, null and undefined props, empty objects and arrays, patches, metadata added later', () => {
+      const chart = Testing.chart();
+      const svc = new MemoizedKubeService(chart, 'svc', {
+        metadata: { name: 'svc', annotations: undefined, labels: { b: '2', a: '1' } },
+        spec: {
+          selector: {}, externalIPs: [], clusterIp: null as any, ipFamilies: undefined,
+          ports: [{ port: 80, targetPort: k8s.IntOrString.fromNumber(8080) }, { port: 81, targetPort: k8s.IntOrString.fromString('x') }],
+        },
+      });
+      const dep = new MemoizedKubeDeployment(chart, 'dep', { spec: {
+        selector: { matchLabels: { z: '1', a: '2' } },
+        template: { spec: { containers: [{ name: 'c', image: 'i', resources: { limits: { cpu: k8s.Quantity.fromNumber(2), memory: k8s.Quantity.fromString('1Gi') } } }] } },
+      } });
+      [svc, dep].forEach(expectSameRendering);
+      svc.metadata.addLabel('later', 'yes');
+      svc.metadata.addFinalizers('f');
+      dep.addJsonPatch(
+        JsonPatch.add('/spec/template/spec/containers/-', { name: 'added', image: 'j' }),
+        JsonPatch.replace('/spec/selector/matchLabels/z', '9'),
+        JsonPatch.remove('/spec/template/spec/containers/0/resources/limits/cpu'),
+        JsonPatch.add('/spec/zzz', 'not in the schema'));
+      [svc, dep].forEach(expectSameRendering);
+      expect(dep.toJson().spec.template.spec.containers.map((c: any) => c.name)).toEqual(['c', 'added']);
+    });
+
+    test('a patch that cannot apply fails the way cdk8s reports it', () => {
+      const chart = Testing.chart();
+      const dep = new MemoizedKubeDeployment(chart, 'dep', { spec: { selector: {}, template: {} } });
+      dep.addJsonPatch(JsonPatch.replace('/spec/nothing/here', 1));
+      expect(() => dep.toJson()).toThrow(/^Failed serializing construct at path 'test\/dep' with name 'test-dep-c8[0-9a-f]+': /);
+      expect(() => cdk8sRendering(dep)).toThrow(/^Failed serializing construct at path 'test\/dep'/);
+      const message = (f: () => unknown) => { try { f(); return ''; } catch (e) { return (e as Error).message; } };
+      expect(message(() => dep.toJson())).toBe(message(() => cdk8sRendering(dep)));
+    });
+
+    test('props holding a function are left to cdk8s', () => {
+      const chart = Testing.chart();
+      const dep = new MemoizedKubeDeployment(chart, 'dep', { spec: { selector: {}, template: { metadata: { annotations: { f: (() => 1) as any } } } } });
+      expectSameRendering(dep);
+      const renders = countRenders();
+      renderedJson(dep);
+      renderedJson(dep);
+      expect(renders.count()).toBe(2); // nothing kept: rendered each time
+    });
+  });
+
+  test('only generated L1 classes can be memoized', () => {
+    expect(() => memoizedRender(ApiObject as any, x => x)).toThrow('memoizedRender: ApiObject is not a generated L1 class (no GVK)');
   });
 });
