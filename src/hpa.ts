@@ -217,7 +217,7 @@ function checkMetric(scope: IConstruct, m: ScalingMetric, where: string, field: 
 }
 
 /** Renders the `spec.metrics` list of an autoscaling/v2 HPA. */
-export function renderMetrics(spec: AutoscalingSpec): k8s.MetricSpecV2[] {
+function renderMetrics(spec: AutoscalingSpec): k8s.MetricSpecV2[] {
   const out: k8s.MetricSpecV2[] = [];
   const resource = (name: string, averageUtilization: number): k8s.MetricSpecV2 => ({
     type: 'Resource', resource: { name, target: { type: 'Utilization', averageUtilization } },
@@ -237,7 +237,7 @@ export function renderMetrics(spec: AutoscalingSpec): k8s.MetricSpecV2[] {
 }
 
 /** Renders one scaling direction of `spec.behavior`. */
-export function renderRules(r: Required<ScalingRules>): k8s.HpaScalingRulesV2 {
+function renderRules(r: Required<ScalingRules>): k8s.HpaScalingRulesV2 {
   return {
     stabilizationWindowSeconds: r.stabilizationWindow.toSeconds(),
     selectPolicy: r.selectPolicy,

@@ -195,11 +195,11 @@ export function memoizedRender<T extends ApiObjectClass>(base: T, toJsonProps: (
   return MemoizedRender as unknown as T;
 }
 
-/** `k8s.KubeDeployment` that renders once per change ({@link memoizedRender}). */
+/** `k8s.KubeDeployment`, rendered once per change ({@link memoizedRender}). */
 export const MemoizedKubeDeployment = memoizedRender(k8s.KubeDeployment, k8s.toJson_KubeDeploymentProps);
-/** `k8s.KubeService` rendered by {@link memoizedRender}. */
+/** `k8s.KubeService`, rendered once per change ({@link memoizedRender}). */
 export const MemoizedKubeService = memoizedRender(k8s.KubeService, k8s.toJson_KubeServiceProps);
-/** `k8s.KubeHorizontalPodAutoscalerV2` rendered by {@link memoizedRender}. */
+/** `k8s.KubeHorizontalPodAutoscalerV2`, rendered once per change ({@link memoizedRender}). */
 export const MemoizedKubeHorizontalPodAutoscalerV2 = memoizedRender(k8s.KubeHorizontalPodAutoscalerV2, k8s.toJson_KubeHorizontalPodAutoscalerV2Props);
-/** `k8s.KubePodDisruptionBudget` rendered by {@link memoizedRender}. */
+/** `k8s.KubePodDisruptionBudget`, rendered once per change ({@link memoizedRender}). */
 export const MemoizedKubePodDisruptionBudget = memoizedRender(k8s.KubePodDisruptionBudget, k8s.toJson_KubePodDisruptionBudgetProps);
