@@ -76,12 +76,21 @@ function snapshot(value: any, probe: { stable: boolean } = { stable: true }): an
 class NotPlain extends Error {}
 
 /**
+ * A `Quantity` or `IntOrString` value, told apart from plain objects until
+ * the L1's converter (which reads `.value`) or {@link unwrap} takes it out.
+ */
+class Wrapped {
+  constructor(public readonly value: string | number) {}
+}
+
+/**
  * What cdk8s's `resolve` followed by `sanitizeValue` make of data that
  * {@link snapshot} found stable, under cdk8s's own resolvers, in one walk
- * instead of two: `Quantity` and `IntOrString` become `{ value }` (for the
- * L1 to unwrap), null and undefined properties are dropped (array elements
- * become undefined), keys are sorted unless `sortKeys` is false. Anything
- * else throws {@link NotPlain}, and cdk8s renders the object itself.
+ * instead of two: `Quantity` and `IntOrString` become {@link Wrapped} (cdk8s
+ * makes them `{ value }`, which the L1 converter reads the same way), null
+ * and undefined properties are dropped (array elements become undefined),
+ * keys are sorted unless `sortKeys` is false. Anything else throws
+ * {@link NotPlain}, and cdk8s renders the object itself.
  */
 function resolvePlain(value: any, sortKeys: boolean): any {
   if (value == null) return undefined;
@@ -93,7 +102,7 @@ function resolvePlain(value: any, sortKeys: boolean): any {
   if (value instanceof k8s.Quantity || value instanceof k8s.IntOrString) {
     const v = value.value;
     if (typeof v !== 'string' && typeof v !== 'number') throw new NotPlain();
-    return { value: v };
+    return new Wrapped(v);
   }
   if (value.constructor !== Object || typeof value.resolve === 'function') throw new NotPlain();
   const keys = sortKeys ? Object.keys(value).sort() : Object.keys(value);
@@ -104,6 +113,57 @@ function resolvePlain(value: any, sortKeys: boolean): any {
   }
   return out;
 }
+
+/**
+ * Resolved (and patched) data with every {@link Wrapped} replaced by its
+ * value, and, in `shape.text`, an exact description of the data's structure:
+ * every key in order, and the kind of every value (string, number, boolean,
+ * null, undefined, wrapped, array, object), but no scalar value.
+ *
+ * A generated L1 converter (`toJson_*`) looks at nothing but that structure:
+ * which keys are present, and per value `=== undefined`, `?.value`, `?.map`
+ * or `Object.entries`; scalars it copies as they are. So when the converter
+ * turns one piece of data into exactly its unwrapped copy, it does so for
+ * every piece of data of the same shape.
+ */
+function unwrap(value: any, shape: { text: string }): any {
+  if (value === undefined || value === null) {
+    shape.text += value === undefined ? 'u' : 'z';
+    return value;
+  }
+  switch (typeof value) {
+    case 'string': shape.text += 's'; return value;
+    case 'number': shape.text += 'n'; return value;
+    case 'boolean': shape.text += 'b'; return value;
+    case 'object': break;
+    default: throw new NotPlain();
+  }
+  if (value instanceof Wrapped) {
+    shape.text += 'w';
+    return value.value;
+  }
+  if (Array.isArray(value)) {
+    shape.text += '[';
+    const out = value.map(v => unwrap(v, shape));
+    shape.text += ']';
+    return out;
+  }
+  const proto = Object.getPrototypeOf(value);
+  if (proto !== Object.prototype && proto !== null) throw new NotPlain();
+  shape.text += '{';
+  const out: any = {};
+  for (const k of Object.keys(value)) {
+    const v = value[k];
+    if (v === undefined) throw new NotPlain(); // only a patch puts it there; cdk8s's converter drops it
+    shape.text += `${k.length}:${k}`;
+    out[k] = unwrap(v, shape);
+  }
+  shape.text += '}';
+  return out;
+}
+
+/** Shapes (see {@link unwrap}) kept per L1 class; forgotten all at once past this many. */
+const MAX_SHAPES = 1000;
 
 /**
  * A subclass of the L1 class `base` that renders once per change rather
@@ -121,15 +181,22 @@ function resolvePlain(value: any, sortKeys: boolean): any {
  * the sort flag make up the key the rendering is kept under.
  *
  * Props that hold only plain data are rendered by {@link resolvePlain}, the
- * same JSON patches, the same key order and `toJsonProps` (the L1's own
- * converter, e.g. `k8s.toJson_KubeDeploymentProps`): what `ApiObject.toJson`
- * does, without cdk8s's resolver calls on every value (about a third of the
- * time cdk8s takes to render such an object). The tests hold it equal to
- * cdk8s's own rendering, key order included.
+ * same JSON patches and the same key order: what `ApiObject.toJson` does,
+ * without cdk8s's resolver calls on every value. What the L1's own converter
+ * (`toJsonProps`, e.g. `k8s.toJson_KubeDeploymentProps`) adds is to drop
+ * what its schema does not know and to unwrap `Quantity` and `IntOrString`;
+ * it is run once per shape of data (see {@link unwrap}), and where it keeps
+ * the data as it is (for all that this library builds) the unwrapped data
+ * is the rendering; where not, cdk8s renders the object. (The converter
+ * copies every object of the rendering once more, key by key.) The tests
+ * hold the result equal to cdk8s's own rendering, key order included.
  */
 export function memoizedRender<T extends ApiObjectClass>(base: T, toJsonProps: (props: any) => any): T {
   const gvk = (base as any).GVK;
   if (!gvk?.apiVersion || !gvk?.kind) throw new Error(`memoizedRender: ${base.name} is not a generated L1 class (no GVK)`);
+
+  /** Per shape of data (see {@link unwrap}): whether the L1's converter leaves it as it is. */
+  const converterKeeps = new Map<string, boolean>();
 
   abstract class MemoizedRender extends (base as ApiObjectClass) {
     private readonly plainProps: any;
@@ -167,18 +234,28 @@ export function memoizedRender<T extends ApiObjectClass>(base: T, toJsonProps: (
 
     /** `ApiObject.toJson()` then the L1's conversion, for plain props under cdk8s's own resolvers. */
     private render(metadata: any): any {
-      let patched: any;
+      let json: any;
+      const shape = { text: '' };
       try {
         const data = resolvePlain({ ...this.plainProps, metadata }, !process.env.CDK8S_DISABLE_SORT);
-        patched = JsonPatch.apply(data, ...this.ownPatches);
+        const patched = JsonPatch.apply(data, ...this.ownPatches);
+        const ordered: any = {};
+        for (const k of ['apiVersion', 'kind', 'metadata', ...Object.keys(patched)]) {
+          if (k in patched) ordered[k] = patched[k];
+        }
+        json = unwrap(ordered, shape);
+        const known = converterKeeps.get(shape.text);
+        if (known === true) return json;
+        if (known === undefined) {
+          if (converterKeeps.size >= MAX_SHAPES) converterKeeps.clear();
+          const converted = { ...gvk, ...toJsonProps(ordered) };
+          converterKeeps.set(shape.text, JSON.stringify(converted) === JSON.stringify(json));
+          if (converterKeeps.get(shape.text)) return json;
+        }
       } catch {
-        return super.toJson(); // cdk8s renders it, and reports a bad patch its own way
+        // not plain data, or a patch that cannot apply: cdk8s renders it, and reports errors its own way
       }
-      const ordered: any = {};
-      for (const k of ['apiVersion', 'kind', 'metadata', ...Object.keys(patched)]) {
-        if (k in patched) ordered[k] = patched[k];
-      }
-      return { ...gvk, ...toJsonProps(ordered) };
+      return super.toJson();
     }
 
     /** Whether this library renders (and may keep) the object: plain props, cdk8s's own resolvers. */

@@ -1,4 +1,4 @@
-import { ApiObject, App, Chart, IResolver, JsonPatch, Lazy, ResolutionContext, Testing } from 'cdk8s';
+import { ApiObject, App, Chart, IResolver, JsonPatch, Lazy, ResolutionContext, Testing, Yaml } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-27';
 import { enforceRequestsEqualLimits, ScalableFlaskApp } from '../src';
 import { buildApp } from '../src/main';
@@ -24,8 +24,9 @@ const cdk8sRendering = (obj: any) => Object.getPrototypeOf(Object.getPrototypeOf
 const MEMOIZED = [MemoizedKubeDeployment, MemoizedKubeService, MemoizedKubeHorizontalPodAutoscalerV2, MemoizedKubePodDisruptionBudget];
 const memoizedIn = (app: App): ApiObject[] => app.node.findAll().filter((c): c is ApiObject => MEMOIZED.some(cls => cls.prototype.isPrototypeOf(c))); // not instanceof: ApiObject overrides it
 
-/** Same JSON, same key order (the YAML follows it). */
-const expectSameRendering = (obj: ApiObject) => expect(JSON.stringify(obj.toJson(), null, 1)).toBe(JSON.stringify(cdk8sRendering(obj), null, 1));
+/** The YAML cdk8s would write: values, key order, and undefined properties (as null); JSON where YAML cannot hold a value (a function). */
+const written = (json: any) => { try { return Yaml.stringify(json); } catch { return JSON.stringify(json, null, 1); } };
+const expectSameRendering = (obj: ApiObject) => expect(written(obj.toJson())).toBe(written(cdk8sRendering(obj)));
 
 const deploymentOf = (docs: any[]) => docs.find(d => d.kind === 'Deployment');
 
@@ -153,6 +154,54 @@ describe('memoizedRender', () => {
         JsonPatch.add('/spec/zzz', 'not in the schema'));
       [svc, dep].forEach(expectSameRendering);
       expect(dep.toJson().spec.template.spec.containers.map((c: any) => c.name)).toEqual(['c', 'added']);
+    });
+
+    test('data the L1 converter changes is rendered by cdk8s: unknown keys, a bare number for an IntOrString, a copied Quantity, null', () => {
+      const chart = Testing.chart();
+      const svc = new MemoizedKubeService(chart, 'svc', {
+        metadata: { name: 'svc' },
+        spec: { ports: [{ port: 80, targetPort: 8080 as any, bogus: 'x' } as any] }, // the converter drops both
+      });
+      const dep = new MemoizedKubeDeployment(chart, 'dep', { spec: {
+        selector: {},
+        template: { spec: { containers: [{ name: 'c', image: 'i', resources: { limits: { cpu: k8s.Quantity.fromString('1') } } }] } },
+      } });
+      dep.addJsonPatch(
+        JsonPatch.copy('/spec/template/spec/containers/0/resources/limits/cpu', '/spec/template/spec/containers/0/resources/limits/memory'),
+        JsonPatch.add('/metadata/labels', { n: null }));
+      [svc, dep].forEach(expectSameRendering);
+      expect(svc.toJson().spec.ports).toEqual([{ port: 80 }]);
+      expect(dep.toJson().spec.template.spec.containers[0].resources.limits).toEqual({ cpu: '1', memory: '1' });
+      expect(dep.toJson().metadata.labels).toEqual({ n: null });
+    });
+
+    test('the L1 converter runs once per shape of data, not once per object', () => {
+      const converter = jest.fn(k8s.toJson_KubeServiceProps);
+      const Svc = memoizedRender(k8s.KubeService, converter);
+      const chart = Testing.chart();
+      const svc = (name: string, labels: Record<string, string>, targetPort: any = k8s.IntOrString.fromNumber(8080)) => new Svc(chart, name, {
+        metadata: { name, labels }, spec: { ports: [{ port: 80, targetPort }] },
+      });
+      const same = ['a', 'b', 'c'].map(name => svc(name, { app: name }));
+      same.forEach(expectSameRendering);
+      expect(converter).toHaveBeenCalledTimes(1); // b and c have a's shape: only the values differ
+      const other = svc('d', { app: 'd', tier: 'web' });
+      expectSameRendering(other);
+      expect(converter).toHaveBeenCalledTimes(2); // one more label key: a new shape
+      other.addJsonPatch(JsonPatch.add('/spec/zzz', 'not in the schema'));
+      expectSameRendering(other);
+      expectSameRendering(other);
+      expect(converter).toHaveBeenCalledTimes(3); // a shape the converter changes: tried once, then left to cdk8s
+      const bareString = svc('e', { app: 'e' }, 'http'); // a string, not an IntOrString: the converter drops it
+      expectSameRendering(bareString);
+      expect(bareString.toJson().spec.ports).toEqual([{ port: 80 }]);
+      const unknownKey = new Svc(chart, 'f', { metadata: { name: 'f', labels: { app: 'f' } }, spec: { ports: [{ port: 80, zzz: k8s.IntOrString.fromNumber(8080) } as any] } });
+      expectSameRendering(unknownKey); // a's shape but for one key's name
+      expect(unknownKey.toJson().spec.ports).toEqual([{ port: 80 }]);
+      const undefinedLabel = svc('g', { app: 'g' });
+      undefinedLabel.addJsonPatch(JsonPatch.add('/metadata/labels/gone', undefined)); // the converter drops it
+      expectSameRendering(undefinedLabel);
+      expect(undefinedLabel.toJson().metadata.labels).toEqual({ app: 'g' });
     });
 
     test('a patch that cannot apply fails the way cdk8s reports it', () => {
