@@ -234,8 +234,6 @@ export function memoizedRender<T extends ApiObjectClass>(base: T, toJsonProps: (
 
     /** `ApiObject.toJson()` then the L1's conversion, for plain props under cdk8s's own resolvers. */
     private render(metadata: any): any {
-      let json: any;
-      const shape = { text: '' };
       try {
         const data = resolvePlain({ ...this.plainProps, metadata }, !process.env.CDK8S_DISABLE_SORT);
         const patched = JsonPatch.apply(data, ...this.ownPatches);
@@ -243,14 +241,16 @@ export function memoizedRender<T extends ApiObjectClass>(base: T, toJsonProps: (
         for (const k of ['apiVersion', 'kind', 'metadata', ...Object.keys(patched)]) {
           if (k in patched) ordered[k] = patched[k];
         }
-        json = unwrap(ordered, shape);
+        const shape = { text: '' };
+        const json = unwrap(ordered, shape);
         const known = converterKeeps.get(shape.text);
         if (known === true) return json;
         if (known === undefined) {
           if (converterKeeps.size >= MAX_SHAPES) converterKeeps.clear();
           const converted = { ...gvk, ...toJsonProps(ordered) };
-          converterKeeps.set(shape.text, JSON.stringify(converted) === JSON.stringify(json));
-          if (converterKeeps.get(shape.text)) return json;
+          const keeps = JSON.stringify(converted) === JSON.stringify(json);
+          converterKeeps.set(shape.text, keeps);
+          if (keeps) return json;
         }
       } catch {
         // not plain data, or a patch that cannot apply: cdk8s renders it, and reports errors its own way
