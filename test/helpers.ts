@@ -3,6 +3,12 @@ import * as path from 'path';
 import Ajv from 'ajv';
 import { App, Chart, Testing, Yaml } from 'cdk8s';
 
+/** The message of the error `fn` throws; fails the test (with `otherwise`) when it throws none. */
+export function thrown(fn: () => unknown, otherwise = 'no error thrown'): string {
+  try { fn(); } catch (e) { return (e as Error).message; }
+  throw new Error(otherwise);
+}
+
 /** A fresh app and chart for one test. */
 export function newChart(id = 'test'): { app: App; chart: Chart } {
   const app = Testing.app();

@@ -1,7 +1,7 @@
 import * as path from 'path';
 import { Duration, Testing, Yaml } from 'cdk8s';
 import { KubeletAddressType, KUBELET_INSECURE_TLS_ANNOTATION, MetricsServer, MetricsServerProps } from '../src';
-import { expectSchemaValid, newChart, objectOf, synthApp } from './helpers';
+import { expectSchemaValid, newChart, objectOf, synthApp, thrown } from './helpers';
 
 const FIXTURES = path.join(__dirname, 'fixtures', 'metrics-server');
 const upstream = Yaml.load(path.join(FIXTURES, 'components.yaml'));
@@ -22,10 +22,7 @@ function withoutResources(objs: any[]): any[] {
   return JSON.parse(JSON.stringify(objs), (k, v) => (k === 'resources' ? undefined : v));
 }
 
-function error(props: MetricsServerProps): string {
-  try { render(props); } catch (e) { return (e as Error).message; }
-  throw new Error('no error');
-}
+const error = (props: MetricsServerProps): string => thrown(() => render(props));
 
 describe('MetricsServer', () => {
   test('defaults: snapshot and schema', () => {

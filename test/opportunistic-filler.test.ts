@@ -1,7 +1,7 @@
 import { Duration, Testing } from 'cdk8s';
 import { parse as parseYaml } from 'yaml';
 import { FILLER_POD_LABEL, fillerSlotsQuery, ksmLabelName, OpportunisticFiller, OpportunisticFillerProps, PromAdapter, Quantity, ScalingPolicyType, checkRequestsEqualLimits } from '../src';
-import { expectSchemaValid, newChart, objectOf, objectsOf, promtoolCheck, promtoolTest } from './helpers';
+import { expectSchemaValid, newChart, objectOf, objectsOf, promtoolCheck, promtoolTest, thrown } from './helpers';
 
 function make(props: Partial<OpportunisticFillerProps> = {}) {
   const { app, chart } = newChart();
@@ -10,11 +10,6 @@ function make(props: Partial<OpportunisticFillerProps> = {}) {
     image: 'example/miner:1.0', adapter, resources: { cpu: '1', memory: '2Gi' }, maxReplicas: 150, ...props,
   });
   return { app, chart, adapter, filler };
-}
-
-function thrown(fn: () => unknown): string {
-  try { fn(); } catch (e) { return (e as Error).message; }
-  throw new Error('no error');
 }
 
 const FILLER = ksmLabelName(FILLER_POD_LABEL);

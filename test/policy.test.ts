@@ -2,7 +2,7 @@ import { App, ApiObject, Chart, JsonPatch, Testing } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
 import { k8s } from 'cdk8s-plus-27';
 import { checkRequestsEqualLimits, enforceRequestsEqualLimits, POLICY_KINDS } from '../src';
-import { newChart } from './helpers';
+import { newChart, thrown } from './helpers';
 
 const equal = { requests: { cpu: k8s.Quantity.fromString('250m'), memory: k8s.Quantity.fromString('256Mi') },
   limits: { cpu: k8s.Quantity.fromString('0.25'), memory: k8s.Quantity.fromString('268435456') } };
@@ -21,14 +21,7 @@ function deployment(chart: Chart, id: string, containers: k8s.Container[], initC
   });
 }
 
-function synthError(chart: Chart): string {
-  try {
-    Testing.synth(chart);
-  } catch (e) {
-    return (e as Error).message;
-  }
-  throw new Error('synth succeeded, expected a policy violation');
-}
+const synthError = (chart: Chart): string => thrown(() => Testing.synth(chart), 'synth succeeded, expected a policy violation');
 
 describe('enforceRequestsEqualLimits', () => {
   test('equal requests and limits pass, whatever the spelling', () => {

@@ -1,7 +1,7 @@
 import { Duration, Testing } from 'cdk8s';
 import { parse as parseYaml } from 'yaml';
 import { fillTemplate, MetricsApi, MetricsServer, PromAdapter, PromAdapterProps } from '../src';
-import { danglingBindings, expectSchemaValid, newChart, objectOf, objectsOf, promtoolCheck, synthApp } from './helpers';
+import { danglingBindings, expectSchemaValid, newChart, objectOf, objectsOf, promtoolCheck, synthApp, thrown } from './helpers';
 
 const URL = 'http://prometheus-k8s.monitoring.svc:9090/';
 const CA = '-----BEGIN CERTIFICATE-----\nMIIBszCCAVmgAwIBAgIUY2E=\n-----END CERTIFICATE-----\n';
@@ -22,11 +22,6 @@ function container(out: any[], name = 'prometheus-adapter'): any {
 
 function apiServices(out: any[]): string[] {
   return objectsOf(out, 'APIService').map(a => a.metadata.name).sort();
-}
-
-function thrown(fn: () => unknown): string {
-  try { fn(); } catch (e) { return (e as Error).message; }
-  throw new Error('no error');
 }
 
 describe('PromAdapter', () => {

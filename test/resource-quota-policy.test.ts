@@ -1,6 +1,6 @@
 import { Testing } from 'cdk8s';
 import { PodSecurityLevel, QuotaScope, ResourceQuotaPolicy, ResourceQuotaPolicyProps } from '../src';
-import { expectSchemaValid, newChart, objectOf } from './helpers';
+import { expectSchemaValid, newChart, objectOf, thrown } from './helpers';
 
 function render(props: Partial<ResourceQuotaPolicyProps> = {}) {
   const { chart } = newChart();
@@ -8,14 +8,7 @@ function render(props: Partial<ResourceQuotaPolicyProps> = {}) {
   return Testing.synth(chart);
 }
 
-function error(props: Partial<ResourceQuotaPolicyProps>): string {
-  try {
-    render(props);
-  } catch (e) {
-    return (e as Error).message;
-  }
-  throw new Error('no error thrown');
-}
+const error = (props: Partial<ResourceQuotaPolicyProps>): string => thrown(() => render(props));
 
 describe('ResourceQuotaPolicy', () => {
   test('defaults', () => {

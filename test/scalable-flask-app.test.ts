@@ -1,7 +1,7 @@
 import { Chart, Duration, Testing } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-27';
 import { AdapterMetric, FlaskServiceType, MetricsApi, PromAdapter, ScalableFlaskApp, ScalableFlaskAppProps, ScalingMetric, ScalingPolicyType, SelectPolicy } from '../src';
-import { expectSchemaValid, newChart, objectOf, objectsOf, synthApp } from './helpers';
+import { expectSchemaValid, newChart, objectOf, objectsOf, synthApp, thrown } from './helpers';
 
 const BASE: ScalableFlaskAppProps = { image: 'example/flask:1.0', resources: { cpu: '400m', memory: '256Mi' }, maxReplicas: 10 };
 
@@ -14,11 +14,6 @@ function make(props: Partial<ScalableFlaskAppProps> = {}, withAdapter = false) {
 
 function render(props: Partial<ScalableFlaskAppProps> = {}) {
   return Testing.synth(make(props).chart);
-}
-
-function thrown(fn: () => unknown): string {
-  try { fn(); } catch (e) { return (e as Error).message; }
-  throw new Error('no error');
 }
 
 function hpaOf(out: any[]) { return objectOf(out, 'HorizontalPodAutoscaler', 'web'); }
