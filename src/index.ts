@@ -6,9 +6,10 @@ export * from './resource-quota-policy';
 export * from './metrics-server';
 export * from './promql';
 export * from './prom-adapter';
-export {
-  DescribedObject, QuantityTarget, ScalingMetric, ScalingPolicy, ScalingPolicyType, ScalingRules, SelectPolicy,
-} from './hpa';
+export { ScalingPolicyType, SelectPolicy, ScalingPolicy, ScalingRules } from './scaling-rules';
+export { ScalingMetric, ResourceName, ResourceTarget, QuantityTarget, DescribedObject, MetricSourceType } from './scaling-metric';
+export { ScaleTarget, ScaleTargetReference, AutoscalerTarget } from './scale-target';
+export { Autoscaler, AutoscalerProps } from './autoscaler';
 export * from './scalable-flask-app';
 export * from './filler-query';
 export * from './opportunistic-filler';

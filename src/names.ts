@@ -3,6 +3,19 @@ import { IConstruct } from 'constructs';
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 
+/** What a DNS label is, as messages say it. */
+export const DNS_LABEL_RULE = "lower-case letters, digits and '-', starting and ending with a letter or digit, at most 63 characters";
+
+/** Whether `value` is an RFC 1123 DNS label. */
+export function isDnsLabel(value: unknown): value is string {
+  return typeof value === 'string' && value.length <= 63 && DNS_LABEL.test(value);
+}
+
+/** Whether `value` is an RFC 1123 DNS subdomain. */
+export function isDnsSubdomain(value: unknown): value is string {
+  return typeof value === 'string' && value.length <= 253 && DNS_SUBDOMAIN.test(value);
+}
+
 /**
  * How error messages name a construct: `ScalableFlaskApp "web"`.
  */
@@ -15,8 +28,8 @@ export function describe(construct: IConstruct): string {
  * container names): lower-case alphanumerics and '-', at most 63 characters.
  */
 export function assertDnsLabel(value: string, where: string, field: string): void {
-  if (typeof value !== 'string' || value.length > 63 || !DNS_LABEL.test(value)) {
-    throw new Error(`${where}: ${field} "${value}" is not a valid DNS label (lower-case letters, digits and '-', starting and ending with a letter or digit, at most 63 characters)`);
+  if (!isDnsLabel(value)) {
+    throw new Error(`${where}: ${field} "${value}" is not a valid DNS label (${DNS_LABEL_RULE})`);
   }
 }
 
@@ -24,7 +37,7 @@ export function assertDnsLabel(value: string, where: string, field: string): voi
  * Throws unless `value` is an RFC 1123 DNS subdomain (most object names), at most 253 characters.
  */
 export function assertDnsSubdomain(value: string, where: string, field: string): void {
-  if (typeof value !== 'string' || value.length > 253 || !DNS_SUBDOMAIN.test(value)) {
+  if (!isDnsSubdomain(value)) {
     throw new Error(`${where}: ${field} "${value}" is not a valid DNS subdomain name (lower-case letters, digits, '-' and '.', at most 253 characters)`);
   }
 }

@@ -2,15 +2,18 @@ import { ApiObject, Duration } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
 import { fillerSlotsQuery, ksmLabelName } from './filler-query';
-import { AutoscalingSpec, checkAutoscaling, renderHpa, ScalingMetric, ScalingPolicyType, ScalingRules, scalingRules, SelectPolicy } from './hpa';
+import { AutoscalerProps, checkAutoscaling, hostedAutoscaler } from './autoscaler';
 import { podSecurityLabels, selectorLabels, standardLabels } from './labels';
 import { assertDnsLabel, assertDnsSubdomain, assertInteger, describe } from './names';
 import { enforceRequestsEqualLimits } from './policy';
-import { AdapterMetric, PromAdapter } from './prom-adapter';
+import { Problems } from './problems';
+import { AdapterMetric, MetricsApi, PromAdapter } from './prom-adapter';
 import { MemoizedKubeDeployment } from './render-cache';
 import { PodSecurityLevel, ResourceQuotaPolicy } from './resource-quota-policy';
 import { guaranteedResources, parseAmounts, ParsedAmounts, ResourceAmounts } from './resources';
 import { parseQuantity } from './quantity';
+import { ScalingMetric } from './scaling-metric';
+import { ScalingPolicyType, ScalingRules, SelectPolicy } from './scaling-rules';
 import { envVars, imageRef, restrictedPodSecurityContext, restrictedSecurityContext, wholeSeconds } from './workload';
 
 /** The pod label only filler pods carry; the capacity metric leaves pods with it out of "used". */
@@ -169,6 +172,19 @@ const FILLER_SCALE_DOWN: Required<ScalingRules> = {
   selectPolicy: SelectPolicy.MAX,
 };
 
+/** The props after checking, with their defaults. */
+interface FillerSettings {
+  readonly name: string;
+  readonly namespace: string;
+  readonly priority: number;
+  readonly priorityClassName: string;
+  readonly per: ParsedAmounts;
+  readonly reservePods: number;
+  readonly grace: number;
+  readonly runAsUser: number;
+  readonly resources?: k8s.ResourceRequirements;
+}
+
 /** Cluster-autoscaler's default `--expendable-pods-priority-cutoff`. */
 const EXPENDABLE_CUTOFF = -10;
 
@@ -198,102 +214,140 @@ export class OpportunisticFiller extends Construct {
   constructor(scope: Construct, id: string, props: OpportunisticFillerProps) {
     super(scope, id);
     const where = describe(this);
-    const name = this.name = props.name ?? id;
-    assertDnsLabel(name, where, 'name');
-    const namespace = props.namespace ?? 'filler';
-    assertDnsLabel(namespace, where, 'namespace');
-    if (!props.image) throw new Error(`${where}: image is required`);
-    if (!props.adapter) throw new Error(`${where}: adapter is required: the PromAdapter that serves the filler's capacity metric`);
-    const per = parseAmounts(props.resources, where);
-    if (!Number.isInteger(per.cpu.times(1000).toNumber())) {
-      throw new Error(`${where}: resources.cpu "${per.cpu}" is finer than a millicore; Kubernetes cpu has millicore precision`);
-    }
-    this.reservePods = reservePods(props.reserve, per, where);
-    const priority = props.priority ?? -100;
-    assertInteger(priority, where, 'priority', -2147483648, 1000000000);
-    if (priority >= EXPENDABLE_CUTOFF) {
-      throw new Error(`${where}: priority ${priority} is not below cluster-autoscaler's expendable cutoff (${EXPENDABLE_CUTOFF}): Pending fillers would make it add nodes. Use -100 or another value below ${EXPENDABLE_CUTOFF}`);
-    }
-    const priorityClassName = props.priorityClassName ?? 'opportunistic-filler';
-    assertDnsSubdomain(priorityClassName, where, 'priorityClassName');
-    if (priorityClassName.startsWith('system-')) throw new Error(`${where}: priorityClassName may not start with "system-"`);
-    const grace = wholeSeconds(props.terminationGracePeriod ?? Duration.seconds(10), where, 'terminationGracePeriod', 0);
-    const runAsUser = props.runAsUser ?? 10001;
-    assertInteger(runAsUser, where, 'runAsUser', 1);
-
-    const scaleDown = scalingRules(props.scaleDown, FILLER_SCALE_DOWN, where, 'scaleDown');
-    if (scaleDown.stabilizationWindow.toSeconds() > 30) {
-      throw new Error(`${where}: scaleDown.stabilizationWindow ${scaleDown.stabilizationWindow.toSeconds()}s is too slow for a filler: paying pods wait for its room. Use 0 to 30 s`);
-    }
-
-    // The metric: filler pods that fit, published as an external rule on the adapter.
+    const s = this.checkProps(props, new Problems(where));
+    this.name = s.name;
+    this.reservePods = s.reservePods;
     this.query = fillerSlotsQuery({
-      cpu: per.cpu, memory: per.memory, reservePods: this.reservePods,
+      cpu: s.per.cpu, memory: s.per.memory, reservePods: s.reservePods,
       fillerLabel: ksmLabelName(FILLER_POD_LABEL), ksmMatchers: props.kubeStateMetricsMatchers,
     });
-    this.metric = props.adapter.addExternalMetric({
-      metricName: `${name.replace(/-/g, '_')}_filler_slots`,
+    this.metric = this.publishMetric(props);
+    this.renderNamespaceAndQuota(props, s);
+    this.renderPriorityClass(s);
+    this.deployment = this.renderDeployment(props, s);
+    this.hpa = hostedAutoscaler(this, 'HPA', {
+      ...this.autoscalingOf(props),
+      metrics: [ScalingMetric.external(this.metric, { averageValue: '1' })],
+      target: this.deployment,
+      labels: standardLabels(s.name, 'filler'),
+    }, { where, defaults: { scaleUp: this.scaleUpOf(props), scaleDown: FILLER_SCALE_DOWN } }).hpa;
+    if (props.buffer) this.renderBuffer(props.buffer, s.name, s.namespace, where);
+    enforceRequestsEqualLimits(this);
+  }
+
+  /** Checks every prop (all problems in one error) and fills in the defaults. */
+  private checkProps(props: OpportunisticFillerProps, problems: Problems): FillerSettings {
+    const where = problems.where;
+    const name = props.name ?? this.node.id;
+    const namespace = props.namespace ?? 'filler';
+    problems.check(() => assertDnsLabel(name, where, 'name'));
+    problems.check(() => assertDnsLabel(namespace, where, 'namespace'));
+    if (!props.image) problems.add('image is required');
+    if (!props.adapter) problems.add('adapter is required: the PromAdapter that serves the filler\'s capacity metric');
+    const per = problems.check(() => parseAmounts(props.resources, where));
+    if (per && !Number.isInteger(per.cpu.times(1000).toNumber())) {
+      problems.add(`resources.cpu "${per.cpu}" is finer than a millicore; Kubernetes cpu has millicore precision`);
+    }
+    const reserve = per ? problems.check(() => reservePods(props.reserve, per, where)) : undefined;
+    const priority = props.priority ?? -100;
+    problems.check(() => assertInteger(priority, where, 'priority', -2147483648, 1000000000));
+    if (priority >= EXPENDABLE_CUTOFF) {
+      problems.add(`priority ${priority} is not below cluster-autoscaler's expendable cutoff (${EXPENDABLE_CUTOFF}): Pending fillers would make it add nodes. `
+        + `Use -100 or another value below ${EXPENDABLE_CUTOFF}`);
+    }
+    const priorityClassName = props.priorityClassName ?? 'opportunistic-filler';
+    problems.check(() => assertDnsSubdomain(priorityClassName, where, 'priorityClassName'));
+    if (priorityClassName.startsWith('system-')) problems.add('priorityClassName may not start with "system-"');
+    const window = props.scaleDown?.stabilizationWindow?.toSeconds();
+    if (window !== undefined && window > 30) {
+      problems.add(`scaleDown.stabilizationWindow ${window}s is too slow for a filler: paying pods wait for its room. Use 0 to 30 s`);
+    }
+    // The metric is published once the props are known to be good; it is always an External one of this app's adapter.
+    const autoscaling = { ...this.autoscalingOf(props), metrics: [ScalingMetric.external(AdapterMetric.servedElsewhere(MetricsApi.EXTERNAL, 'filler_slots'), { averageValue: '1' })] };
+    checkAutoscaling(this, autoscaling, { scaleUp: this.scaleUpOf(props), scaleDown: FILLER_SCALE_DOWN }, problems);
+    const settings: FillerSettings = {
+      name, namespace, priority, priorityClassName,
+      per: per!,
+      reservePods: reserve ?? 0,
+      grace: problems.check(() => wholeSeconds(props.terminationGracePeriod ?? Duration.seconds(10), where, 'terminationGracePeriod', 0)) ?? 0,
+      runAsUser: props.runAsUser ?? 10001,
+      resources: problems.check(() => guaranteedResources(props.resources, where)),
+    };
+    problems.check(() => assertInteger(settings.runAsUser, where, 'runAsUser', 1));
+    problems.throwIfAny();
+    return settings;
+  }
+
+  private autoscalingOf(props: OpportunisticFillerProps): Omit<AutoscalerProps, 'target' | 'metrics'> {
+    const minReplicas = props.minReplicas ?? 1;
+    return { minReplicas, scaleToZero: minReplicas === 0, maxReplicas: props.maxReplicas, scaleDown: props.scaleDown };
+  }
+
+  /** Reach the metric in one sync: as many pods as it says, up to maxReplicas. */
+  private scaleUpOf(props: OpportunisticFillerProps): Required<ScalingRules> {
+    return {
+      stabilizationWindow: Duration.seconds(0),
+      policies: [
+        { type: ScalingPolicyType.PODS, value: Math.max(props.maxReplicas, 1), period: Duration.seconds(15) },
+        { type: ScalingPolicyType.PERCENT, value: 100, period: Duration.seconds(15) },
+      ],
+      selectPolicy: SelectPolicy.MAX,
+    };
+  }
+
+  /** The metric: filler pods that fit, published as an external rule on the adapter. */
+  private publishMetric(props: OpportunisticFillerProps): AdapterMetric {
+    return props.adapter.addExternalMetric({
+      metricName: `${this.name.replace(/-/g, '_')}_filler_slots`,
       seriesQuery: `kube_node_status_allocatable{resource="cpu"${props.kubeStateMetricsMatchers ? `,${props.kubeStateMetricsMatchers}` : ''}}`,
       metricsQuery: this.query,
       namespaced: false,
     });
+  }
 
-    const autoscaling: AutoscalingSpec = {
-      minReplicas: props.minReplicas ?? 1,
-      maxReplicas: props.maxReplicas,
-      metrics: [ScalingMetric.external(this.metric, { averageValue: '1' })],
-      scaleUp: {
-        // Reach the metric in one sync: as many pods as it says, up to maxReplicas.
-        stabilizationWindow: Duration.seconds(0),
-        policies: [
-          { type: ScalingPolicyType.PODS, value: Math.max(props.maxReplicas, 1), period: Duration.seconds(15) },
-          { type: ScalingPolicyType.PERCENT, value: 100, period: Duration.seconds(15) },
-        ],
-        selectPolicy: SelectPolicy.MAX,
-      },
-      scaleDown,
-    };
-    checkAutoscaling(this, autoscaling, where);
-
+  private renderNamespaceAndQuota(props: OpportunisticFillerProps, s: FillerSettings): void {
     if (props.createNamespace && !props.quota) {
       new k8s.KubeNamespace(this, 'Namespace', {
-        metadata: { name: namespace, labels: podSecurityLabels(PodSecurityLevel.RESTRICTED) },
+        metadata: { name: s.namespace, labels: podSecurityLabels(PodSecurityLevel.RESTRICTED) },
       });
     }
     if (props.quota) {
       new ResourceQuotaPolicy(this, 'Quota', {
-        namespace,
+        namespace: s.namespace,
         createNamespace: props.createNamespace ?? false,
-        name: `${name}-cap`,
+        name: `${s.name}-cap`,
         quota: { cpu: props.quota.cpu, memory: props.quota.memory },
         pods: props.quota.pods,
-        priorityClassNames: [priorityClassName],
+        priorityClassNames: [s.priorityClassName],
         containerDefault: props.resources,
       });
     }
+  }
 
+  private renderPriorityClass(s: FillerSettings): void {
     new k8s.KubePriorityClass(this, 'PriorityClass', {
-      metadata: { name: priorityClassName, labels: standardLabels(name, 'filler') },
-      value: priority,
+      metadata: { name: s.priorityClassName, labels: standardLabels(s.name, 'filler') },
+      value: s.priority,
       preemptionPolicy: 'Never',
       globalDefault: false,
-      description: `Opportunistic filler ${name}: below cluster-autoscaler's expendable cutoff, evicted for any other pod, never preempts.`,
+      description: `Opportunistic filler ${s.name}: below cluster-autoscaler's expendable cutoff, evicted for any other pod, never preempts.`,
     });
+  }
 
-    const labels = { ...standardLabels(name, 'filler'), [FILLER_POD_LABEL]: 'true' };
-    const meta = { name, namespace, labels: standardLabels(name, 'filler') };
-    this.deployment = new MemoizedKubeDeployment(this, 'Deployment', {
-      metadata: meta,
+  private renderDeployment(props: OpportunisticFillerProps, s: FillerSettings): ApiObject {
+    const labels = { ...standardLabels(s.name, 'filler'), [FILLER_POD_LABEL]: 'true' };
+    return new MemoizedKubeDeployment(this, 'Deployment', {
+      metadata: { name: s.name, namespace: s.namespace, labels: standardLabels(s.name, 'filler') },
       spec: {
-        selector: { matchLabels: selectorLabels(name, 'filler') },
+        selector: { matchLabels: selectorLabels(s.name, 'filler') },
         strategy: { type: 'RollingUpdate', rollingUpdate: { maxSurge: k8s.IntOrString.fromNumber(0), maxUnavailable: k8s.IntOrString.fromString('25%') } },
         template: {
           metadata: { labels },
           spec: {
-            priorityClassName,
+            priorityClassName: s.priorityClassName,
             automountServiceAccountToken: false,
-            terminationGracePeriodSeconds: grace,
-            securityContext: restrictedPodSecurityContext(runAsUser),
+            terminationGracePeriodSeconds: s.grace,
+            securityContext: restrictedPodSecurityContext(s.runAsUser),
             containers: [{
               name: 'filler',
               image: props.image,
@@ -301,7 +355,7 @@ export class OpportunisticFiller extends Construct {
               command: props.command,
               args: props.args,
               env: envVars(props.env),
-              resources: guaranteedResources(props.resources, where),
+              resources: s.resources,
               securityContext: restrictedSecurityContext(),
               volumeMounts: [{ name: 'tmp', mountPath: '/tmp' }],
             }],
@@ -310,10 +364,6 @@ export class OpportunisticFiller extends Construct {
         },
       },
     });
-    this.hpa = renderHpa(this, 'HPA', meta, name, autoscaling);
-
-    if (props.buffer) this.renderBuffer(props.buffer, name, namespace, where);
-    enforceRequestsEqualLimits(this);
   }
 
   private renderBuffer(buffer: FillerBuffer, name: string, namespace: string, where: string): void {

@@ -1,13 +1,16 @@
 import { ApiObject, Duration } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
-import { AutoscalingSpec, checkAutoscaling, renderHpa, ScalingMetric, ScalingPolicyType, ScalingRules, scalingRules, SelectPolicy, utilizationRequestErrors } from './hpa';
+import { AutoscalerProps, checkAutoscaling, hostedAutoscaler } from './autoscaler';
 import { ServiceMonitor } from './imports/monitoring.coreos.com';
 import { selectorLabels, standardLabels } from './labels';
 import { assertDnsLabel, assertInteger, describe } from './names';
 import { enforceRequestsEqualLimits } from './policy';
+import { Problems } from './problems';
 import { MemoizedKubeDeployment, MemoizedKubePodDisruptionBudget, MemoizedKubeService } from './render-cache';
 import { guaranteedResources, ResourceAmounts } from './resources';
+import { ScalingMetric } from './scaling-metric';
+import { ScalingPolicyType, ScalingRules, SelectPolicy } from './scaling-rules';
 import { envVars, httpProbe, restrictedPodSecurityContext, restrictedSecurityContext, wholeSeconds } from './workload';
 
 /** How the Service is exposed. */
@@ -193,11 +196,29 @@ export const WEB_SCALE_DOWN: Required<ScalingRules> = {
   selectPolicy: SelectPolicy.MAX,
 };
 
+/** The props after checking, with their defaults. */
+interface FlaskSettings {
+  readonly name: string;
+  readonly port: number;
+  readonly servicePort: number;
+  readonly workers: number;
+  readonly threads: number;
+  readonly timeout: number;
+  readonly preStop: number;
+  readonly healthPath: string;
+  readonly runAsUser: number;
+  readonly serviceType: FlaskServiceType;
+  readonly maxUnavailable: number;
+  readonly scrapeInterval?: number;
+  readonly resources?: k8s.ResourceRequirements;
+  readonly autoscaling: Omit<AutoscalerProps, 'target'>;
+}
+
 /**
  * A Flask web service served by gunicorn: Deployment (without
  * `spec.replicas`: the HPA owns it), Service, HorizontalPodAutoscaler
- * (autoscaling/v2, behavior always explicit), PodDisruptionBudget and
- * optionally a ServiceMonitor.
+ * (autoscaling/v2 through {@link Autoscaler}, behavior always explicit),
+ * PodDisruptionBudget and optionally a ServiceMonitor.
  */
 export class ScalableFlaskApp extends Construct {
   /** Name of the Deployment, Service, HPA and PDB. */
@@ -212,68 +233,102 @@ export class ScalableFlaskApp extends Construct {
   constructor(scope: Construct, id: string, props: ScalableFlaskAppProps) {
     super(scope, id);
     const where = describe(this);
-    const name = this.name = props.name ?? id;
-    assertDnsLabel(name, where, 'name');
-    if (props.namespace !== undefined) assertDnsLabel(props.namespace, where, 'namespace');
-    if (!props.image) throw new Error(`${where}: image is required`);
-    const port = props.port ?? 5000;
-    assertInteger(port, where, 'port', 1, 65535);
-    const servicePort = props.servicePort ?? 80;
-    assertInteger(servicePort, where, 'servicePort', 1, 65535);
-    const workers = props.workers ?? 2;
-    assertInteger(workers, where, 'workers', 1);
-    const threads = props.threads ?? 4;
-    assertInteger(threads, where, 'threads', 1);
-    const timeout = wholeSeconds(props.requestTimeout ?? Duration.seconds(30), where, 'requestTimeout', 1);
-    const preStop = wholeSeconds(props.preStopDelay ?? Duration.seconds(5), where, 'preStopDelay', 0);
-    const healthPath = props.healthPath ?? '/healthz';
-    if (!healthPath.startsWith('/')) throw new Error(`${where}: healthPath "${healthPath}" must start with "/"`);
-    const runAsUser = props.runAsUser ?? 10001;
-    assertInteger(runAsUser, where, 'runAsUser', 1);
+    const settings = this.checkProps(props, new Problems(where));
+    this.name = settings.name;
+    const labels = standardLabels(settings.name, 'web');
+    const meta = { name: settings.name, ...(props.namespace ? { namespace: props.namespace } : {}), labels };
+    this.deployment = this.renderDeployment(props, settings, meta);
+    this.service = this.renderService(props, settings, meta);
+    this.hpa = hostedAutoscaler(this, 'HPA', { ...settings.autoscaling, target: this.deployment, labels },
+      { where, defaults: { scaleUp: WEB_SCALE_UP, scaleDown: WEB_SCALE_DOWN } }).hpa;
+    new MemoizedKubePodDisruptionBudget(this, 'PodDisruptionBudget', {
+      metadata: meta,
+      spec: { maxUnavailable: k8s.IntOrString.fromNumber(settings.maxUnavailable), selector: { matchLabels: selectorLabels(settings.name, 'web') } },
+    });
+    if (props.metricsScraping) this.renderServiceMonitor(props.metricsScraping, settings, meta);
+    enforceRequestsEqualLimits(this);
+  }
+
+  /** Checks every prop (all problems in one error) and fills in the defaults. */
+  private checkProps(props: ScalableFlaskAppProps, problems: Problems): FlaskSettings {
+    const where = problems.where;
+    const name = props.name ?? this.node.id;
+    const int = (value: number, field: string, min: number, max?: number) => {
+      problems.check(() => assertInteger(value, where, field, min, max));
+      return value;
+    };
+    problems.check(() => assertDnsLabel(name, where, 'name'));
+    if (props.namespace !== undefined) problems.check(() => assertDnsLabel(props.namespace!, where, 'namespace'));
+    if (!props.image) problems.add('image is required');
+    const port = int(props.port ?? 5000, 'port', 1, 65535);
     const serviceType = props.serviceType ?? FlaskServiceType.CLUSTER_IP;
     if (props.nodePort !== undefined) {
-      if (serviceType === FlaskServiceType.CLUSTER_IP) {
-        throw new Error(`${where}: nodePort ${props.nodePort} needs serviceType NodePort or LoadBalancer`);
-      }
-      assertInteger(props.nodePort, where, 'nodePort', 30000, 32767);
+      if (serviceType === FlaskServiceType.CLUSTER_IP) problems.add(`nodePort ${props.nodePort} needs serviceType NodePort or LoadBalancer`);
+      else int(props.nodePort, 'nodePort', 30000, 32767);
     }
-    const maxUnavailable = props.maxUnavailable ?? 1;
-    assertInteger(maxUnavailable, where, 'maxUnavailable', 1);
+    const healthPath = props.healthPath ?? '/healthz';
+    if (!healthPath.startsWith('/')) problems.add(`healthPath "${healthPath}" must start with "/"`);
     const scraping = props.metricsScraping;
     if (scraping?.port !== undefined) {
-      assertInteger(scraping.port, where, 'metricsScraping.port', 1, 65535);
-      if (scraping.port === port) throw new Error(`${where}: metricsScraping.port ${port} is the app's port; omit it to scrape the app's port`);
+      int(scraping.port, 'metricsScraping.port', 1, 65535);
+      if (scraping.port === port) problems.add(`metricsScraping.port ${port} is the app's port; omit it to scrape the app's port`);
     }
-
-    const autoscaling: AutoscalingSpec = {
-      minReplicas: props.minReplicas ?? 2,
-      maxReplicas: props.maxReplicas,
-      cpuUtilization: props.cpuUtilization ?? (props.memoryUtilization === undefined && !props.metrics?.length ? 70 : undefined),
-      memoryUtilization: props.memoryUtilization,
-      metrics: props.metrics,
-      scaleUp: scalingRules(props.scaleUp, WEB_SCALE_UP, where, 'scaleUp'),
-      scaleDown: scalingRules(props.scaleDown, WEB_SCALE_DOWN, where, 'scaleDown'),
+    if (scraping?.path !== undefined && !scraping.path.startsWith('/')) problems.add(`metricsScraping.path "${scraping.path}" must start with "/"`);
+    const autoscaling = this.autoscalingOf(props);
+    checkAutoscaling(this, autoscaling, { scaleUp: WEB_SCALE_UP, scaleDown: WEB_SCALE_DOWN }, problems);
+    const settings: FlaskSettings = {
+      name,
+      port,
+      serviceType,
+      healthPath,
+      autoscaling,
+      servicePort: int(props.servicePort ?? 80, 'servicePort', 1, 65535),
+      workers: int(props.workers ?? 2, 'workers', 1),
+      threads: int(props.threads ?? 4, 'threads', 1),
+      timeout: problems.check(() => wholeSeconds(props.requestTimeout ?? Duration.seconds(30), where, 'requestTimeout', 1)) ?? 0,
+      preStop: problems.check(() => wholeSeconds(props.preStopDelay ?? Duration.seconds(5), where, 'preStopDelay', 0)) ?? 0,
+      runAsUser: int(props.runAsUser ?? 10001, 'runAsUser', 1),
+      maxUnavailable: int(props.maxUnavailable ?? 1, 'maxUnavailable', 1),
+      scrapeInterval: scraping ? problems.check(() => wholeSeconds(scraping.interval ?? Duration.seconds(15), where, 'metricsScraping.interval', 1)) : undefined,
+      resources: problems.check(() => guaranteedResources(props.resources, where)),
     };
-    checkAutoscaling(this, autoscaling, where);
+    problems.throwIfAny();
+    return settings;
+  }
 
-    const labels = standardLabels(name, 'web');
-    const selector = selectorLabels(name, 'web');
-    const meta = { name, ...(props.namespace ? { namespace: props.namespace } : {}), labels };
-    const ports: k8s.ContainerPort[] = [{ name: 'http', containerPort: port, protocol: 'TCP' }];
-    if (scraping?.port !== undefined) ports.push({ name: 'metrics', containerPort: scraping.port, protocol: 'TCP' });
-    const probe = (timing: Omit<k8s.Probe, 'httpGet'>) => httpProbe(healthPath, 'http', { timeoutSeconds: 2, ...timing }, 'HTTP');
+  /** The HPA's settings: the utilization props as Resource metrics (cpu at 70% when nothing else is set), then `metrics`. */
+  private autoscalingOf(props: ScalableFlaskAppProps): Omit<AutoscalerProps, 'target'> {
+    const cpu = props.cpuUtilization ?? (props.memoryUtilization === undefined && !props.metrics?.length ? 70 : undefined);
+    const utilization = (resource: 'cpu' | 'memory', value: number | undefined) => (value === undefined ? []
+      : [ScalingMetric.resource(resource, { averageUtilization: value })._labelled(`${resource}Utilization`)]);
+    const minReplicas = props.minReplicas ?? 2;
+    return {
+      minReplicas,
+      scaleToZero: minReplicas === 0,
+      maxReplicas: props.maxReplicas,
+      metrics: [...utilization('cpu', cpu), ...utilization('memory', props.memoryUtilization), ...(props.metrics ?? [])],
+      scaleUp: props.scaleUp,
+      scaleDown: props.scaleDown,
+    };
+  }
 
-    this.deployment = new MemoizedKubeDeployment(this, 'Deployment', {
+  private renderDeployment(props: ScalableFlaskAppProps, s: FlaskSettings, meta: k8s.ObjectMeta): ApiObject {
+    const selector = selectorLabels(s.name, 'web');
+    const ports: k8s.ContainerPort[] = [{ name: 'http', containerPort: s.port, protocol: 'TCP' }];
+    const metricsPort = props.metricsScraping?.port;
+    if (metricsPort !== undefined) ports.push({ name: 'metrics', containerPort: metricsPort, protocol: 'TCP' });
+    const probe = (timing: Omit<k8s.Probe, 'httpGet'>) => httpProbe(s.healthPath, 'http', { timeoutSeconds: 2, ...timing }, 'HTTP');
+    return new MemoizedKubeDeployment(this, 'Deployment', {
       metadata: meta,
       spec: {
         selector: { matchLabels: selector },
         strategy: { type: 'RollingUpdate', rollingUpdate: { maxSurge: k8s.IntOrString.fromString('25%'), maxUnavailable: k8s.IntOrString.fromNumber(0) } },
         template: {
-          metadata: { labels },
+          metadata: { labels: meta.labels },
           spec: {
             automountServiceAccountToken: false,
-            securityContext: restrictedPodSecurityContext(runAsUser, true),
-            terminationGracePeriodSeconds: preStop + timeout + 5,
+            securityContext: restrictedPodSecurityContext(s.runAsUser, true),
+            terminationGracePeriodSeconds: s.preStop + s.timeout + 5,
             topologySpreadConstraints: ['kubernetes.io/hostname', 'topology.kubernetes.io/zone'].map(topologyKey => ({
               maxSkew: 1, topologyKey, whenUnsatisfiable: 'ScheduleAnyway', labelSelector: { matchLabels: selector },
             })),
@@ -283,8 +338,8 @@ export class ScalableFlaskApp extends Construct {
               imagePullPolicy: 'IfNotPresent',
               command: ['gunicorn'],
               args: [
-                `--bind=0.0.0.0:${port}`, `--workers=${workers}`, `--threads=${threads}`,
-                `--timeout=${timeout}`, `--graceful-timeout=${timeout}`, '--worker-tmp-dir=/tmp',
+                `--bind=0.0.0.0:${s.port}`, `--workers=${s.workers}`, `--threads=${s.threads}`,
+                `--timeout=${s.timeout}`, `--graceful-timeout=${s.timeout}`, '--worker-tmp-dir=/tmp',
                 '--access-logfile=-', props.wsgiApp ?? 'app:app',
               ],
               env: envVars(props.env),
@@ -292,8 +347,8 @@ export class ScalableFlaskApp extends Construct {
               startupProbe: probe({ periodSeconds: 5, failureThreshold: 24 }),
               readinessProbe: probe({ periodSeconds: 5, failureThreshold: 3 }),
               livenessProbe: probe({ periodSeconds: 10, failureThreshold: 3 }),
-              lifecycle: preStop > 0 ? { preStop: { exec: { command: ['sleep', String(preStop)] } } } : undefined,
-              resources: guaranteedResources(props.resources, where),
+              lifecycle: s.preStop > 0 ? { preStop: { exec: { command: ['sleep', String(s.preStop)] } } } : undefined,
+              resources: s.resources,
               securityContext: restrictedSecurityContext(),
               volumeMounts: [{ name: 'tmp', mountPath: '/tmp' }],
             }, ...(props.sidecars ?? [])],
@@ -302,42 +357,34 @@ export class ScalableFlaskApp extends Construct {
         },
       },
     });
+  }
 
-    const servicePorts: k8s.ServicePort[] = [{
-      name: 'http', port: servicePort, targetPort: k8s.IntOrString.fromString('http'), protocol: 'TCP',
+  private renderService(props: ScalableFlaskAppProps, s: FlaskSettings, meta: k8s.ObjectMeta): ApiObject {
+    const ports: k8s.ServicePort[] = [{
+      name: 'http', port: s.servicePort, targetPort: k8s.IntOrString.fromString('http'), protocol: 'TCP',
       ...(props.nodePort !== undefined ? { nodePort: props.nodePort } : {}),
     }];
-    if (scraping?.port !== undefined) {
-      servicePorts.push({ name: 'metrics', port: scraping.port, targetPort: k8s.IntOrString.fromString('metrics'), protocol: 'TCP' });
+    const metricsPort = props.metricsScraping?.port;
+    if (metricsPort !== undefined) {
+      ports.push({ name: 'metrics', port: metricsPort, targetPort: k8s.IntOrString.fromString('metrics'), protocol: 'TCP' });
     }
-    this.service = new MemoizedKubeService(this, 'Service', {
+    return new MemoizedKubeService(this, 'Service', {
       metadata: meta,
-      spec: { type: serviceType, selector, ports: servicePorts },
+      spec: { type: s.serviceType, selector: selectorLabels(s.name, 'web'), ports },
     });
+  }
 
-    this.hpa = renderHpa(this, 'HPA', meta, name, autoscaling);
-    new MemoizedKubePodDisruptionBudget(this, 'PodDisruptionBudget', {
-      metadata: meta,
-      spec: { maxUnavailable: k8s.IntOrString.fromNumber(maxUnavailable), selector: { matchLabels: selector } },
+  private renderServiceMonitor(scraping: FlaskMetricsScraping, s: FlaskSettings, meta: k8s.ObjectMeta): void {
+    new ServiceMonitor(this, 'ServiceMonitor', {
+      metadata: { ...meta, labels: { ...meta.labels, ...(scraping.serviceMonitorLabels ?? {}) } },
+      spec: {
+        selector: { matchLabels: selectorLabels(s.name, 'web') },
+        endpoints: [{
+          port: scraping.port !== undefined ? 'metrics' : 'http',
+          path: scraping.path ?? '/metrics',
+          interval: `${s.scrapeInterval}s`,
+        }],
+      },
     });
-
-    if (scraping) {
-      const path = scraping.path ?? '/metrics';
-      if (!path.startsWith('/')) throw new Error(`${where}: metricsScraping.path "${path}" must start with "/"`);
-      new ServiceMonitor(this, 'ServiceMonitor', {
-        metadata: { ...meta, labels: { ...labels, ...(scraping.serviceMonitorLabels ?? {}) } },
-        spec: {
-          selector: { matchLabels: selector },
-          endpoints: [{
-            port: scraping.port !== undefined ? 'metrics' : 'http',
-            path,
-            interval: `${wholeSeconds(scraping.interval ?? Duration.seconds(15), where, 'metricsScraping.interval', 1)}s`,
-          }],
-        },
-      });
-    }
-
-    this.node.addValidation({ validate: () => utilizationRequestErrors(this.deployment, autoscaling, where) });
-    enforceRequestsEqualLimits(this);
   }
 }

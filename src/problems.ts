@@ -1,0 +1,43 @@
+/**
+ * Collects the problems of a construct's props so the constructor reports
+ * all of them in one error, one line each, instead of stopping at the first.
+ */
+export class Problems {
+  private readonly lines: string[] = [];
+
+  /** `where` names the construct in every line: `ScalableFlaskApp "web"`. */
+  constructor(public readonly where: string) {}
+
+  /** Records a problem; `message` is said without the construct's name. */
+  public add(message: string): void {
+    this.lines.push(`${this.where}: ${message}`);
+  }
+
+  /** Records problems that already name the construct. */
+  public addLines(lines: readonly string[]): void {
+    this.lines.push(...lines);
+  }
+
+  /**
+   * Runs a check that throws on bad input; records its message and returns
+   * `undefined` when it throws, so the checks after it still run.
+   */
+  public check<T>(fn: () => T): T | undefined {
+    try {
+      return fn();
+    } catch (e) {
+      this.lines.push((e as Error).message);
+      return undefined;
+    }
+  }
+
+  /** Whether any problem was recorded. */
+  public get any(): boolean {
+    return this.lines.length > 0;
+  }
+
+  /** Throws one error holding every problem recorded, one per line; does nothing when there is none. */
+  public throwIfAny(): void {
+    if (this.lines.length) throw new Error(this.lines.join('\n'));
+  }
+}
