@@ -30,15 +30,16 @@ export function objectOf(manifests: any[], kind: string, name?: string): any {
   return found[0];
 }
 
-const CRD_DIR = path.join(__dirname, '..', 'imports', 'crds');
+/** CRDs the library imports, and CRDs only tests use (KEDA's ScaledObject). */
+const CRD_DIRS = [path.join(__dirname, '..', 'imports', 'crds'), path.join(__dirname, 'fixtures', 'crds')];
 let crdValidators: Map<string, (obj: any) => string[]> | undefined;
 
 function loadCrdValidators(): Map<string, (obj: any) => string[]> {
   if (crdValidators) return crdValidators;
   crdValidators = new Map();
   const ajv = new Ajv({ strict: false, allErrors: true, validateFormats: false });
-  for (const file of fs.readdirSync(CRD_DIR).filter(f => f.endsWith('.yaml'))) {
-    for (const crd of Yaml.load(path.join(CRD_DIR, file))) {
+  for (const file of CRD_DIRS.flatMap(d => fs.readdirSync(d).filter(f => f.endsWith('.yaml')).map(f => path.join(d, f)))) {
+    for (const crd of Yaml.load(file)) {
       for (const v of crd.spec.versions) {
         const validate = ajv.compile(v.schema.openAPIV3Schema);
         crdValidators.set(`${crd.spec.group}/${v.name}/${crd.spec.names.kind}`, (obj) => validate(obj)

@@ -1,7 +1,8 @@
 // A cdk8s app written only against the public API of the installed package.
 import { App, Chart, Duration } from 'cdk8s';
+import { k8s } from 'cdk8s-plus-27';
 import {
-  enforceRequestsEqualLimits, MetricsServer, OpportunisticFiller, PromAdapter, ResourceQuotaPolicy,
+  Autoscaler, enforceRequestsEqualLimits, MetricsServer, OpportunisticFiller, PromAdapter, ResourceQuotaPolicy,
   ScalableFlaskApp, ScalingMetric,
 } from 'cdk8s-autoscaling';
 
@@ -18,6 +19,24 @@ new ScalableFlaskApp(chart, 'web', {
 });
 new OpportunisticFiller(chart, 'filler', {
   image: 'example/worker:1', resources: { cpu: '500m', memory: '256Mi' }, adapter, maxReplicas: 20, reserve: { cpu: '2' },
+});
+// A queue worker of the user's own, autoscaled on an External metric (the README's example).
+const depth = adapter.addExternalMetric({
+  metricName: 'jobs_queue_depth', seriesQuery: 'rabbitmq_queue_messages', namespaced: false,
+  metricsQuery: 'sum(rabbitmq_queue_messages{queue="jobs"})',
+});
+const amounts = { cpu: k8s.Quantity.fromString('250m'), memory: k8s.Quantity.fromString('128Mi') };
+const worker = new k8s.KubeDeployment(chart, 'worker', {
+  metadata: { name: 'worker', namespace: 'shop' },
+  spec: {
+    selector: { matchLabels: { app: 'worker' } },
+    template: { metadata: { labels: { app: 'worker' } }, spec: { containers: [{ name: 'worker', image: 'example/worker:1', resources: { requests: amounts, limits: amounts } }] } },
+  },
+});
+new Autoscaler(chart, 'worker-hpa', {
+  target: worker, minReplicas: 1, maxReplicas: 30,
+  metrics: [ScalingMetric.external(depth, { averageValue: '50' })],
+  scaleDown: { stabilizationWindow: Duration.minutes(10) },
 });
 enforceRequestsEqualLimits(app);
 app.synth();

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Installs the packed library into a scratch cdk8s app, offline from npm's cache
-# (filled by `npm ci`), compiles a chart written only against the public API
-# with tsc, and synthesizes it.
+# Installs the packed library into a scratch cdk8s app (its peers at the versions
+# the project is locked to, from npm's cache when it has them, else the registry:
+# `npm ci` fills the cache with tarballs but not with the metadata an offline
+# install needs), compiles a chart written only against the public API with tsc,
+# and synthesizes it.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 work="$(mktemp -d)"
@@ -22,7 +24,7 @@ cat > tsconfig.json <<'JSON'
 { "compilerOptions": { "target": "ES2020", "module": "commonjs", "strict": true, "skipLibCheck": false,
   "esModuleInterop": true, "types": [] }, "files": ["main.ts"] }
 JSON
-npm install --offline --no-audit --no-fund --ignore-scripts \
+npm install --prefer-offline --no-audit --no-fund --ignore-scripts \
   "$work/$tarball" \
   "cdk8s@$(version_of cdk8s)" "cdk8s-plus-27@$(version_of cdk8s-plus-27)" \
   "constructs@$(version_of constructs)" "typescript@$(version_of typescript)" >/dev/null
