@@ -3,6 +3,7 @@ import { k8s } from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
 import { claimApiService } from './api-services';
 import { assertDnsLabel, assertDnsSubdomain, describe } from './names';
+import { Problems } from './problems';
 import { enforceRequestsEqualLimits } from './policy';
 import { MemoizedKubeDeployment, MemoizedKubePodDisruptionBudget, MemoizedKubeService } from './render-cache';
 import { guaranteedResources, ResourceAmounts } from './resources';
@@ -133,25 +134,36 @@ export class MetricsServer extends Construct {
   constructor(scope: Construct, id: string, props: MetricsServerProps = {}) {
     super(scope, id);
     const where = describe(this);
+    const problems = new Problems(where);
     const namespace = props.namespace ?? 'kube-system';
-    assertDnsLabel(namespace, where, 'namespace');
+    problems.check(() => assertDnsLabel(namespace, where, 'namespace'));
     this.namespace = namespace;
 
     const resolution = props.metricResolution ?? Duration.seconds(15);
-    if (resolution.toMilliseconds() < 10_000) {
-      throw new Error(`${where}: metricResolution ${resolution.toMilliseconds() / 1000}s is below 10s, which metrics-server refuses to start with; use 15s (the kubelet's own resolution) or more`);
-    }
     const timeoutArg = (props.args ?? []).find(a => a.startsWith('--kubelet-request-timeout='));
-    const timeoutMs = timeoutArg ? parseGoDurationMs(timeoutArg.split('=')[1]) : 10_000;
-    if (resolution.toMilliseconds() * 9 / 10 < timeoutMs) {
-      throw new Error(`${where}: metricResolution ${resolution.toMilliseconds() / 1000}s is too short for the kubelet request timeout (${timeoutMs / 1000}s): metrics-server requires 90% of the resolution to be at least the timeout. Use 15s or more`);
+    const timeoutMs = timeoutArg ? problems.check(() => parseGoDurationMs(timeoutArg.split('=')[1])) ?? 0 : 10_000;
+    if (resolution.toMilliseconds() < 10_000) {
+      problems.add(`metricResolution ${resolution.toMilliseconds() / 1000}s is below 10s, which metrics-server refuses to start with; use 15s (the kubelet's own resolution) or more`);
+    } else if (resolution.toMilliseconds() * 9 / 10 < timeoutMs) {
+      problems.add(`metricResolution ${resolution.toMilliseconds() / 1000}s is too short for the kubelet request timeout (${timeoutMs / 1000}s): `
+        + 'metrics-server requires 90% of the resolution to be at least the timeout. Use 15s or more');
     }
     const priorityClassName = props.priorityClassName ?? 'system-cluster-critical';
-    assertDnsSubdomain(priorityClassName, where, 'priorityClassName');
+    problems.check(() => assertDnsSubdomain(priorityClassName, where, 'priorityClassName'));
     const addressTypes = props.kubeletPreferredAddressTypes ?? DEFAULT_ADDRESS_TYPES;
     if (addressTypes.length === 0 || new Set(addressTypes).size !== addressTypes.length) {
-      throw new Error(`${where}: kubeletPreferredAddressTypes must list at least one address type, each once`);
+      problems.add('kubeletPreferredAddressTypes must list at least one address type, each once');
     }
+    const args = problems.check(() => mergeArgs([
+      '--cert-dir=/tmp',
+      '--secure-port=10250',
+      `--kubelet-preferred-address-types=${addressTypes.join(',')}`,
+      '--kubelet-use-node-status-port',
+      `--metric-resolution=${goDuration(resolution, where, 'metricResolution')}`,
+      ...(props.kubeletInsecureTls ? ['--kubelet-insecure-tls'] : []),
+    ], props.args, where));
+    const resources = problems.check(() => guaranteedResources(props.resources ?? DEFAULT_RESOURCES, where));
+    problems.throwIfAny();
     const ha = props.highAvailability ?? false;
     const meta = (name: string, ns?: string) => ({ name, ...(ns ? { namespace: ns } : {}), labels: { ...LABELS } });
     const sa = { kind: 'ServiceAccount', name: NAME, namespace };
@@ -201,15 +213,6 @@ export class MetricsServer extends Construct {
       },
     });
 
-    const args = mergeArgs([
-      '--cert-dir=/tmp',
-      '--secure-port=10250',
-      `--kubelet-preferred-address-types=${addressTypes.join(',')}`,
-      '--kubelet-use-node-status-port',
-      `--metric-resolution=${goDuration(resolution, where, 'metricResolution')}`,
-      ...(props.kubeletInsecureTls ? ['--kubelet-insecure-tls'] : []),
-    ], props.args, where);
-
     this.deployment = new MemoizedKubeDeployment(this, 'Deployment', {
       metadata: {
         ...meta(NAME, namespace),
@@ -245,7 +248,7 @@ export class MetricsServer extends Construct {
               ports: [{ containerPort: 10250, name: 'https', protocol: 'TCP' }],
               livenessProbe: httpProbe('/livez', 'https', { failureThreshold: 3, periodSeconds: 10 }),
               readinessProbe: httpProbe('/readyz', 'https', { failureThreshold: 3, initialDelaySeconds: 20, periodSeconds: 10 }),
-              resources: guaranteedResources(props.resources ?? DEFAULT_RESOURCES, where),
+              resources,
               securityContext: restrictedSecurityContext(1000),
               volumeMounts: [{ mountPath: '/tmp', name: 'tmp-dir' }],
             }],

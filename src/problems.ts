@@ -19,14 +19,16 @@ export class Problems {
   }
 
   /**
-   * Runs a check that throws on bad input; records its message and returns
-   * `undefined` when it throws, so the checks after it still run.
+   * Runs a check that throws on bad input; records its message (naming the
+   * construct, if the message does not) and returns `undefined` when it
+   * throws, so the checks after it still run.
    */
   public check<T>(fn: () => T): T | undefined {
     try {
       return fn();
     } catch (e) {
-      this.lines.push((e as Error).message);
+      const message = (e as Error).message;
+      this.lines.push(message.startsWith(`${this.where}:`) ? message : `${this.where}: ${message}`);
       return undefined;
     }
   }

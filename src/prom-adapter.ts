@@ -6,6 +6,7 @@ import { claimApiService } from './api-services';
 import { ServiceMonitor } from './imports/monitoring.coreos.com';
 import { selectorLabels, standardLabels } from './labels';
 import { assertDnsLabel, assertDnsSubdomain, assertInteger, describe } from './names';
+import { Problems } from './problems';
 import { enforceRequestsEqualLimits } from './policy';
 import { fillTemplate, promqlSyntaxError, templateFields } from './promql';
 import { MemoizedKubeDeployment, MemoizedKubePodDisruptionBudget, MemoizedKubeService } from './render-cache';
@@ -367,22 +368,34 @@ export class PromAdapter extends Construct {
   constructor(scope: Construct, id: string, props: PromAdapterProps) {
     super(scope, id);
     const where = this.where = describe(this);
+    const problems = new Problems(where);
     this.namespace = props.namespace ?? 'monitoring';
     this.name = props.name ?? 'prometheus-adapter';
-    assertDnsLabel(this.namespace, where, 'namespace');
-    assertDnsLabel(this.name, where, 'name');
-    checkPrometheusUrl(props.prometheusUrl, where);
+    problems.check(() => assertDnsLabel(this.namespace, where, 'namespace'));
+    problems.check(() => assertDnsLabel(this.name, where, 'name'));
+    problems.check(() => checkPrometheusUrl(props.prometheusUrl, where));
     const replicas = props.replicas ?? 2;
-    assertInteger(replicas, where, 'replicas', 1);
+    problems.check(() => assertInteger(replicas, where, 'replicas', 1));
     const relist = props.metricsRelistInterval ?? Duration.minutes(1);
-    if (relist.toMilliseconds() < 1000) {
-      throw new Error(`${where}: metricsRelistInterval must be at least 1s (and at least the Prometheus scrape interval)`);
-    }
-    if (props.priorityClassName) assertDnsSubdomain(props.priorityClassName, where, 'priorityClassName');
+    if (relist.toMilliseconds() < 1000) problems.add('metricsRelistInterval must be at least 1s (and at least the Prometheus scrape interval)');
+    if (props.priorityClassName) problems.check(() => assertDnsSubdomain(props.priorityClassName!, where, 'priorityClassName'));
     if (props.tls) {
-      assertDnsSubdomain(props.tls.secretName, where, 'tls.secretName');
-      this.caBundle = caBundleOf(props.tls.caBundle, where);
+      problems.check(() => assertDnsSubdomain(props.tls!.secretName, where, 'tls.secretName'));
+      this.caBundle = problems.check(() => caBundleOf(props.tls!.caBundle, where));
     }
+    const tlsArgs = props.tls
+      ? [`--tls-cert-file=${SERVING_CERT_DIR}/tls.crt`, `--tls-private-key-file=${SERVING_CERT_DIR}/tls.key`]
+      : [`--cert-dir=${SERVING_CERT_DIR}`];
+    const args = problems.check(() => mergeArgs([
+      ...tlsArgs,
+      '--config=/etc/adapter/config.yaml',
+      `--metrics-relist-interval=${goDuration(relist, where, 'metricsRelistInterval')}`,
+      `--prometheus-url=${props.prometheusUrl}`,
+      `--secure-port=${HTTPS_PORT}`,
+      `--tls-cipher-suites=${CIPHERS.join(',')}`,
+    ], props.args, where));
+    const resources = problems.check(() => guaranteedResources(props.resources ?? { cpu: '250m', memory: '180Mi' }, where));
+    problems.throwIfAny();
 
     const version = props.version ?? 'v0.12.0';
     this.labels = standardLabels(this.name, 'metrics-adapter', version.replace(/^v/, ''));
@@ -417,18 +430,6 @@ export class PromAdapter extends Construct {
       data: { 'config.yaml': configYaml as any },
     });
 
-    const tlsArgs = props.tls
-      ? [`--tls-cert-file=${SERVING_CERT_DIR}/tls.crt`, `--tls-private-key-file=${SERVING_CERT_DIR}/tls.key`]
-      : [`--cert-dir=${SERVING_CERT_DIR}`];
-    const args = mergeArgs([
-      ...tlsArgs,
-      '--config=/etc/adapter/config.yaml',
-      `--metrics-relist-interval=${goDuration(relist, where, 'metricsRelistInterval')}`,
-      `--prometheus-url=${props.prometheusUrl}`,
-      `--secure-port=${HTTPS_PORT}`,
-      `--tls-cipher-suites=${CIPHERS.join(',')}`,
-    ], props.args, where);
-
     this.deployment = new MemoizedKubeDeployment(this, 'Deployment', {
       metadata: meta(this.name, this.namespace),
       spec: {
@@ -460,7 +461,7 @@ export class PromAdapter extends Construct {
               startupProbe: httpProbe('/livez', 'https', { periodSeconds: 10, failureThreshold: 18 }),
               readinessProbe: httpProbe('/readyz', 'https', { periodSeconds: 5, failureThreshold: 5 }),
               livenessProbe: httpProbe('/livez', 'https', { periodSeconds: 5, failureThreshold: 5 }),
-              resources: guaranteedResources(props.resources ?? { cpu: '250m', memory: '180Mi' }, where),
+              resources,
               securityContext: restrictedSecurityContext(),
               terminationMessagePolicy: 'FallbackToLogsOnError',
               volumeMounts: [

@@ -3,8 +3,9 @@ import { k8s } from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
 import { podSecurityLabels } from './labels';
 import { assertDnsLabel, assertDnsSubdomain, assertInteger, describe } from './names';
+import { Problems } from './problems';
 import { parseQuantity, Quantity } from './quantity';
-import { parseAmounts, ResourceAmounts, toK8sQuantity } from './resources';
+import { parseAmounts, ParsedAmounts, ResourceAmounts, toK8sQuantity } from './resources';
 
 /**
  * Pod Security Standards level, applied through the namespace's
@@ -163,62 +164,47 @@ export class ResourceQuotaPolicy extends Construct {
   constructor(scope: Construct, id: string, props: ResourceQuotaPolicyProps) {
     super(scope, id);
     const where = describe(this);
-    assertDnsLabel(props.namespace, where, 'namespace');
+    const problems = new Problems(where);
+    problems.check(() => assertDnsLabel(props.namespace, where, 'namespace'));
     const name = props.name ?? 'requests-equal-limits';
-    assertDnsSubdomain(name, where, 'name');
+    problems.check(() => assertDnsSubdomain(name, where, 'name'));
     this.namespace = props.namespace;
 
-    const quota = parseAmounts(props.quota, where, 'quota');
-    const def = parseAmounts(props.containerDefault ?? DEFAULT_CONTAINER, where, 'containerDefault');
-    const min = parseBounds(props.containerMin, where, 'containerMin');
-    const max = parseBounds(props.containerMax, where, 'containerMax');
-
-    for (const r of ['cpu', 'memory'] as const) {
-      if (min[r] && max[r] && min[r]!.compare(max[r]!) > 0) {
-        throw new Error(`${where}: containerMin.${r} (${min[r]}) is above containerMax.${r} (${max[r]}); lower the minimum or raise the maximum`);
-      }
-      if (max[r] && def[r].compare(max[r]!) > 0) {
-        throw new Error(`${where}: containerDefault.${r} (${def[r]}) is above containerMax.${r} (${max[r]}); a container without resources would be rejected. Lower the default or raise the maximum`);
-      }
-      if (min[r] && def[r].compare(min[r]!) < 0) {
-        throw new Error(`${where}: containerDefault.${r} (${def[r]}) is below containerMin.${r} (${min[r]}); a container without resources would be rejected. Raise the default or lower the minimum`);
-      }
-      if (max[r] && max[r]!.compare(quota[r]) > 0) {
-        throw new Error(`${where}: containerMax.${r} (${max[r]}) is larger than the namespace quota ${r} (${quota[r]}); no pod that size could ever start. Lower containerMax.${r} or raise quota.${r}`);
-      }
-      if (def[r].compare(quota[r]) > 0) {
-        throw new Error(`${where}: containerDefault.${r} (${def[r]}) is larger than the namespace quota ${r} (${quota[r]}); lower the default or raise quota.${r}`);
-      }
-    }
-
-    for (const [key, value] of Object.entries(props.objectCounts ?? {})) {
-      if (/^(requests|limits)\.(cpu|memory)$|^(cpu|memory)$/.test(key)) {
-        throw new Error(`${where}: objectCounts.${key} is set by quota; remove it from objectCounts`);
-      }
-      assertInteger(value, where, `objectCounts["${key}"]`, 0);
-    }
-    const counts: Record<string, number> = { ...(props.objectCounts ?? {}) };
-    for (const key of ['pods', 'services'] as const) {
-      if (props[key] === undefined) continue;
-      assertInteger(props[key]!, where, key, 0);
-      counts[key] = props[key]!;
-    }
+    const quota = problems.check(() => parseAmounts(props.quota, where, 'quota'));
+    const def = problems.check(() => parseAmounts(props.containerDefault ?? DEFAULT_CONTAINER, where, 'containerDefault'));
+    const min = problems.check(() => parseBounds(props.containerMin, where, 'containerMin')) ?? {};
+    const max = problems.check(() => parseBounds(props.containerMax, where, 'containerMax')) ?? {};
+    if (quota && def) checkBounds(quota, def, min, max, problems);
+    const counts = checkCounts(props, problems);
     for (const pc of props.priorityClassNames ?? []) {
-      assertDnsSubdomain(pc, where, 'priorityClassNames entry');
+      problems.check(() => assertDnsSubdomain(pc, where, 'priorityClassNames entry'));
     }
     if (props.priorityClassNames && props.priorityClassNames.length === 0) {
-      throw new Error(`${where}: priorityClassNames is empty; omit it to cover pods of every priority`);
+      problems.add('priorityClassNames is empty; omit it to cover pods of every priority');
     }
+    if (!(props.createNamespace ?? true) && (props.namespaceLabels || props.podSecurity)) {
+      problems.add('namespaceLabels and podSecurity need createNamespace: true; label the namespace where it is created');
+    }
+    problems.throwIfAny();
+    this.namespaceObject = this.renderNamespace(props);
+    this.resourceQuota = this.renderQuota(props, name, quota!, counts);
+    this.limitRange = this.renderLimitRange(props, name, def!, min, max);
+    if (this.namespaceObject) {
+      this.resourceQuota.addDependency(this.namespaceObject);
+      this.limitRange.addDependency(this.namespaceObject);
+    }
+  }
 
-    if (props.createNamespace ?? true) {
-      const level = 'podSecurity' in props ? props.podSecurity : PodSecurityLevel.RESTRICTED;
-      const psa = level ? podSecurityLabels(level) : {};
-      this.namespaceObject = new k8s.KubeNamespace(this, 'Namespace', {
-        metadata: { name: props.namespace, labels: { ...psa, ...(props.namespaceLabels ?? {}) } },
-      });
-    } else if (props.namespaceLabels || props.podSecurity) {
-      throw new Error(`${where}: namespaceLabels and podSecurity need createNamespace: true; label the namespace where it is created`);
-    }
+  private renderNamespace(props: ResourceQuotaPolicyProps): ApiObject | undefined {
+    if (!(props.createNamespace ?? true)) return undefined;
+    const level = 'podSecurity' in props ? props.podSecurity : PodSecurityLevel.RESTRICTED;
+    const psa = level ? podSecurityLabels(level) : {};
+    return new k8s.KubeNamespace(this, 'Namespace', {
+      metadata: { name: props.namespace, labels: { ...psa, ...(props.namespaceLabels ?? {}) } },
+    });
+  }
+
+  private renderQuota(props: ResourceQuotaPolicyProps, name: string, quota: ParsedAmounts, counts: Record<string, number>): ApiObject {
 
     const hard: Record<string, k8s.Quantity> = {
       'requests.cpu': toK8sQuantity(quota.cpu),
@@ -229,7 +215,7 @@ export class ResourceQuotaPolicy extends Construct {
     for (const key of Object.keys(counts).sort()) {
       hard[key] = k8s.Quantity.fromString(String(counts[key]));
     }
-    this.resourceQuota = new k8s.KubeResourceQuota(this, 'ResourceQuota', {
+    return new k8s.KubeResourceQuota(this, 'ResourceQuota', {
       metadata: { name, namespace: props.namespace },
       spec: {
         hard,
@@ -239,9 +225,11 @@ export class ResourceQuotaPolicy extends Construct {
         } : undefined,
       },
     });
+  }
 
+  private renderLimitRange(props: ResourceQuotaPolicyProps, name: string, def: ParsedAmounts, min: Bounds, max: Bounds): ApiObject {
     const defaults = { cpu: toK8sQuantity(def.cpu), memory: toK8sQuantity(def.memory) };
-    this.limitRange = new k8s.KubeLimitRange(this, 'LimitRange', {
+    return new k8s.KubeLimitRange(this, 'LimitRange', {
       metadata: { name, namespace: props.namespace },
       spec: {
         limits: [{
@@ -254,11 +242,46 @@ export class ResourceQuotaPolicy extends Construct {
         }],
       },
     });
-    if (this.namespaceObject) {
-      this.resourceQuota.addDependency(this.namespaceObject);
-      this.limitRange.addDependency(this.namespaceObject);
+  }
+}
+
+/** Container bounds against each other, the default and the quota. */
+function checkBounds(quota: ParsedAmounts, def: ParsedAmounts, min: Bounds, max: Bounds, problems: Problems): void {
+  for (const r of ['cpu', 'memory'] as const) {
+    if (min[r] && max[r] && min[r]!.compare(max[r]!) > 0) {
+      problems.add(`containerMin.${r} (${min[r]}) is above containerMax.${r} (${max[r]}); lower the minimum or raise the maximum`);
+    }
+    if (max[r] && def[r].compare(max[r]!) > 0) {
+      problems.add(`containerDefault.${r} (${def[r]}) is above containerMax.${r} (${max[r]}); a container without resources would be rejected. Lower the default or raise the maximum`);
+    }
+    if (min[r] && def[r].compare(min[r]!) < 0) {
+      problems.add(`containerDefault.${r} (${def[r]}) is below containerMin.${r} (${min[r]}); a container without resources would be rejected. Raise the default or lower the minimum`);
+    }
+    if (max[r] && max[r]!.compare(quota[r]) > 0) {
+      problems.add(`containerMax.${r} (${max[r]}) is larger than the namespace quota ${r} (${quota[r]}); no pod that size could ever start. Lower containerMax.${r} or raise quota.${r}`);
+    }
+    if (def[r].compare(quota[r]) > 0) {
+      problems.add(`containerDefault.${r} (${def[r]}) is larger than the namespace quota ${r} (${quota[r]}); lower the default or raise quota.${r}`);
     }
   }
+}
+
+/** The object counts of the quota: `objectCounts`, `pods` and `services`. */
+function checkCounts(props: ResourceQuotaPolicyProps, problems: Problems): Record<string, number> {
+  const where = problems.where;
+  for (const [key, value] of Object.entries(props.objectCounts ?? {})) {
+    if (/^(requests|limits)\.(cpu|memory)$|^(cpu|memory)$/.test(key)) {
+      problems.add(`objectCounts.${key} is set by quota; remove it from objectCounts`);
+    }
+    problems.check(() => assertInteger(value, where, `objectCounts["${key}"]`, 0));
+  }
+  const counts: Record<string, number> = { ...(props.objectCounts ?? {}) };
+  for (const key of ['pods', 'services'] as const) {
+    if (props[key] === undefined) continue;
+    problems.check(() => assertInteger(props[key]!, where, key, 0));
+    counts[key] = props[key]!;
+  }
+  return counts;
 }
 
 type Bounds = { cpu?: Quantity; memory?: Quantity };
