@@ -1,5 +1,7 @@
 import { ApiObject, Chart } from 'cdk8s';
 import { IConstruct } from 'constructs';
+import { podSpecOf } from './policy';
+import { Quantity } from './quantity';
 import { ensureRenderPass, renderedJson } from './render-cache';
 import { groupOf, ResolvedTarget } from './scale-target';
 import { MAX_PERIOD_SECONDS, MAX_WINDOW_SECONDS } from './scaling-rules';
@@ -49,17 +51,137 @@ function appProblems(root: IConstruct, reg: Registry): string[] {
   const hpas: { ref: string; json: any }[] = [];
   const scaledObjects: { ref: string; json: any }[] = [];
   const crds: any[] = [];
+  const quotas: { ref: string; json: any }[] = [];
+  const workloads = new Map<string, ApiObject>();
   for (const c of root.node.findAll()) {
     if (!ApiObject.isApiObject(c)) continue;
     if (c.kind === 'HorizontalPodAutoscaler') hpas.push(withRef(c));
     else if (c.kind === 'ScaledObject' && groupOf(c.apiVersion) === 'keda.sh') scaledObjects.push(withRef(c));
     else if (c.kind === 'CustomResourceDefinition') crds.push(renderedJson(c));
+    else if (c.kind === 'ResourceQuota') quotas.push(withRef(c));
+    else if (c.kind in SURGE_KINDS) workloads.set(targetKey(c.metadata.namespace ?? 'default', { kind: c.kind, name: c.name }), c);
   }
   return [
     ...hpas.flatMap(h => hpaSpecProblems(h.json).map(p => `HorizontalPodAutoscaler ${h.ref}: ${p}`)),
     ...sharedTargets(hpas, scaledObjects),
     ...reg.customTargets.flatMap(t => crdProblems(t, crds)),
+    ...(quotas.length ? quotaProblems(quotas, hpas, workloads) : []),
   ];
+}
+
+/** Workload kinds whose pods a quota counts, and whether a rolling update adds pods (maxSurge). */
+const SURGE_KINDS: Record<string, boolean> = { Deployment: true, StatefulSet: false, ReplicaSet: false, ReplicationController: false };
+
+/** The pods an autoscaled workload holds at its minimum, while a rollout adds its surge pods. */
+interface MinimumPods {
+  readonly what: string;
+  readonly pods: number;
+  readonly surge: number;
+  readonly requests: Record<'cpu' | 'memory', Quantity>;
+  readonly limits: Record<'cpu' | 'memory', Quantity>;
+  readonly priorityClassName?: string;
+}
+
+/**
+ * Quota headroom: in each namespace with a ResourceQuota, the autoscaled
+ * workloads' `minReplicas` pods, plus the extra pods of a rolling update,
+ * must fit the quota's cpu, memory and pod counts; otherwise the HPA's floor
+ * cannot even be reached. (A `maxReplicas` beyond the quota is allowed: a
+ * quota as a cap is a legitimate design.)
+ */
+function quotaProblems(quotas: { ref: string; json: any }[], hpas: { ref: string; json: any }[], workloads: Map<string, ApiObject>): string[] {
+  const byNamespace = new Map<string, MinimumPods[]>();
+  for (const h of hpas) {
+    const ns = h.json.metadata.namespace;
+    if (!quotas.some(q => q.json.metadata.namespace === ns)) continue;
+    const target = workloads.get(targetKey(ns, h.json.spec?.scaleTargetRef));
+    if (!target) continue;
+    const min = minimumPods(target, h.json.spec?.minReplicas ?? 1);
+    if (min) byNamespace.set(ns, [...(byNamespace.get(ns) ?? []), min]);
+  }
+  const out: string[] = [];
+  for (const q of quotas) {
+    const scoped = quotaScope(q.json.spec ?? {});
+    if (scoped === undefined) continue; // scopes this check does not evaluate (BestEffort, Terminating, ...)
+    const counted = (byNamespace.get(q.json.metadata.namespace) ?? []).filter(m => scoped === null || scoped.includes(m.priorityClassName ?? ''));
+    if (!counted.length) continue;
+    const needs = {
+      pods: counted.reduce((n, m) => n + m.pods + m.surge, 0),
+      requests: sumOf(counted, 'requests'),
+      limits: sumOf(counted, 'limits'),
+    };
+    const over = overQuota(q.json.spec?.hard ?? {}, needs);
+    if (over.length) {
+      const list = counted.map(m => `${m.what}: ${m.pods} pods${m.surge ? ` + ${m.surge} surge` : ''}`).join(', ');
+      out.push(`ResourceQuota ${q.ref} is too small for the autoscaled workloads' minimum (${list}): ${over.join('; ')}. `
+        + 'Raise the quota, or lower minReplicas (or maxSurge); otherwise pods are refused (FailedCreate) before the HPA even reaches its floor');
+    }
+  }
+  return out;
+}
+
+function minimumPods(target: ApiObject, minReplicas: number): MinimumPods | undefined {
+  const json = renderedJson(target);
+  const pod = podSpecOf(json)?.spec;
+  if (!pod) return undefined;
+  const strategy = json.spec?.strategy;
+  const surge = SURGE_KINDS[target.kind] && strategy?.type !== 'Recreate' ? surgePods(strategy?.rollingUpdate?.maxSurge ?? '25%', minReplicas) : 0;
+  return {
+    what: `${target.kind} ${target.name}`,
+    pods: minReplicas,
+    surge,
+    requests: podAmounts(pod, 'requests'),
+    limits: podAmounts(pod, 'limits'),
+    priorityClassName: pod.priorityClassName,
+  };
+}
+
+/** Pods a rolling update adds: maxSurge as a number, or a percentage of the replicas rounded up. */
+function surgePods(maxSurge: number | string, replicas: number): number {
+  if (typeof maxSurge === 'number') return maxSurge;
+  const pct = /^(\d+)%$/.exec(maxSurge);
+  return pct ? Math.ceil((replicas * Number(pct[1])) / 100) : Number(maxSurge) || 0;
+}
+
+/** What a pod counts against a quota: its containers and sidecars, or its largest init container if that is more. */
+function podAmounts(pod: any, field: 'requests' | 'limits'): Record<'cpu' | 'memory', Quantity> {
+  const of = (c: any, r: string) => Quantity.parse(c?.resources?.[field]?.[r] ?? 0);
+  const running = [...(pod.containers ?? []), ...(pod.initContainers ?? []).filter((c: any) => c.restartPolicy === 'Always')];
+  const init = (pod.initContainers ?? []).filter((c: any) => c.restartPolicy !== 'Always');
+  const amount = (r: 'cpu' | 'memory') => {
+    const sum = running.reduce((q: Quantity, c: any) => q.plus(of(c, r)), Quantity.parse(0));
+    return init.reduce((q: Quantity, c: any) => (of(c, r).compare(q) > 0 ? of(c, r) : q), sum);
+  };
+  return { cpu: amount('cpu'), memory: amount('memory') };
+}
+
+function sumOf(list: MinimumPods[], field: 'requests' | 'limits'): Record<'cpu' | 'memory', Quantity> {
+  const total = (r: 'cpu' | 'memory') => list.reduce((q, m) => q.plus(m[field][r].times(m.pods + m.surge)), Quantity.parse(0));
+  return { cpu: total('cpu'), memory: total('memory') };
+}
+
+/** The PriorityClass names a quota is scoped to; `null` when it covers every pod; `undefined` for scopes not evaluated here. */
+function quotaScope(spec: any): string[] | null | undefined {
+  if ((spec.scopes ?? []).length) return undefined;
+  const exprs: any[] = spec.scopeSelector?.matchExpressions ?? [];
+  if (!exprs.length) return null;
+  if (exprs.length === 1 && exprs[0].scopeName === 'PriorityClass' && exprs[0].operator === 'In') return exprs[0].values ?? [];
+  return undefined;
+}
+
+function overQuota(hard: Record<string, unknown>, needs: { pods: number; requests: Record<'cpu' | 'memory', Quantity>; limits: Record<'cpu' | 'memory', Quantity> }): string[] {
+  const out: string[] = [];
+  const check = (key: string, need: Quantity) => {
+    const limit = hard[key];
+    if (limit !== undefined && need.compare(Quantity.parse(limit as string)) > 0) out.push(`${key} needs ${need.toCanonicalString()}, the quota allows ${limit}`);
+  };
+  for (const r of ['cpu', 'memory'] as const) {
+    check(r, needs.requests[r]);
+    check(`requests.${r}`, needs.requests[r]);
+    check(`limits.${r}`, needs.limits[r]);
+  }
+  check('pods', Quantity.parse(needs.pods));
+  return out;
 }
 
 function withRef(c: ApiObject): { ref: string; json: any } {

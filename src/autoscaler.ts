@@ -1,5 +1,6 @@
 import { ApiObject, Chart } from 'cdk8s';
 import { Construct, IConstruct } from 'constructs';
+import { finishConstruct } from './app-checks';
 import { registerAutoscaling, registerCustomTarget } from './autoscaler-checks';
 import { describe, isDnsLabel, isDnsSubdomain } from './names';
 import { podSpecOf } from './policy';
@@ -115,6 +116,7 @@ export class Autoscaler extends Construct {
     this.maxReplicas = spec.maxReplicas;
     this.hpa = this.renderHpa(resolved!, namespace, props.labels, spec);
     this.registerChecks(resolved!, spec, problems.where);
+    finishConstruct(this);
   }
 
   /** The HPA's name and namespace, which must be the target's; returns the namespace to render. */

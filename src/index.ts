@@ -14,3 +14,4 @@ export * from './scalable-flask-app';
 export * from './filler-query';
 export * from './opportunistic-filler';
 export * from './validation-plugin';
+export { safeSynth, SafeSynthOptions } from './safe-synth';

@@ -2,6 +2,7 @@ import { ApiObject, Duration } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
 import { claimApiService } from './api-services';
+import { finishConstruct } from './app-checks';
 import { assertDnsLabel, assertDnsSubdomain, describe } from './names';
 import { Problems } from './problems';
 import { enforceRequestsEqualLimits } from './policy';
@@ -281,6 +282,7 @@ export class MetricsServer extends Construct {
     });
     claimApiService(this, 'v1beta1.metrics.k8s.io');
     enforceRequestsEqualLimits(this);
+    finishConstruct(this);
   }
 }
 

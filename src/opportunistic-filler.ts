@@ -1,6 +1,7 @@
 import { ApiObject, Duration } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
+import { finishConstruct, renderOnce } from './app-checks';
 import { fillerSlotsQuery, ksmLabelName } from './filler-query';
 import { AutoscalerProps, checkAutoscaling, hostedAutoscaler } from './autoscaler';
 import { podSecurityLabels, selectorLabels, standardLabels } from './labels';
@@ -233,6 +234,7 @@ export class OpportunisticFiller extends Construct {
     }, { where, defaults: { scaleUp: this.scaleUpOf(props), scaleDown: FILLER_SCALE_DOWN } }).hpa;
     if (props.buffer) this.renderBuffer(props.buffer, s.name, s.namespace, where);
     enforceRequestsEqualLimits(this);
+    finishConstruct(this);
   }
 
   /** Checks every prop (all problems in one error) and fills in the defaults. */
@@ -307,9 +309,8 @@ export class OpportunisticFiller extends Construct {
 
   private renderNamespaceAndQuota(props: OpportunisticFillerProps, s: FillerSettings): void {
     if (props.createNamespace && !props.quota) {
-      new k8s.KubeNamespace(this, 'Namespace', {
-        metadata: { name: s.namespace, labels: podSecurityLabels(PodSecurityLevel.RESTRICTED) },
-      });
+      const labels = podSecurityLabels(PodSecurityLevel.RESTRICTED);
+      renderOnce(this, 'Namespace', s.namespace, { labels }, () => new k8s.KubeNamespace(this, 'Namespace', { metadata: { name: s.namespace, labels } }));
     }
     if (props.quota) {
       new ResourceQuotaPolicy(this, 'Quota', {
@@ -324,14 +325,15 @@ export class OpportunisticFiller extends Construct {
     }
   }
 
+  /** The fillers' PriorityClass, shared by every filler of the app that names it. */
   private renderPriorityClass(s: FillerSettings): void {
-    new k8s.KubePriorityClass(this, 'PriorityClass', {
-      metadata: { name: s.priorityClassName, labels: standardLabels(s.name, 'filler') },
-      value: s.priority,
-      preemptionPolicy: 'Never',
+    const settings = { value: s.priority, preemptionPolicy: 'Never' };
+    renderOnce(this, 'PriorityClass', s.priorityClassName, settings, () => new k8s.KubePriorityClass(this, 'PriorityClass', {
+      metadata: { name: s.priorityClassName, labels: standardLabels(s.priorityClassName, 'filler') },
+      ...settings,
       globalDefault: false,
-      description: `Opportunistic filler ${s.name}: below cluster-autoscaler's expendable cutoff, evicted for any other pod, never preempts.`,
-    });
+      description: 'Opportunistic fillers: below cluster-autoscaler\'s expendable cutoff, evicted for any other pod, never preempt.',
+    }));
   }
 
   private renderDeployment(props: OpportunisticFillerProps, s: FillerSettings): ApiObject {
@@ -370,13 +372,13 @@ export class OpportunisticFiller extends Construct {
     assertInteger(buffer.replicas, where, 'buffer.replicas', 1);
     const pcName = buffer.priorityClassName ?? 'overprovisioning';
     assertDnsSubdomain(pcName, where, 'buffer.priorityClassName');
-    new k8s.KubePriorityClass(this, 'BufferPriorityClass', {
-      metadata: { name: pcName, labels: standardLabels(`${name}-buffer`, 'buffer') },
-      value: EXPENDABLE_CUTOFF,
-      preemptionPolicy: 'PreemptLowerPriority',
+    const settings = { value: EXPENDABLE_CUTOFF, preemptionPolicy: 'PreemptLowerPriority' };
+    renderOnce(this, 'PriorityClass', pcName, settings, () => new k8s.KubePriorityClass(this, 'BufferPriorityClass', {
+      metadata: { name: pcName, labels: standardLabels(pcName, 'buffer') },
+      ...settings,
       globalDefault: false,
       description: 'Buffer (overprovisioning) pods: the lowest priority that still makes cluster-autoscaler add nodes; preempted by any workload at priority 0 or above.',
-    });
+    }));
     const bufferName = `${name}-buffer`;
     const labels = standardLabels(bufferName, 'buffer');
     new MemoizedKubeDeployment(this, 'Buffer', {

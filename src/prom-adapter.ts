@@ -3,6 +3,7 @@ import { ApiObject, Duration, Lazy, Yaml } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
 import { claimApiService } from './api-services';
+import { finishConstruct } from './app-checks';
 import { ServiceMonitor } from './imports/monitoring.coreos.com';
 import { selectorLabels, standardLabels } from './labels';
 import { assertDnsLabel, assertDnsSubdomain, assertInteger, describe } from './names';
@@ -538,6 +539,7 @@ export class PromAdapter extends Construct {
       ],
     });
     enforceRequestsEqualLimits(this);
+    finishConstruct(this);
   }
 
   /** The metrics this adapter serves, by API and name. */
@@ -721,6 +723,7 @@ export class PromAdapter extends Construct {
         rules: [{ apiGroups: ['metrics.k8s.io'], resources: ['pods', 'nodes'], verbs: ['get', 'list', 'watch'] }],
       });
     }
+    finishConstruct(this);
   }
 
   /** The adapter's config file, rendered deterministically. */

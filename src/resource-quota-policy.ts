@@ -1,6 +1,7 @@
 import { ApiObject } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
+import { finishConstruct, renderOnce } from './app-checks';
 import { podSecurityLabels } from './labels';
 import { assertDnsLabel, assertDnsSubdomain, assertInteger, describe } from './names';
 import { Problems } from './problems';
@@ -193,15 +194,16 @@ export class ResourceQuotaPolicy extends Construct {
       this.resourceQuota.addDependency(this.namespaceObject);
       this.limitRange.addDependency(this.namespaceObject);
     }
+    finishConstruct(this);
   }
 
   private renderNamespace(props: ResourceQuotaPolicyProps): ApiObject | undefined {
     if (!(props.createNamespace ?? true)) return undefined;
     const level = 'podSecurity' in props ? props.podSecurity : PodSecurityLevel.RESTRICTED;
-    const psa = level ? podSecurityLabels(level) : {};
-    return new k8s.KubeNamespace(this, 'Namespace', {
-      metadata: { name: props.namespace, labels: { ...psa, ...(props.namespaceLabels ?? {}) } },
-    });
+    const labels = { ...(level ? podSecurityLabels(level) : {}), ...(props.namespaceLabels ?? {}) };
+    return renderOnce(this, 'Namespace', props.namespace, { labels }, () => new k8s.KubeNamespace(this, 'Namespace', {
+      metadata: { name: props.namespace, labels },
+    }));
   }
 
   private renderQuota(props: ResourceQuotaPolicyProps, name: string, quota: ParsedAmounts, counts: Record<string, number>): ApiObject {

@@ -1,6 +1,7 @@
 import { ApiObject, Duration } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
+import { finishConstruct } from './app-checks';
 import { AutoscalerProps, checkAutoscaling, hostedAutoscaler } from './autoscaler';
 import { ServiceMonitor } from './imports/monitoring.coreos.com';
 import { selectorLabels, standardLabels } from './labels';
@@ -247,6 +248,7 @@ export class ScalableFlaskApp extends Construct {
     });
     if (props.metricsScraping) this.renderServiceMonitor(props.metricsScraping, settings, meta);
     enforceRequestsEqualLimits(this);
+    finishConstruct(this);
   }
 
   /** Checks every prop (all problems in one error) and fills in the defaults. */

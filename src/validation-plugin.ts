@@ -23,6 +23,12 @@ export interface PluginValidationContext {
   readonly logger: { log(message: string): void };
 }
 
+/** What the plugin's report says the rule buys, and what it costs. */
+export const PLUGIN_RECOMMENDATION = 'Every container needs cpu and memory requests, and limits equal to them. That buys Guaranteed QoS (the last pods evicted '
+  + 'under node pressure), no memory overcommit (a node never promises more memory than it has), predictable scheduling (the scheduler '
+  + 'places what the pod will use) and real requests for autoscalers to divide by. It costs bursting: a cpu limit throttles the container '
+  + 'at its request, so size cpu for the load you want served, and memory for the peak.';
+
 /**
  * The requests == limits policy as a cdk8s-cli validation plugin, for the
  * output of any cdk8s app (including ones that do not use this library's
@@ -71,7 +77,7 @@ export class RequestsEqualLimitsValidation {
     if (violatingResources.length) {
       context.report.addViolation({
         ruleName: 'requests-equal-limits',
-        recommendation: 'Every container needs cpu and memory requests, and limits equal to them (Guaranteed QoS), so autoscalers see real requests and pods are never throttled or evicted for bursting.',
+        recommendation: PLUGIN_RECOMMENDATION,
         fix: 'Set resources.requests.cpu/memory and resources.limits.cpu/memory of each listed container to the same values.',
         violatingResources,
       });
