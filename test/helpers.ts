@@ -103,6 +103,25 @@ export function danglingBindings(manifests: any[]): string[] {
   });
 }
 
+/** Whether `promtool` (Debian package `prometheus`) is installed. */
+export const HAS_PROMTOOL = require('child_process').spawnSync('promtool', ['--version']).error === undefined;
+
+/**
+ * A test that needs promtool. Without promtool it is reported as skipped,
+ * its name saying which Debian package to install (jest's global setup
+ * prints one line about it too); with REQUIRE_PROMTOOL=1 (as .ci/run sets)
+ * a missing promtool fails the test instead.
+ */
+export function testWithPromtool(name: string, fn: () => void): void {
+  if (HAS_PROMTOOL) {
+    test(name, fn);
+  } else if (process.env.REQUIRE_PROMTOOL === '1') {
+    test(name, () => { throw new Error('REQUIRE_PROMTOOL=1 but promtool is not installed: apt-get install -y prometheus'); });
+  } else {
+    test.skip(`${name} [skipped: needs promtool, Debian package "prometheus"]`, fn);
+  }
+}
+
 /**
  * Runs `promtool check rules` on recording rules made of `exprs`; returns
  * promtool's output and exit code. promtool comes from the Debian package

@@ -1,7 +1,7 @@
 import { Duration, Testing } from 'cdk8s';
 import { parse as parseYaml } from 'yaml';
 import { FILLER_POD_LABEL, fillerSlotsQuery, ksmLabelName, OpportunisticFiller, OpportunisticFillerProps, PromAdapter, Quantity, ScalingPolicyType, checkRequestsEqualLimits } from '../src';
-import { expectSchemaValid, newChart, objectOf, objectsOf, promtoolCheck, promtoolTest, thrown } from './helpers';
+import { expectSchemaValid, newChart, objectOf, objectsOf, promtoolCheck, promtoolTest, testWithPromtool, thrown } from './helpers';
 
 function make(props: Partial<OpportunisticFillerProps> = {}) {
   const { app, chart } = newChart();
@@ -140,14 +140,14 @@ describe('OpportunisticFiller', () => {
     expect(make().filler.reservePods).toBe(0);
   });
 
-  test('the query is valid PromQL for promtool', () => {
+  testWithPromtool('the query is valid PromQL for promtool', () => {
     const { filler } = make({ reserve: { cpu: '2', memory: '1Gi' }, kubeStateMetricsMatchers: 'job="kube-state-metrics"' });
     const r = promtoolCheck({ filler_slots: filler.query });
     expect(r.output).toContain('SUCCESS');
     expect(filler.query).toContain('job="kube-state-metrics"');
   });
 
-  test('promtool test rules: the query gives the exact count of filler pods that fit', () => {
+  testWithPromtool('promtool test rules: the query gives the exact count of filler pods that fit', () => {
     const { filler } = make({ reserve: { cpu: '2', memory: '1Gi' } });
     expect(filler.reservePods).toBe(2);
     // n1: min(6 cpu, 14 mem) = 6; n2: min(3, 1) = 1; n3 cordoned; n4: min(2, 2) = 2
@@ -165,7 +165,7 @@ describe('OpportunisticFiller', () => {
     expect(r.code).toBe(0);
   });
 
-  test('promtool test rules: control: the same pod without the filler label is counted as used', () => {
+  testWithPromtool('promtool test rules: control: the same pod without the filler label is counted as used', () => {
     const { filler } = make({ reserve: { cpu: '2', memory: '1Gi' } });
     // n4 drops from 2 slots to 1 at 3m: 5 - 1 = 4.
     const r = promtoolTest('filler:slots', filler.query, [{
@@ -178,7 +178,7 @@ describe('OpportunisticFiller', () => {
     expect(r.output).toContain('SUCCESS');
   });
 
-  test('promtool test rules: never below zero, and the reserve can eat everything', () => {
+  testWithPromtool('promtool test rules: never below zero, and the reserve can eat everything', () => {
     const { filler } = make({ reserve: { cpu: '100', memory: '1Gi' } });
     const r = promtoolTest('filler:slots', filler.query, [{
       interval: '1m', input_series: clusterSeries(),
@@ -187,7 +187,7 @@ describe('OpportunisticFiller', () => {
     expect(r.output).toContain('SUCCESS');
   });
 
-  test('promtool test rules: the test fails when the expectation is wrong (the harness can fail)', () => {
+  testWithPromtool('promtool test rules: the test fails when the expectation is wrong (the harness can fail)', () => {
     const { filler } = make({ reserve: { cpu: '2', memory: '1Gi' } });
     const r = promtoolTest('filler:slots', filler.query, [{
       interval: '1m', input_series: clusterSeries(),
@@ -196,7 +196,7 @@ describe('OpportunisticFiller', () => {
     expect(r.code).not.toBe(0);
   });
 
-  test('promtool test rules: millicore amounts floor exactly (no float error)', () => {
+  testWithPromtool('promtool test rules: millicore amounts floor exactly (no float error)', () => {
     const q = fillerSlotsQuery({ cpu: Quantity.parse('100m'), memory: Quantity.parse('1Mi'), reservePods: 0, fillerLabel: FILLER });
     const GI = 1024 ** 3;
     const r = promtoolTest('filler:slots', q, [{

@@ -1,7 +1,7 @@
 import { Duration, Testing } from 'cdk8s';
 import { parse as parseYaml } from 'yaml';
 import { fillTemplate, MetricsApi, MetricsServer, PromAdapter, PromAdapterProps } from '../src';
-import { danglingBindings, expectSchemaValid, newChart, objectOf, objectsOf, promtoolCheck, synthApp, thrown } from './helpers';
+import { danglingBindings, expectSchemaValid, newChart, objectOf, objectsOf, promtoolCheck, testWithPromtool, synthApp, thrown } from './helpers';
 
 const URL = 'http://prometheus-k8s.monitoring.svc:9090/';
 const CA = '-----BEGIN CERTIFICATE-----\nMIIBszCCAVmgAwIBAgIUY2E=\n-----END CERTIFICATE-----\n';
@@ -193,7 +193,7 @@ describe('PromAdapter', () => {
     expect(Object.keys(rr.cpu.resources.overrides)).toEqual(['namespace', 'node', 'pod']);
   });
 
-  test('every query in the config is valid PromQL for promtool once its template is filled', () => {
+  testWithPromtool('every query in the config is valid PromQL for promtool once its template is filled', () => {
     const { chart, adapter } = make();
     adapter.addCounterRate({ counter: 'http_requests_total' });
     adapter.addExternalMetric({ metricName: 'q', seriesQuery: 'q{a!=""}', metricsQuery: 'sum by (a) (<<.Series>>{<<.LabelMatchers>>})' });
@@ -213,7 +213,7 @@ describe('PromAdapter', () => {
     expect(r.code).toBe(0);
   });
 
-  test('promtool rejects what the in-process grammar rejects', () => {
+  testWithPromtool('promtool rejects what the in-process grammar rejects', () => {
     expect(promtoolCheck({ bad: 'sum(rate(x[2m]) by (a' }).code).not.toBe(0);
   });
 

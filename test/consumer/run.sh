@@ -10,8 +10,8 @@ work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 
 cd "$root"
-npm run -s build
-tarball="$(npm pack --ignore-scripts --silent --pack-destination "$work" | tail -n 1)"
+# npm pack runs `prepare`, which builds lib/ (as on a fresh clone).
+tarball="$(npm pack --silent --pack-destination "$work" | tail -n 1)"
 
 version_of() { node -p "require('$root/node_modules/$1/package.json').version"; }
 mkdir -p "$work/app"
