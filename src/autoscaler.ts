@@ -98,6 +98,11 @@ export class Autoscaler extends Construct {
   public readonly minReplicas: number;
   /** Most replicas. */
   public readonly maxReplicas: number;
+  /**
+   * The object of this app that renders the target (for the simulator's pod requests).
+   * @internal
+   */
+  public readonly _targetObject?: ApiObject;
 
   constructor(scope: Construct, id: string, props: AutoscalerProps) {
     super(scope, id);
@@ -112,6 +117,7 @@ export class Autoscaler extends Construct {
     const namespace = resolved ? this.checkPlacement(props, resolved, problems) : undefined;
     problems.throwIfAny();
 
+    this._targetObject = resolved!.object;
     this.minReplicas = spec.minReplicas;
     this.maxReplicas = spec.maxReplicas;
     this.hpa = this.renderHpa(resolved!, namespace, props.labels, spec);

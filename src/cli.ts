@@ -1,25 +1,148 @@
 #!/usr/bin/env node
 // The `cdk8s-autoscaling` command shipped in the package.
+import * as fs from 'fs';
+import * as path from 'path';
+import { Yaml } from 'cdk8s';
+import { podSpecOf } from './policy';
 import { safeSynth } from './safe-synth';
+import { Scenario, simulate, SimulationResult } from './simulate';
+import { renderSimulationSvg } from './simulation-svg';
 
-const USAGE = `usage: cdk8s-autoscaling synth [--output DIR]
-  synth   render the cdk8s app of ./cdk8s.yaml into a scratch folder, then replace
-          the output folder (default: cdk8s.yaml's "output", else dist/) only if the
-          whole render succeeded; problems are printed as plain lines`;
+const USAGE = `usage:
+  cdk8s-autoscaling synth [--output DIR]
+      render the cdk8s app of ./cdk8s.yaml into a scratch folder, then replace the
+      output folder (default: cdk8s.yaml's "output", else dist/) only if the whole
+      render succeeded; problems are printed as plain lines
+  cdk8s-autoscaling simulate <rendered.yaml> --hpa <namespace>/<name> --scenario <scenario.json|.js> [--svg out.svg] [--json out.json]
+      replay the HPA controller over the scenario and print a summary`;
+
+/** A problem the user can fix, reported as one plain line. */
+class UsageError extends Error {}
+
+interface Io {
+  out(text: string): void;
+  err(text: string): void;
+}
+
+const STDIO: Io = { out: t => process.stdout.write(t), err: t => process.stderr.write(t) };
 
 /** Runs the command line `argv` (without node and the script); returns the exit code. */
-export function main(argv: string[]): number {
+export function main(argv: string[], io: Io = STDIO): number {
   const [command, ...rest] = argv;
-  if (command === 'synth') {
-    const at = rest.indexOf('--output');
-    if (rest.some((a, i) => a !== '--output' && i !== at + 1) || (at >= 0 && !rest[at + 1])) {
-      process.stderr.write(`${USAGE}\n`);
-      return 2;
+  try {
+    if (command === 'synth') {
+      const { flags } = parseArgs(rest, ['--output'], 0);
+      return safeSynth({ output: flags['--output'], log: io });
     }
-    return safeSynth({ output: at >= 0 ? rest[at + 1] : undefined });
+    if (command === 'simulate') return simulateCommand(rest, io);
+    io.err(`${command && command !== '--help' ? `unknown command "${command}"\n` : ''}${USAGE}\n`);
+    return command === '--help' ? 0 : 2;
+  } catch (e) {
+    if (!(e instanceof UsageError)) throw e;
+    io.err(`${command}: ${e.message}\n`);
+    return e.message.startsWith('usage') ? 2 : 1;
   }
-  process.stderr.write(`${command && command !== '--help' ? `unknown command "${command}"\n` : ''}${USAGE}\n`);
-  return command === '--help' ? 0 : 2;
+}
+
+function parseArgs(args: string[], known: string[], positionals: number): { flags: Record<string, string>; positional: string[] } {
+  const flags: Record<string, string> = {};
+  const positional: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i];
+    if (a.startsWith('--')) {
+      if (!known.includes(a)) throw new UsageError(`usage: unknown flag ${a}\n${USAGE}`);
+      if (args[i + 1] === undefined) throw new UsageError(`usage: ${a} needs a value\n${USAGE}`);
+      flags[a] = args[++i];
+    } else {
+      positional.push(a);
+    }
+  }
+  if (positional.length !== positionals) throw new UsageError(`usage: expected ${positionals} file argument${positionals === 1 ? '' : 's'}, got ${positional.length}\n${USAGE}`);
+  return { flags, positional };
+}
+
+function simulateCommand(args: string[], io: Io): number {
+  const { flags, positional } = parseArgs(args, ['--hpa', '--scenario', '--svg', '--json'], 1);
+  if (!flags['--hpa'] || !flags['--scenario']) throw new UsageError(`usage: --hpa and --scenario are required\n${USAGE}`);
+  const objects = readManifests(positional[0]);
+  const hpa = findHpa(objects, flags['--hpa'], positional[0]);
+  const scenario = readScenario(flags['--scenario']);
+  const podSpec = scenario.podSpec ?? targetPodSpec(objects, hpa);
+  let result: SimulationResult;
+  try {
+    result = simulate(hpa, { ...scenario, podSpec });
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+  if (flags['--svg']) fs.writeFileSync(flags['--svg'], renderSimulationSvg(result));
+  if (flags['--json']) fs.writeFileSync(flags['--json'], `${JSON.stringify(result, null, 2)}\n`);
+  io.out(summaryTable(result));
+  return 0;
+}
+
+function readManifests(file: string): any[] {
+  if (!fs.existsSync(file)) throw new UsageError(`cannot read ${file}: no such file`);
+  try {
+    return Yaml.load(file).filter((o: any) => o && typeof o === 'object');
+  } catch (e) {
+    throw new UsageError(`cannot read ${file}: ${(e as Error).message.split('\n')[0]}`);
+  }
+}
+
+function findHpa(objects: any[], ref: string, file: string): any {
+  const hpas = objects.filter(o => o.kind === 'HorizontalPodAutoscaler');
+  const key = (o: any) => `${o.metadata?.namespace ?? 'default'}/${o.metadata?.name}`;
+  const wanted = ref.includes('/') ? ref : `default/${ref}`;
+  const found = hpas.find(o => key(o) === wanted);
+  if (!found) {
+    throw new UsageError(`no HorizontalPodAutoscaler ${wanted} in ${file}; it has ${hpas.length ? hpas.map(key).join(', ') : 'none'}`);
+  }
+  return found;
+}
+
+/** The target's pod spec, when the same file renders the target. */
+function targetPodSpec(objects: any[], hpa: any): any {
+  const ref = hpa.spec?.scaleTargetRef ?? {};
+  const ns = hpa.metadata?.namespace ?? 'default';
+  const target = objects.find(o => o.kind === ref.kind && o.metadata?.name === ref.name && (o.metadata?.namespace ?? 'default') === ns);
+  return target ? podSpecOf(target)?.spec : undefined;
+}
+
+function readScenario(file: string): Scenario {
+  if (!fs.existsSync(file)) throw new UsageError(`cannot read scenario ${file}: no such file`);
+  let scenario: any;
+  try {
+    if (/\.json$/i.test(file)) {
+      scenario = JSON.parse(fs.readFileSync(file, 'utf8'));
+    } else if (/\.[cm]?js$/i.test(file)) {
+      const loaded = require(path.resolve(file));
+      scenario = loaded?.default ?? loaded?.scenario ?? loaded;
+    } else {
+      throw new Error('use a .json file, or a .js module that exports the scenario');
+    }
+  } catch (e) {
+    throw new UsageError(`cannot read scenario ${file}: ${(e as Error).message.split('\n')[0]}`);
+  }
+  if (!scenario || typeof scenario !== 'object') throw new UsageError(`scenario ${file} holds no scenario object`);
+  return scenario;
+}
+
+/** The summary as a two-column table. */
+export function summaryTable(r: SimulationResult): string {
+  const s = r.summary;
+  const minutes = (sec: number) => `${sec} s (${(sec / 60).toFixed(1)} min)`;
+  const rows: [string, string][] = [
+    ['syncs', `${r.steps.length}, every ${r.syncPeriod} s`],
+    ['time to target', s.timeToTarget === undefined ? 'never' : minutes(s.timeToTarget)],
+    ['replicas', `${s.lowestReplicas}..${s.peakReplicas} (min ${r.minReplicas}, max ${r.maxReplicas})`],
+    ['replica changes', String(s.replicaChanges)],
+    ['settled', s.settled ? `yes (no change in the last ${s.settleWindow} s)` : `no (changes in the last ${s.settleWindow} s)`],
+    ['above target', minutes(s.timeAboveTarget)],
+    ['below target', minutes(s.timeBelowTarget)],
+    ['failed syncs', String(s.failedSyncs)],
+  ];
+  const width = Math.max(...rows.map(([k]) => k.length));
+  return `HPA ${r.hpa}\n${rows.map(([k, v]) => `  ${k.padEnd(width)}  ${v}`).join('\n')}\n`;
 }
 
 if (require.main === module) {

@@ -161,11 +161,20 @@ export interface MetricOutcome {
   readonly targetType: string;
   /** The target, in the unit of `current`. */
   readonly target: number;
-  /** The current value as the HPA status shows it (percent, or base units); undefined when the metric failed. */
+  /**
+   * The current value as the HPA status shows it (percent, or base units).
+   * @default - undefined when the metric failed
+   */
   readonly current?: number;
-  /** The replica count this metric proposes. */
+  /**
+   * The replica count this metric proposes.
+   * @default - undefined when the metric failed
+   */
   readonly proposal?: number;
-  /** Why the metric could not be computed. */
+  /**
+   * Why the metric could not be computed.
+   * @default - undefined when it was computed
+   */
   readonly error?: string;
 }
 
@@ -473,11 +482,10 @@ export function behaviorWithDefaults(behavior: any, downscaleWindow: number): { 
 
 /* ---------------------------------------------------------------- replica_calculator.go */
 
-/** A pod with its name (defaulted). */
-export interface PodInfo {
-  readonly name: string;
-  readonly pod: PodObservation;
-}
+/*
+ * Per-pod data is kept in arrays aligned with the observation's pods (the
+ * controller keys it by pod name); NaN marks a pod without a sample.
+ */
 
 /** The controller's settings that the replica calculator reads. */
 export interface CalculatorSettings {
@@ -487,90 +495,113 @@ export interface CalculatorSettings {
   readonly metricWindow: number;
 }
 
+const podName = (pods: PodObservation[], i: number) => pods[i].name ?? `pod-${i}`;
+
 /** A metric's proposal, or why it failed. */
 function computeReplicasForMetric(
   c: HpaController, m: MetricSpec, o: Observation, specReplicas: number, statusReplicas: number, pods: PodObservation[],
 ): MetricOutcome {
-  const base = { name: m.name, type: m.type, targetType: m.targetType, target: m.targetType === 'Utilization' ? m.target : m.target / 1000 };
+  const target = m.targetType === 'Utilization' ? m.target : m.target / 1000;
   const s = c._settings();
-  const named: PodInfo[] = pods.map((pod, i) => ({ name: pod.name ?? `pod-${i}`, pod }));
   try {
     switch (m.type) {
       case 'Resource':
       case 'ContainerResource': {
-        const metrics = resourceSamples(named, m.name, m.container);
+        const samples = resourceSamples(pods, m.name, m.container);
         if (m.targetType === 'Utilization') {
-          const r = getResourceReplicas(specReplicas, m.target, m.name, m.container, s, named, metrics, o.time);
-          return { ...base, current: r.utilization, proposal: r.replicas };
+          const r = getResourceReplicas(specReplicas, m.target, m.name, m.container, s, pods, samples, o.time);
+          return outcome(m, target, r.utilization, r.replicas);
         }
-        const r = calcPlainMetricReplicas(metrics, specReplicas, m.target, s, named, m.name, o.time);
-        return { ...base, current: r.usage / 1000, proposal: r.replicas };
+        const r = calcPlainMetricReplicas(samples, specReplicas, m.target, s, pods, m.name, o.time);
+        return outcome(m, target, r.usage / 1000, r.replicas);
       }
       case 'Pods': {
-        const metrics = new Map<string, number>();
-        for (const p of named) {
-          const v = p.pod.metrics?.[m.name];
-          if (v !== undefined) metrics.set(p.name, milliOf(v));
-        }
-        const r = calcPlainMetricReplicas(metrics, specReplicas, m.target, s, named, '', o.time);
-        return { ...base, current: r.usage / 1000, proposal: r.replicas };
+        const samples = perPod(pods, p => {
+          const v = p.metrics?.[m.name];
+          return v === undefined ? NaN : milliOf(v);
+        });
+        const r = calcPlainMetricReplicas(samples, specReplicas, m.target, s, pods, '', o.time);
+        return outcome(m, target, r.usage / 1000, r.replicas);
       }
       case 'Object':
       case 'External': {
         const raw = o.metrics?.[m.name];
         if (raw === undefined || (Array.isArray(raw) && raw.length === 0)) throw new Error(`unable to get ${m.type === 'External' ? 'external ' : ''}metric ${m.name}: no value`);
-        const usage = (Array.isArray(raw) ? raw : [raw]).reduce((sum: number, v) => sum + milliOf(v), 0);
+        const usage = Array.isArray(raw) ? raw.reduce((sum: number, v) => sum + milliOf(v), 0) : milliOf(raw);
         if (m.targetType === 'AverageValue') {
           const r = getPerPodMetricReplicas(statusReplicas, m.target, usage, s.tolerances);
-          return { ...base, current: r.usage / 1000, proposal: r.replicas };
+          return outcome(m, target, r.usage / 1000, r.replicas);
         }
-        const r = getUsageRatioReplicaCount(specReplicas, usage / m.target, s.tolerances, named);
-        return { ...base, current: usage / 1000, proposal: r };
+        return outcome(m, target, usage / 1000, getUsageRatioReplicaCount(specReplicas, usage / m.target, s.tolerances, pods));
       }
     }
   } catch (e) {
-    return { ...base, error: (e as Error).message };
+    return { name: m.name, type: m.type, targetType: m.targetType, target, error: (e as Error).message };
   }
 }
 
-/** A pod's resource sample, in milli-units; a pod (or named container) without one is missing. */
-export function resourceSamples(pods: PodInfo[], resource: string, container?: string): Map<string, number> {
-  const out = new Map<string, number>();
-  for (const { name, pod } of pods) {
-    let value: Amount | undefined;
-    if (container !== undefined) {
-      value = pod.containers?.find(c => c.name === container)?.usage?.[resource as 'cpu' | 'memory'];
-    } else if (pod.usage?.[resource as 'cpu' | 'memory'] !== undefined) {
-      value = pod.usage[resource as 'cpu' | 'memory'];
-    } else if (pod.containers?.length && pod.containers.every(c => c.usage?.[resource as 'cpu' | 'memory'] !== undefined)) {
-      value = pod.containers.reduce((sum, c) => sum + milliOf(c.usage![resource as 'cpu' | 'memory']!), 0) / 1000;
+function outcome(m: MetricSpec, target: number, current: number, proposal: number): MetricOutcome {
+  return { name: m.name, type: m.type, targetType: m.targetType, target, current, proposal };
+}
+
+/** `f` over the pods, computed once per run of the same observation object (pods of one kind are often shared). */
+function perPod(pods: PodObservation[], f: (pod: PodObservation, i: number) => number): number[] {
+  const out = new Array<number>(pods.length);
+  let last: PodObservation | undefined;
+  let value = 0;
+  for (let i = 0; i < pods.length; i++) {
+    if (pods[i] !== last) {
+      last = pods[i];
+      value = f(last, i);
     }
-    if (value !== undefined) out.set(name, milliOf(value));
+    out[i] = value;
   }
   return out;
 }
 
-/** groupPods: ready count, and the unready, missing and ignored pods. */
+/** Each pod's resource sample in milli-units (NaN: missing); a pod, or the named container, without one is missing. */
+export function resourceSamples(pods: PodObservation[], resource: string, container?: string): number[] {
+  const r = resource as 'cpu' | 'memory';
+  return perPod(pods, pod => {
+    if (container !== undefined) {
+      const v = pod.containers?.find(c => c.name === container)?.usage?.[r];
+      return v === undefined ? NaN : milliOf(v);
+    }
+    const v = pod.usage?.[r];
+    if (v !== undefined) return milliOf(v);
+    if (!pod.containers?.length) return NaN;
+    let total = 0;
+    for (const c of pod.containers) {
+      const cv = c.usage?.[r];
+      if (cv === undefined) return NaN;
+      total += milliOf(cv);
+    }
+    return total;
+  });
+}
+
+/** groupPods: the ready count, and the indexes of unready, missing and ignored pods. */
 export function groupPods(
-  pods: PodInfo[], metrics: Map<string, number>, resource: string,
+  pods: PodObservation[], samples: number[], resource: string,
   s: { cpuInitializationPeriod: number; initialReadinessDelay: number; metricWindow: number }, now: number,
-): { readyPodCount: number; unready: Set<string>; missing: Set<string>; ignored: Set<string> } {
-  const unready = new Set<string>();
-  const missing = new Set<string>();
-  const ignored = new Set<string>();
+): { readyPodCount: number; unready: number[]; missing: number[]; ignored: number[] } {
+  const unready: number[] = [];
+  const missing: number[] = [];
+  const ignored: number[] = [];
   let readyPodCount = 0;
-  for (const { name, pod } of pods) {
+  for (let i = 0; i < pods.length; i++) {
+    const pod = pods[i];
     const phase = pod.phase ?? 'Running';
     if (pod.deleting || phase === 'Failed') {
-      ignored.add(name);
+      ignored.push(i);
       continue;
     }
     if (phase === 'Pending') {
-      unready.add(name);
+      unready.push(i);
       continue;
     }
-    if (!metrics.has(name)) {
-      missing.add(name);
+    if (Number.isNaN(samples[i])) {
+      missing.push(i);
       continue;
     }
     if (resource === 'cpu') {
@@ -583,7 +614,7 @@ export function groupPods(
         // after it: unready only if it has never been Ready since its initial readiness delay
         : !ready && start + s.initialReadinessDelay > transition;
       if (isUnready) {
-        unready.add(name);
+        unready.push(i);
         continue;
       }
     }
@@ -593,41 +624,38 @@ export function groupPods(
 }
 
 /** calculateRequests / calculatePodRequestsFromContainers: each pod's request for the resource, in milli-units. */
-export function calculateRequests(pods: PodInfo[], container: string | undefined, resource: string): Map<string, number> {
-  const out = new Map<string, number>();
-  for (const { name, pod } of pods) {
-    const r = resource as 'cpu' | 'memory';
+export function calculateRequests(pods: PodObservation[], container: string | undefined, resource: string): number[] {
+  const r = resource as 'cpu' | 'memory';
+  return perPod(pods, (pod, i) => {
     if (container !== undefined) {
       const c = pod.containers?.find(x => x.name === container);
-      if (!c) throw new Error(`container ${container} not found in Pod ${name}`);
-      if (c.requests?.[r] === undefined) throw new Error(`missing request for ${resource} in container ${c.name} of Pod ${name}`);
-      out.set(name, milliOf(c.requests[r]!));
-    } else if (pod.containers?.length) {
+      if (!c) throw new Error(`container ${container} not found in Pod ${podName(pods, i)}`);
+      if (c.requests?.[r] === undefined) throw new Error(`missing request for ${resource} in container ${c.name} of Pod ${podName(pods, i)}`);
+      return milliOf(c.requests[r]!);
+    }
+    if (pod.containers?.length) {
       let total = 0;
       for (const c of pod.containers) {
-        if (c.requests?.[r] === undefined) throw new Error(`missing request for ${resource} in container ${c.name} of Pod ${name}`);
+        if (c.requests?.[r] === undefined) throw new Error(`missing request for ${resource} in container ${c.name} of Pod ${podName(pods, i)}`);
         total += milliOf(c.requests[r]!);
       }
-      out.set(name, total);
-    } else {
-      if (pod.requests?.[r] === undefined) throw new Error(`missing request for ${resource} in Pod ${name}`);
-      out.set(name, milliOf(pod.requests[r]!));
+      return total;
     }
-  }
-  return out;
+    if (pod.requests?.[r] === undefined) throw new Error(`missing request for ${resource} in Pod ${podName(pods, i)}`);
+    return milliOf(pod.requests[r]!);
+  });
 }
 
 /** metrics.GetResourceUtilizationRatio: integer percent of the requests of the pods that have a sample. */
-export function getResourceUtilizationRatio(metrics: Map<string, number>, requests: Map<string, number>, targetUtilization: number):
+export function getResourceUtilizationRatio(samples: number[], requests: number[], targetUtilization: number):
 { ratio: number; utilization: number; rawAverage: number } {
   let metricsTotal = 0;
   let requestsTotal = 0;
   let entries = 0;
-  for (const [pod, value] of metrics) {
-    const request = requests.get(pod);
-    if (request === undefined) continue;
-    metricsTotal += value;
-    requestsTotal += request;
+  for (let i = 0; i < samples.length; i++) {
+    if (Number.isNaN(samples[i])) continue;
+    metricsTotal += samples[i];
+    requestsTotal += requests[i];
     entries++;
   }
   if (requestsTotal === 0) throw new Error('no metrics returned matched known pods');
@@ -636,93 +664,100 @@ export function getResourceUtilizationRatio(metrics: Map<string, number>, reques
 }
 
 /** metrics.GetMetricUsageRatio: the integer average over the samples. */
-export function getMetricUsageRatio(metrics: Map<string, number>, targetUsage: number): { ratio: number; usage: number } {
+export function getMetricUsageRatio(samples: number[], targetUsage: number): { ratio: number; usage: number } {
   let total = 0;
-  for (const v of metrics.values()) total += v;
-  const usage = Math.trunc(total / metrics.size);
+  let count = 0;
+  for (const v of samples) {
+    if (Number.isNaN(v)) continue;
+    total += v;
+    count++;
+  }
+  const usage = Math.trunc(total / count);
   return { ratio: usage / targetUsage, usage };
+}
+
+/** The samples of the pods the calculator uses: ignored and unready pods' removed (removeMetricsForPods). */
+function usableSamples(samples: number[], g: { unready: number[]; ignored: number[] }): { metrics: number[]; count: number } {
+  const metrics = samples.slice();
+  for (const i of g.ignored) metrics[i] = NaN;
+  for (const i of g.unready) metrics[i] = NaN;
+  return { metrics, count: metrics.reduce((n, v) => (Number.isNaN(v) ? n : n + 1), 0) };
 }
 
 /** GetResourceReplicas (Utilization targets). */
 export function getResourceReplicas(
   currentReplicas: number, targetUtilization: number, resource: string, container: string | undefined,
-  s: CalculatorSettings, pods: PodInfo[], samples: Map<string, number>, now: number,
+  s: CalculatorSettings, pods: PodObservation[], samples: number[], now: number,
 ): { replicas: number; utilization: number; rawAverage: number } {
   if (pods.length === 0) throw new Error('no pods returned by selector while calculating replica count');
-  const metrics = new Map(samples);
-  const g = groupPods(pods, metrics, resource, s, now);
-  for (const p of [...g.ignored, ...g.unready]) metrics.delete(p);
-  if (metrics.size === 0) throw new Error('did not receive metrics for targeted pods (pods might be unready)');
+  const g = groupPods(pods, samples, resource, s, now);
+  const { metrics, count } = usableSamples(samples, g);
+  if (count === 0) throw new Error('did not receive metrics for targeted pods (pods might be unready)');
   const requests = calculateRequests(pods, container, resource);
   const { ratio, utilization, rawAverage } = getResourceUtilizationRatio(metrics, requests, targetUtilization);
   const t = s.tolerances;
-  const scaleUpWithUnready = g.unready.size > 0 && ratio > 1.0;
-  if (!scaleUpWithUnready && g.missing.size === 0) {
+  const scaleUpWithUnready = g.unready.length > 0 && ratio > 1.0;
+  if (!scaleUpWithUnready && g.missing.length === 0) {
     if (isWithin(t, ratio)) return { replicas: currentReplicas, utilization, rawAverage };
     return { replicas: Math.ceil(ratio * g.readyPodCount), utilization, rawAverage };
   }
-  if (g.missing.size > 0) {
-    // on a scale-down, missing pods count as using max(100%, target) of their request; on a scale-up, as 0
-    const fallback = Math.max(100, targetUtilization);
-    for (const p of g.missing) {
-      if (ratio < 1.0) metrics.set(p, Math.trunc((requests.get(p)! * fallback) / 100));
-      else if (ratio > 1.0) metrics.set(p, 0);
-    }
+  // on a scale-down, missing pods count as using max(100%, target) of their request; on a scale-up, as 0
+  const fallback = Math.max(100, targetUtilization);
+  for (const i of g.missing) {
+    if (ratio < 1.0) metrics[i] = Math.trunc((requests[i] * fallback) / 100);
+    else if (ratio > 1.0) metrics[i] = 0;
   }
-  if (scaleUpWithUnready) for (const p of g.unready) metrics.set(p, 0);
+  if (scaleUpWithUnready) for (const i of g.unready) metrics[i] = 0;
   const newRatio = getResourceUtilizationRatio(metrics, requests, targetUtilization).ratio;
-  if (isWithin(t, newRatio) || (ratio < 1.0 && newRatio > 1.0) || (ratio > 1.0 && newRatio < 1.0)) {
-    return { replicas: currentReplicas, utilization, rawAverage };
-  }
-  const newReplicas = Math.ceil(newRatio * metrics.size);
-  if ((newRatio < 1.0 && newReplicas > currentReplicas) || (newRatio > 1.0 && newReplicas < currentReplicas)) {
-    return { replicas: currentReplicas, utilization, rawAverage };
-  }
-  return { replicas: newReplicas, utilization, rawAverage };
+  return rebalanced(currentReplicas, ratio, newRatio, metrics, t, { utilization, rawAverage });
 }
 
 /** calcPlainMetricReplicas (AverageValue of Resource and ContainerResource; Pods metrics, where `resource` is empty). */
 export function calcPlainMetricReplicas(
-  samples: Map<string, number>, currentReplicas: number, targetUsage: number, s: CalculatorSettings,
-  pods: PodInfo[], resource: string, now: number,
+  samples: number[], currentReplicas: number, targetUsage: number, s: CalculatorSettings,
+  pods: PodObservation[], resource: string, now: number,
 ): { replicas: number; usage: number } {
   if (pods.length === 0) throw new Error('no pods returned by selector while calculating replica count');
-  const metrics = new Map(samples);
-  const g = groupPods(pods, metrics, resource, s, now);
-  for (const p of [...g.ignored, ...g.unready]) metrics.delete(p);
-  if (metrics.size === 0) throw new Error('did not receive metrics for targeted pods (pods might be unready)');
+  const g = groupPods(pods, samples, resource, s, now);
+  const { metrics, count } = usableSamples(samples, g);
+  if (count === 0) throw new Error('did not receive metrics for targeted pods (pods might be unready)');
   const { ratio, usage } = getMetricUsageRatio(metrics, targetUsage);
   const t = s.tolerances;
-  const scaleUpWithUnready = g.unready.size > 0 && ratio > 1.0;
-  if (!scaleUpWithUnready && g.missing.size === 0) {
+  const scaleUpWithUnready = g.unready.length > 0 && ratio > 1.0;
+  if (!scaleUpWithUnready && g.missing.length === 0) {
     if (isWithin(t, ratio)) return { replicas: currentReplicas, usage };
     return { replicas: Math.ceil(ratio * g.readyPodCount), usage };
   }
-  if (g.missing.size > 0) {
-    // on a scale-down, missing pods count as using exactly the target; on a scale-up, as 0
-    for (const p of g.missing) {
-      if (ratio < 1.0) metrics.set(p, targetUsage);
-      else if (ratio > 1.0) metrics.set(p, 0);
-    }
+  // on a scale-down, missing pods count as using exactly the target; on a scale-up, as 0
+  for (const i of g.missing) {
+    if (ratio < 1.0) metrics[i] = targetUsage;
+    else if (ratio > 1.0) metrics[i] = 0;
   }
-  if (scaleUpWithUnready) for (const p of g.unready) metrics.set(p, 0);
+  if (scaleUpWithUnready) for (const i of g.unready) metrics[i] = 0;
   const newRatio = getMetricUsageRatio(metrics, targetUsage).ratio;
-  if (isWithin(t, newRatio) || (ratio < 1.0 && newRatio > 1.0) || (ratio > 1.0 && newRatio < 1.0)) {
-    return { replicas: currentReplicas, usage };
-  }
-  const newReplicas = Math.ceil(newRatio * metrics.size);
-  if ((newRatio < 1.0 && newReplicas > currentReplicas) || (newRatio > 1.0 && newReplicas < currentReplicas)) {
-    return { replicas: currentReplicas, usage };
-  }
-  return { replicas: newReplicas, usage };
+  return rebalanced(currentReplicas, ratio, newRatio, metrics, t, { usage });
+}
+
+/**
+ * The end of both calculators: keep the current count when the recomputed
+ * ratio is within the tolerance or flips direction, or when the new count
+ * would move against it; else the ratio times the pods now counted.
+ */
+function rebalanced<T extends object>(current: number, ratio: number, newRatio: number, metrics: number[], t: Tolerances, extra: T): T & { replicas: number } {
+  if (isWithin(t, newRatio) || (ratio < 1.0 && newRatio > 1.0) || (ratio > 1.0 && newRatio < 1.0)) return { ...extra, replicas: current };
+  const counted = metrics.reduce((n, v) => (Number.isNaN(v) ? n : n + 1), 0);
+  const newReplicas = Math.ceil(newRatio * counted);
+  if ((newRatio < 1.0 && newReplicas > current) || (newRatio > 1.0 && newReplicas < current)) return { ...extra, replicas: current };
+  return { ...extra, replicas: newReplicas };
 }
 
 /** getUsageRatioReplicaCount (Object and External `Value` targets): the ratio times the ready pods; from zero replicas, the ratio alone. */
-export function getUsageRatioReplicaCount(currentReplicas: number, ratio: number, t: Tolerances, pods: PodInfo[]): number {
+export function getUsageRatioReplicaCount(currentReplicas: number, ratio: number, t: Tolerances, pods: PodObservation[]): number {
   if (currentReplicas === 0) return Math.ceil(ratio);
   if (isWithin(t, ratio)) return currentReplicas;
   if (pods.length === 0) throw new Error('unable to calculate ready pods: no pods returned by selector while calculating replica count');
-  const ready = pods.filter(p => (p.pod.phase ?? 'Running') === 'Running' && (p.pod.ready ?? true)).length;
+  let ready = 0;
+  for (const p of pods) if ((p.phase ?? 'Running') === 'Running' && (p.ready ?? true)) ready++;
   return ceilInt32(ratio * ready);
 }
 

@@ -15,3 +15,10 @@ export * from './filler-query';
 export * from './opportunistic-filler';
 export * from './validation-plugin';
 export { safeSynth, SafeSynthOptions } from './safe-synth';
+export {
+  Amount, ContainerObservation, HpaController, HpaControllerOptions, HpaDecision, MetricOutcome, Observation, PodObservation, ResourceObservation,
+} from './hpa-controller';
+export {
+  Load, Scenario, ScenarioLoad, simulate, SimulatedMetric, SimulationContext, SimulationResult, SimulationStep, SimulationSummary,
+} from './simulate';
+export { renderSimulationSvg, SimulationSvgOptions } from './simulation-svg';

@@ -3,7 +3,7 @@ import { k8s } from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
 import { finishConstruct, renderOnce } from './app-checks';
 import { fillerSlotsQuery, ksmLabelName } from './filler-query';
-import { AutoscalerProps, checkAutoscaling, hostedAutoscaler } from './autoscaler';
+import { Autoscaler, AutoscalerProps, checkAutoscaling, hostedAutoscaler } from './autoscaler';
 import { podSecurityLabels, selectorLabels, standardLabels } from './labels';
 import { assertDnsLabel, assertDnsSubdomain, assertInteger, describe } from './names';
 import { enforceRequestsEqualLimits } from './policy';
@@ -205,6 +205,8 @@ export class OpportunisticFiller extends Construct {
   public readonly deployment: ApiObject;
   /** The HorizontalPodAutoscaler. */
   public readonly hpa: ApiObject;
+  /** The Autoscaler that renders the HPA (hand it to `simulate` or `HpaController`). */
+  public readonly autoscaler: Autoscaler;
   /** The external metric the HPA scales on. */
   public readonly metric: AdapterMetric;
   /** The PromQL of the metric. */
@@ -226,12 +228,13 @@ export class OpportunisticFiller extends Construct {
     this.renderNamespaceAndQuota(props, s);
     this.renderPriorityClass(s);
     this.deployment = this.renderDeployment(props, s);
-    this.hpa = hostedAutoscaler(this, 'HPA', {
+    this.autoscaler = hostedAutoscaler(this, 'HPA', {
       ...this.autoscalingOf(props),
       metrics: [ScalingMetric.external(this.metric, { averageValue: '1' })],
       target: this.deployment,
       labels: standardLabels(s.name, 'filler'),
-    }, { where, defaults: { scaleUp: this.scaleUpOf(props), scaleDown: FILLER_SCALE_DOWN } }).hpa;
+    }, { where, defaults: { scaleUp: this.scaleUpOf(props), scaleDown: FILLER_SCALE_DOWN } });
+    this.hpa = this.autoscaler.hpa;
     if (props.buffer) this.renderBuffer(props.buffer, s.name, s.namespace, where);
     enforceRequestsEqualLimits(this);
     finishConstruct(this);

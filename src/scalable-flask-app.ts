@@ -2,7 +2,7 @@ import { ApiObject, Duration } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
 import { finishConstruct } from './app-checks';
-import { AutoscalerProps, checkAutoscaling, hostedAutoscaler } from './autoscaler';
+import { Autoscaler, AutoscalerProps, checkAutoscaling, hostedAutoscaler } from './autoscaler';
 import { ServiceMonitor } from './imports/monitoring.coreos.com';
 import { selectorLabels, standardLabels } from './labels';
 import { assertDnsLabel, assertInteger, describe } from './names';
@@ -230,6 +230,8 @@ export class ScalableFlaskApp extends Construct {
   public readonly service: ApiObject;
   /** The HorizontalPodAutoscaler. */
   public readonly hpa: ApiObject;
+  /** The Autoscaler that renders the HPA (hand it to `simulate` or `HpaController`). */
+  public readonly autoscaler: Autoscaler;
 
   constructor(scope: Construct, id: string, props: ScalableFlaskAppProps) {
     super(scope, id);
@@ -240,8 +242,9 @@ export class ScalableFlaskApp extends Construct {
     const meta = { name: settings.name, ...(props.namespace ? { namespace: props.namespace } : {}), labels };
     this.deployment = this.renderDeployment(props, settings, meta);
     this.service = this.renderService(props, settings, meta);
-    this.hpa = hostedAutoscaler(this, 'HPA', { ...settings.autoscaling, target: this.deployment, labels },
-      { where, defaults: { scaleUp: WEB_SCALE_UP, scaleDown: WEB_SCALE_DOWN } }).hpa;
+    this.autoscaler = hostedAutoscaler(this, 'HPA', { ...settings.autoscaling, target: this.deployment, labels },
+      { where, defaults: { scaleUp: WEB_SCALE_UP, scaleDown: WEB_SCALE_DOWN } });
+    this.hpa = this.autoscaler.hpa;
     new MemoizedKubePodDisruptionBudget(this, 'PodDisruptionBudget', {
       metadata: meta,
       spec: { maxUnavailable: k8s.IntOrString.fromNumber(settings.maxUnavailable), selector: { matchLabels: selectorLabels(settings.name, 'web') } },

@@ -8,7 +8,7 @@
 import {
   calcPlainMetricReplicas, calculateScaleDownLimitWithBehaviors, calculateScaleUpLimit, calculateScaleUpLimitWithScalingRules,
   ControllerMemory, convertDesiredReplicasWithBehaviorRate, convertDesiredReplicasWithRules, getPerPodMetricReplicas,
-  getReplicasChangePerPeriod, getResourceReplicas, getUsageRatioReplicaCount, HpaController, PodInfo, resourceSamples,
+  getReplicasChangePerPeriod, getResourceReplicas, getUsageRatioReplicaCount, HpaController, PodObservation, resourceSamples,
   ScaleEvent, ScalingRulesSpec, stabilizeRecommendation, stabilizeRecommendationWithBehaviors, storeScaleEvent,
 } from '../src/hpa-controller';
 
@@ -32,20 +32,18 @@ interface ResourceFixture {
 const both = (...levels: number[]) => levels.map(l => [l, l]);
 
 /** buildFakePod and the fake metrics client of replica_calculator_test.go. */
-function podsOf(f: ResourceFixture): PodInfo[] {
+function podsOf(f: ResourceFixture): PodObservation[] {
   const count = Math.max(f.currentReplicas, f.phases?.length ?? 0);
   return Array.from({ length: count }, (_, i) => {
     const request = i < f.requests.length ? { cpu: f.requests[i] } : undefined;
     const usage = (j: number) => (f.levels[i]?.[j] !== undefined ? { cpu: `${f.levels[i][j]}m` } : undefined);
     return {
       name: `test-pod-${i}`,
-      pod: {
-        phase: f.phases?.[i] ?? 'Running',
-        ready: f.readiness?.[i] ?? true,
-        deleting: f.deleting?.[i] ?? false,
-        startTime: f.startTimes?.[i],
-        containers: [{ name: 'container1', requests: request, usage: usage(0) }, { name: 'container2', requests: request, usage: usage(1) }],
-      },
+      phase: f.phases?.[i] ?? 'Running',
+      ready: f.readiness?.[i] ?? true,
+      deleting: f.deleting?.[i] ?? false,
+      startTime: f.startTimes?.[i],
+      containers: [{ name: 'container1', requests: request, usage: usage(0) }, { name: 'container2', requests: request, usage: usage(1) }],
     };
   });
 }
@@ -92,10 +90,12 @@ describe('replica_calculator_test.go', () => {
       .toEqual({ replicas: 3, utilization: 102, rawAverage: 2 * 1020 });
   });
 
-  test('TestReplicaCalcDisjointResourcesMetrics: samples of pods the lister does not know fail the metric', () => {
-    const pods = podsOf({ currentReplicas: 1, requests: ['1.0'], levels: [] });
-    expect(() => getResourceReplicas(1, 100, 'cpu', undefined, SETTINGS, pods, new Map([['an-older-pod-name', 200]]), NOW))
-      .toThrow('no metrics returned matched known pods');
+  // TestReplicaCalcDisjointResourcesMetrics (samples of pods the lister does not know) cannot happen here:
+  // an observation attaches each sample to its pod.
+  test('no pod with a usable sample fails the metric (GetResourceReplicas)', () => {
+    const pods = podsOf({ currentReplicas: 2, requests: ['1.0', '1.0'], levels: [], readiness: [false, false] });
+    expect(() => getResourceReplicas(2, 100, 'cpu', undefined, SETTINGS, pods, resourceSamples(pods, 'cpu'), NOW))
+      .toThrow('did not receive metrics for targeted pods (pods might be unready)');
   });
 
   test('a container without a request fails the metric (calculatePodRequestsFromContainers)', () => {
@@ -106,10 +106,8 @@ describe('replica_calculator_test.go', () => {
 
   /** A Pods metric: one sample per pod (levels in milli-units). */
   function podMetric(currentReplicas: number, levels: number[], target: number, readiness?: boolean[], startTimes?: number[]) {
-    const pods: PodInfo[] = Array.from({ length: currentReplicas }, (_, i) => ({
-      name: `test-pod-${i}`, pod: { ready: readiness?.[i] ?? true, startTime: startTimes?.[i] },
-    }));
-    const samples = new Map(levels.map((l, i) => [`test-pod-${i}`, l] as [string, number]));
+    const pods: PodObservation[] = Array.from({ length: currentReplicas }, (_, i) => ({ ready: readiness?.[i] ?? true, startTime: startTimes?.[i] }));
+    const samples = pods.map((_, i) => levels[i] ?? NaN);
     return calcPlainMetricReplicas(samples, currentReplicas, target, SETTINGS, pods, '', NOW);
   }
 
@@ -123,7 +121,7 @@ describe('replica_calculator_test.go', () => {
     expect(run()).toEqual({ replicas, usage });
   });
 
-  const readyPods = (readiness: boolean[]): PodInfo[] => readiness.map((ready, i) => ({ name: `test-pod-${i}`, pod: { ready } }));
+  const readyPods = (readiness: boolean[]): PodObservation[] => readiness.map(ready => ({ ready }));
   const T3 = [true, true, true];
 
   test.each<[string, () => number, number]>([

@@ -1,0 +1,171 @@
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { Chart, Testing } from 'cdk8s';
+import { k8s } from 'cdk8s-plus-27';
+import { parse as parseYaml } from 'yaml';
+import { Autoscaler, HpaController, OpportunisticFiller, renderSimulationSvg, ScalableFlaskApp, ScalingMetric, simulate } from '../src';
+import { main } from '../src/cli';
+import { buildApp } from '../src/main';
+import { thrown } from './helpers';
+
+const ROOT = path.join(__dirname, '..');
+const SCENARIOS = path.join(ROOT, 'docs', 'scenarios');
+const MI = 1024 * 1024;
+
+function referenceAutoscaler(name: string): Autoscaler {
+  const app = buildApp({ outdir: fs.mkdtempSync(path.join(os.tmpdir(), 'sim-')) });
+  const owner = app.node.findAll().find(c => (c instanceof ScalableFlaskApp || c instanceof OpportunisticFiller) && c.name === name) as ScalableFlaskApp;
+  return owner.autoscaler;
+}
+
+/** Runs the shipped command; returns its exit code and what it printed. */
+function cli(...args: string[]): { code: number; out: string; err: string } {
+  let out = '';
+  let err = '';
+  const code = main(args, { out: t => { out += t; }, err: t => { err += t; } });
+  return { code, out, err };
+}
+
+describe('the filler against the seed\'s classic design (184 cores, 30 used, 1 core per pod, min 15, max 150)', () => {
+  const classicHpa = parseYaml(fs.readFileSync(path.join(SCENARIOS, 'filler-classic-hpa.yaml'), 'utf8'));
+  const classic = simulate(classicHpa, require(path.join(SCENARIOS, 'filler-classic.js')));
+  const exact = simulate(referenceAutoscaler('miner'), require(path.join(SCENARIOS, 'filler-exact.js')));
+  const at = (r: typeof exact, time: number) => r.steps.find(s => s.time === time)!;
+
+  test('ours lands on the free-slot count (124) in one sync and follows it through a 68-core burst', () => {
+    expect(exact.steps[0]).toMatchObject({ currentReplicas: 15, desiredReplicas: 124, replicas: 124 });
+    expect(exact.summary.timeToTarget).toBe(15);
+    expect(at(exact, 1800).replicas).toBe(56); // 124 - 68, at the first sync of the burst
+    expect(at(exact, 2700).replicas).toBe(124); // and back at the first sync after it
+    expect(exact.summary.replicaChanges).toBe(3);
+    expect(exact.summary.settled).toBe(true);
+  });
+
+  test('the classic one never settles: it swings between the bounds', () => {
+    expect(classic.summary.settled).toBe(false);
+    expect(classic.summary.replicaChanges).toBeGreaterThan(20);
+    expect(classic.summary.peakReplicas).toBe(150);
+    expect(classic.summary.lowestReplicas).toBeLessThan(30);
+    // the no-behavior path: doubling per sync at most; the Value formula multiplies by Ready pods only (30 s start-up),
+    // which gives the start the reference replay shows (hpa-controller.md: 15 -> 30 -> 60 -> 94 -> 120 -> 136)
+    expect(classic.steps.slice(0, 3).map(s => s.replicas)).toEqual([30, 60, 94]);
+    expect(classic.steps.some(s => s.reasons.includes('ScaleUpLimit'))).toBe(true);
+    expect(classic.steps.some(s => s.reasons.includes('ScaleDownStabilized'))).toBe(true);
+  });
+});
+
+describe('simulate', () => {
+  test('the reference web app under a load step and back: scales up within the policies, down after the window, settles at min', () => {
+    const r = simulate(referenceAutoscaler('web'), JSON.parse(fs.readFileSync(path.join(SCENARIOS, 'web-load-step.json'), 'utf8')));
+    const before = r.steps.filter(s => s.time < 300);
+    expect(before.every(s => s.replicas === 3)).toBe(true);
+    const peak = r.steps.find(s => s.replicas === r.summary.peakReplicas)!;
+    expect(peak.time).toBeLessThan(600);
+    expect(r.summary.peakReplicas).toBe(9); // 1.8 cores at 50% of 400m: 9 pods
+    const firstDown = r.steps.find(s => s.time > 1500 && s.replicas < s.currentReplicas)!;
+    // the 5 min scale-down window: the last high recommendation (1485 s) leaves it at 1785 s (the window excludes its start)
+    expect(firstDown.time).toBe(1785);
+    expect(r.steps[r.steps.length - 1].replicas).toBe(3);
+    expect(r.summary.settled).toBe(true);
+  });
+
+  test('pod requests come from the Autoscaler\'s target; new pods report no metrics until Ready', () => {
+    const chart = new Chart(Testing.app(), 'c');
+    const amounts = { cpu: k8s.Quantity.fromString('500m'), memory: k8s.Quantity.fromString('256Mi') };
+    const target = new k8s.KubeDeployment(chart, 'api', {
+      metadata: { name: 'api' },
+      spec: { selector: { matchLabels: { a: 'b' } }, template: { metadata: { labels: { a: 'b' } }, spec: { containers: [{ name: 'app', image: 'x', resources: { requests: amounts, limits: amounts } }] } } },
+    });
+    const a = new Autoscaler(chart, 'hpa', { target, maxReplicas: 20, metrics: [ScalingMetric.resource('cpu', { averageUtilization: 50 })] });
+    const r = simulate(a, { duration: 120, initialReplicas: 2, podStartup: 60, load: { cpu: 2 } });
+    // 2 cores on 2 pods of 500m: capped at the limit, 100% > 50%: doubled (+4 pods or +100% per 15 s)
+    expect(r.steps[0]).toMatchObject({ currentReplicas: 2, replicas: 4 });
+    // the new pods are not Ready: the cpu readiness rules count them as 0 on a scale-up, so no further step until they report
+    expect(r.steps[1].readyReplicas).toBe(2);
+    expect(r.steps.find(s => s.time === 75)!.readyReplicas).toBe(4);
+  });
+
+  test('refuses a scenario that does not feed a metric, or a resource metric without pod requests', () => {
+    const hpa = { metadata: { name: 'q', namespace: 'jobs' }, spec: { scaleTargetRef: { kind: 'Deployment', name: 'w' }, maxReplicas: 5, metrics: [
+      { type: 'External', external: { metric: { name: 'queue_depth' }, target: { type: 'AverageValue', averageValue: '10' } } },
+      { type: 'Resource', resource: { name: 'memory', target: { type: 'Utilization', averageUtilization: 70 } } },
+    ] } };
+    expect(thrown(() => simulate(hpa, { duration: 60, initialReplicas: 1, load: {} }))).toBe([
+      'scenario does not feed the External metric "queue_depth" of HPA jobs/q; add load.metrics["queue_depth"]',
+      'scenario does not feed the Resource metric "memory" of HPA jobs/q; add load.memory',
+    ].join('\n'));
+    expect(thrown(() => simulate(hpa, { duration: 60, initialReplicas: 1, load: { memory: 100 * MI, metrics: { queue_depth: 5 } } })))
+      .toBe('scenario: HPA jobs/q scales on cpu or memory; set podResources (the pod\'s requests), or simulate the Autoscaler of this app');
+  });
+
+  test('HpaController and simulate agree: each step is what sync() decides on the same observation', () => {
+    const a = referenceAutoscaler('miner');
+    const c = new HpaController(a);
+    const r = simulate(a, { duration: 60, initialReplicas: 15, podStartup: 0, load: { metrics: { miner_filler_slots: 40 } } });
+    expect(c.sync({ time: 0, specReplicas: 15, metrics: { miner_filler_slots: 40 } })).toBe(r.steps[0].replicas);
+  });
+});
+
+describe('renderSimulationSvg', () => {
+  const r = simulate(referenceAutoscaler('web'), JSON.parse(fs.readFileSync(path.join(SCENARIOS, 'web-load-step.json'), 'utf8')));
+  const svg = renderSimulationSvg(r);
+
+  test('a standalone SVG: replicas, desired, each metric against its target, events with their reasons', () => {
+    expect(svg.startsWith('<svg xmlns="http://www.w3.org/2000/svg"')).toBe(true);
+    expect(svg.trim().endsWith('</svg>')).toBe(true);
+    expect(svg).not.toMatch(/href=|<image|<script|url\(/);
+    expect(svg).toContain('HPA flask-ns/web');
+    expect(svg).toContain('Resource cpu (% of requests)');
+    expect(svg).toContain('Resource memory (% of requests)');
+    expect(svg).toContain('target 50 ± 10%');
+    expect((svg.match(/<polygon /g) ?? []).length).toBe(r.summary.replicaChanges);
+    expect(svg).toContain('ScaleDownStabilized');
+    expect(renderSimulationSvg(r)).toBe(svg);
+  });
+
+  test('the committed charts are what the scenarios render (also checked by .ci/run)', () => {
+    expect(fs.readFileSync(path.join(ROOT, 'docs', 'web-load-step.svg'), 'utf8')).toBe(svg);
+  });
+});
+
+describe('cdk8s-autoscaling simulate', () => {
+  const dist = (f: string) => path.join(ROOT, 'dist', f);
+  const scenario = path.join(SCENARIOS, 'web-load-step.json');
+
+  test('prints the summary as a table and writes the SVG', () => {
+    const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'cli-')), 'web.svg');
+    const r = cli('simulate', dist('flask.k8s.yaml'), '--hpa', 'flask-ns/web', '--scenario', scenario, '--svg', out);
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/^HPA flask-ns\/web\n {2}syncs {12}241, every 15 s\n/);
+    expect(r.out).toContain('  replicas         3..9 (min 3, max 10)');
+    expect(fs.readFileSync(out, 'utf8')).toContain('<svg');
+  });
+
+  test.each<[string, string[], string]>([
+    ['an unknown HPA', ['simulate', dist('flask.k8s.yaml'), '--hpa', 'flask-ns/nope', '--scenario', scenario],
+      'simulate: no HorizontalPodAutoscaler flask-ns/nope in ' + dist('flask.k8s.yaml') + '; it has flask-ns/web\n'],
+    ['a scenario file that is not JSON', ['simulate', dist('flask.k8s.yaml'), '--hpa', 'flask-ns/web', '--scenario', path.join(ROOT, 'README.md')],
+      `simulate: cannot read scenario ${path.join(ROOT, 'README.md')}: use a .json file, or a .js module that exports the scenario\n`],
+    ['a metric the scenario does not feed', ['simulate', dist('filler.k8s.yaml'), '--hpa', 'filler/miner', '--scenario', scenario],
+      'simulate: scenario does not feed the External metric "miner_filler_slots" of HPA filler/miner; add load.metrics["miner_filler_slots"]\n'],
+    ['a missing file', ['simulate', 'nope.yaml', '--hpa', 'a/b', '--scenario', scenario], 'simulate: cannot read nope.yaml: no such file\n'],
+  ])('%s: one plain line, exit 1', (_name, args, message) => {
+    const r = cli(...args);
+    expect(r.code).toBe(1);
+    expect(r.err).toBe(message);
+  });
+
+  test('a broken JSON scenario names the file and the parse error', () => {
+    const bad = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'cli-')), 'bad.json');
+    fs.writeFileSync(bad, '{ "duration": ');
+    const r = cli('simulate', dist('flask.k8s.yaml'), '--hpa', 'flask-ns/web', '--scenario', bad);
+    expect([r.code, r.err]).toEqual([1, expect.stringMatching(new RegExp(`^simulate: cannot read scenario ${bad}: Unexpected end of JSON input\n$`))]);
+  });
+
+  test('missing flags print the usage and exit 2', () => {
+    const r = cli('simulate', dist('flask.k8s.yaml'));
+    expect(r.code).toBe(2);
+    expect(r.err).toContain('simulate: usage: --hpa and --scenario are required');
+  });
+});
