@@ -103,6 +103,11 @@ export class Autoscaler extends Construct {
    * @internal
    */
   public readonly _targetObject?: ApiObject;
+  /**
+   * The metrics (for the alerts and the dashboard).
+   * @internal
+   */
+  public readonly _metrics: readonly ScalingMetric[];
 
   constructor(scope: Construct, id: string, props: AutoscalerProps) {
     super(scope, id);
@@ -118,6 +123,7 @@ export class Autoscaler extends Construct {
     problems.throwIfAny();
 
     this._targetObject = resolved!.object;
+    this._metrics = spec.metrics;
     this.minReplicas = spec.minReplicas;
     this.maxReplicas = spec.maxReplicas;
     this.hpa = this.renderHpa(resolved!, namespace, props.labels, spec);

@@ -14,6 +14,11 @@ export * from './scalable-flask-app';
 export * from './filler-query';
 export * from './opportunistic-filler';
 export * from './validation-plugin';
+export { KubeStateMetrics, KubeStateMetricsProps } from './kube-state-metrics';
+export { AlertmanagerEndpoint, ExternalPrometheusProps, PrometheusInstance, PrometheusInstanceProps } from './prometheus-instance';
+export { IPrometheus } from './prometheus-selection';
+export { AlertRule, AutoscalingAlertDurations, AutoscalingAlerts, AutoscalingAlertsProps } from './autoscaling-alerts';
+export { CapacityDashboard, CapacityDashboardProps, DashboardTarget } from './capacity-dashboard';
 export { safeSynth, SafeSynthOptions } from './safe-synth';
 export {
   Amount, ContainerObservation, HpaController, HpaControllerOptions, HpaDecision, MetricOutcome, Observation, PodObservation, ResourceObservation,

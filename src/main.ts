@@ -1,8 +1,8 @@
 import { App, AppProps, Chart, Duration } from 'cdk8s';
 import { Construct } from 'constructs';
 import {
-  enforceRequestsEqualLimits, FlaskServiceType, MetricsServer, OpportunisticFiller, PromAdapter,
-  ResourceQuotaPolicy, ScalableFlaskApp, ScalingMetric, ScalingPolicyType, SelectPolicy,
+  AutoscalingAlerts, CapacityDashboard, enforceRequestsEqualLimits, FlaskServiceType, KubeStateMetrics, MetricsServer, OpportunisticFiller,
+  PromAdapter, PrometheusInstance, ResourceQuotaPolicy, ScalableFlaskApp, ScalingMetric, ScalingPolicyType, SelectPolicy,
 } from './index';
 
 /**
@@ -16,6 +16,9 @@ export function buildApp(props: AppProps = {}): App {
   new FlaskChart(app, 'flask');
   new SampleChart(app, 'sample', monitoring.adapter);
   new FillerChart(app, 'filler', monitoring.adapter);
+  // Generated from everything above: alerts on the app's HPAs, APIServices, adapter metrics and fillers; the capacity dashboard.
+  new AutoscalingAlerts(monitoring, 'alerts', { prometheus: monitoring.prometheus });
+  new CapacityDashboard(monitoring, 'dashboard');
   enforceRequestsEqualLimits(app);
   return app;
 }
@@ -28,15 +31,20 @@ class MetricsChart extends Chart {
   }
 }
 
-/** prometheus-adapter over the in-cluster Prometheus; apps add their rules to it. */
+/**
+ * The monitoring side the autoscaling loop depends on: kube-state-metrics (exporting the filler's pod label), a
+ * Prometheus that selects every ServiceMonitor and PrometheusRule labelled release=prometheus, and prometheus-adapter
+ * reading it; apps add their rules to the adapter.
+ */
 class MonitoringChart extends Chart {
   public readonly adapter: PromAdapter;
+  public readonly prometheus: PrometheusInstance;
   constructor(scope: Construct, id: string) {
     super(scope, id, { disableResourceNameHashes: true });
-    this.adapter = new PromAdapter(this, 'prometheus-adapter', {
-      prometheusUrl: 'http://prometheus-k8s.monitoring.svc:9090/',
-      serviceMonitorLabels: { release: 'prometheus' },
-    });
+    const release = { release: 'prometheus' };
+    new KubeStateMetrics(this, 'kube-state-metrics', { serviceMonitorLabels: release });
+    this.prometheus = new PrometheusInstance(this, 'prometheus', { name: 'k8s', serviceMonitorLabels: release, ruleLabels: release });
+    this.adapter = new PromAdapter(this, 'prometheus-adapter', { prometheus: this.prometheus, serviceMonitorLabels: release });
   }
 }
 

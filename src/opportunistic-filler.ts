@@ -2,17 +2,18 @@ import { ApiObject, Duration } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
 import { finishConstruct, renderOnce } from './app-checks';
-import { fillerSlotsQuery, ksmLabelName } from './filler-query';
 import { Autoscaler, AutoscalerProps, checkAutoscaling, hostedAutoscaler } from './autoscaler';
+import { fillerSlotsQuery, ksmLabelName } from './filler-query';
+import { requireKsmLabel } from './ksm-labels';
 import { podSecurityLabels, selectorLabels, standardLabels } from './labels';
 import { assertDnsLabel, assertDnsSubdomain, assertInteger, describe } from './names';
 import { enforceRequestsEqualLimits } from './policy';
 import { Problems } from './problems';
 import { AdapterMetric, MetricsApi, PromAdapter } from './prom-adapter';
+import { parseQuantity } from './quantity';
 import { MemoizedKubeDeployment } from './render-cache';
 import { PodSecurityLevel, ResourceQuotaPolicy } from './resource-quota-policy';
 import { guaranteedResources, parseAmounts, ParsedAmounts, ResourceAmounts } from './resources';
-import { parseQuantity } from './quantity';
 import { ScalingMetric } from './scaling-metric';
 import { ScalingPolicyType, ScalingRules, SelectPolicy } from './scaling-rules';
 import { envVars, imageRef, restrictedPodSecurityContext, restrictedSecurityContext, wholeSeconds } from './workload';
@@ -164,6 +165,13 @@ export interface OpportunisticFillerProps {
    * @default - none
    */
   readonly kubeStateMetricsMatchers?: string;
+  /**
+   * The cluster's kube-state-metrics is installed elsewhere and runs with
+   * `--metric-labels-allowlist=pods=[cdk8s-autoscaling.io/opportunistic-filler]`.
+   * Otherwise the app must render a KubeStateMetrics (which exports the label by itself), or the synth fails.
+   * @default false
+   */
+  readonly externalKubeStateMetrics?: boolean;
 }
 
 /** The filler's scale-down defaults: follow the metric at once. */
@@ -225,6 +233,8 @@ export class OpportunisticFiller extends Construct {
       fillerLabel: ksmLabelName(FILLER_POD_LABEL), ksmMatchers: props.kubeStateMetricsMatchers,
     });
     this.metric = this.publishMetric(props);
+    // Without the filler's label in kube_pod_labels, the filler's own pods count as used capacity and it never fills the cluster.
+    requireKsmLabel(this, 'pods', FILLER_POD_LABEL, props.externalKubeStateMetrics ?? false);
     this.renderNamespaceAndQuota(props, s);
     this.renderPriorityClass(s);
     this.deployment = this.renderDeployment(props, s);

@@ -7,8 +7,9 @@ import { finishConstruct } from './app-checks';
 import { ServiceMonitor } from './imports/monitoring.coreos.com';
 import { selectorLabels, standardLabels } from './labels';
 import { assertDnsLabel, assertDnsSubdomain, assertInteger, describe } from './names';
-import { Problems } from './problems';
 import { enforceRequestsEqualLimits } from './policy';
+import { Problems } from './problems';
+import { IPrometheus } from './prometheus-selection';
 import { fillTemplate, promqlSyntaxError, templateFields } from './promql';
 import { MemoizedKubeDeployment, MemoizedKubePodDisruptionBudget, MemoizedKubeService } from './render-cache';
 import { guaranteedResources, ResourceAmounts } from './resources';
@@ -50,6 +51,11 @@ export class AdapterMetric {
     public readonly metricName: string,
     /** For custom metrics, the Kubernetes resources (e.g. `pod`, `service`) the metric is reported for. */
     public readonly resources: readonly string[],
+    /**
+     * The series selector the adapter's rule discovers (what an alert on the metric's absence reads).
+     * @default - unknown (served elsewhere)
+     */
+    public readonly seriesQuery?: string,
   ) {}
 }
 
@@ -225,8 +231,16 @@ export interface AdapterTls {
  * Props of {@link PromAdapter}.
  */
 export interface PromAdapterProps {
-  /** URL of the Prometheus HTTP API, e.g. `http://prometheus-k8s.monitoring.svc:9090/`. */
-  readonly prometheusUrl: string;
+  /**
+   * URL of the Prometheus HTTP API, e.g. `http://prometheus-k8s.monitoring.svc:9090/`. Give this or `prometheus`.
+   * @default - the URL of `prometheus`
+   */
+  readonly prometheusUrl?: string;
+  /**
+   * The Prometheus to read: a PrometheusInstance of the app, or `PrometheusInstance.external(...)`; the URL is derived from it.
+   * @default - `prometheusUrl`
+   */
+  readonly prometheus?: IPrometheus;
   /**
    * Namespace of the adapter.
    * @default "monitoring"
@@ -356,6 +370,8 @@ export class PromAdapter extends Construct {
   public readonly service: ApiObject;
   /** The config ConfigMap. */
   public readonly configMap: ApiObject;
+  /** The URL of the Prometheus HTTP API the adapter queries. */
+  public readonly prometheusUrl: string;
 
   private readonly where: string;
   private readonly labels: Record<string, string>;
@@ -374,7 +390,15 @@ export class PromAdapter extends Construct {
     this.name = props.name ?? 'prometheus-adapter';
     problems.check(() => assertDnsLabel(this.namespace, where, 'namespace'));
     problems.check(() => assertDnsLabel(this.name, where, 'name'));
-    problems.check(() => checkPrometheusUrl(props.prometheusUrl, where));
+    const prometheusUrl = props.prometheus?.url ?? props.prometheusUrl;
+    if (props.prometheus && props.prometheusUrl !== undefined) {
+      problems.add('set prometheus or prometheusUrl, not both: the URL of prometheus is derived from it');
+    } else if (prometheusUrl === undefined) {
+      problems.add('prometheus (a PrometheusInstance) or prometheusUrl is required: the Prometheus the adapter queries');
+    } else {
+      problems.check(() => checkPrometheusUrl(prometheusUrl, where));
+    }
+    this.prometheusUrl = prometheusUrl!;
     const replicas = props.replicas ?? 2;
     problems.check(() => assertInteger(replicas, where, 'replicas', 1));
     const relist = props.metricsRelistInterval ?? Duration.minutes(1);
@@ -391,7 +415,7 @@ export class PromAdapter extends Construct {
       ...tlsArgs,
       '--config=/etc/adapter/config.yaml',
       `--metrics-relist-interval=${goDuration(relist, where, 'metricsRelistInterval')}`,
-      `--prometheus-url=${props.prometheusUrl}`,
+      `--prometheus-url=${prometheusUrl}`,
       `--secure-port=${HTTPS_PORT}`,
       `--tls-cipher-suites=${CIPHERS.join(',')}`,
     ], props.args, where));
@@ -567,7 +591,7 @@ export class PromAdapter extends Construct {
     }
     this.rules.push(rule);
     this.serve(MetricsApi.CUSTOM);
-    return this.register(new AdapterMetric(this, MetricsApi.CUSTOM, props.metricName, Object.values(overrides).map(o => o.resource)));
+    return this.register(new AdapterMetric(this, MetricsApi.CUSTOM, props.metricName, Object.values(overrides).map(o => o.resource), props.seriesQuery));
   }
 
   /**
@@ -596,7 +620,7 @@ export class PromAdapter extends Construct {
       : { namespaced: false });
     this.externalRules.push(rule);
     this.serve(MetricsApi.EXTERNAL);
-    return this.register(new AdapterMetric(this, MetricsApi.EXTERNAL, props.metricName, props.namespaced ? ['namespace'] : []));
+    return this.register(new AdapterMetric(this, MetricsApi.EXTERNAL, props.metricName, props.namespaced ? ['namespace'] : [], props.seriesQuery));
   }
 
   /**

@@ -55,6 +55,8 @@ export type MetricSourceType = 'Resource' | 'ContainerResource' | 'Pods' | 'Obje
  */
 interface MetricKind {
   readonly type: MetricSourceType;
+  /** The adapter metric it reads, for Pods, Object and External metrics. */
+  readonly adapterMetric?: AdapterMetric;
   /** How messages name it: `Pods metric "rps"`. */
   readonly description: string;
   render(): k8s.MetricSpecV2;
@@ -120,6 +122,14 @@ export class ScalingMetric {
    */
   public _labelled(label: string): ScalingMetric {
     return new ScalingMetric(this.kind, label);
+  }
+
+  /**
+   * The adapter metric this metric reads (Pods, Object, External).
+   * @internal
+   */
+  public get _adapterMetric(): AdapterMetric | undefined {
+    return this.kind.adapterMetric;
   }
 
   /** @internal */
@@ -214,6 +224,7 @@ function adapterKind(
   const name = metric.metricName;
   return {
     type,
+    adapterMetric: metric,
     description: `${type} metric "${name}"`,
     render: () => {
       const metricTarget: k8s.MetricTargetV2 = target.averageValue !== undefined

@@ -74,7 +74,7 @@ describe('namespaces and names across the app', () => {
     new MetricsServer(chart, 'ms');
     const adapter = new PromAdapter(chart, 'adapter', { prometheusUrl: 'http://p:9090/' });
     adapter.addCounterRate({ counter: 'http_requests_total' });
-    new OpportunisticFiller(chart, 'miner', { image: 'x', adapter, resources: { cpu: '1', memory: '1Gi' }, maxReplicas: 5, buffer: { replicas: 1, cpu: '1', memory: '1Gi' } });
+    new OpportunisticFiller(chart, 'miner', { image: 'x', adapter, resources: { cpu: '1', memory: '1Gi' }, maxReplicas: 5, buffer: { replicas: 1, cpu: '1', memory: '1Gi' }, externalKubeStateMetrics: true });
     new ResourceQuotaPolicy(chart, 'q', { namespace: 'team', quota: { cpu: '4', memory: '4Gi' } });
     const out = Testing.synth(chart);
     const clusterScoped = out.filter(o => ['ClusterRole', 'ClusterRoleBinding', 'APIService', 'PriorityClass', 'Namespace'].includes(o.kind));
@@ -104,7 +104,7 @@ describe('namespaces and names across the app', () => {
   test('two fillers share their PriorityClass (rendered once); different priorities under one name are refused', () => {
     const { app, chart } = newChart();
     const adapter = new PromAdapter(chart, 'adapter', { prometheusUrl: 'http://p:9090/' });
-    const base = { image: 'x', adapter, resources: { cpu: '1', memory: '1Gi' }, maxReplicas: 5, buffer: { replicas: 1, cpu: '1', memory: '1Gi' } };
+    const base = { image: 'x', adapter, resources: { cpu: '1', memory: '1Gi' }, maxReplicas: 5, buffer: { replicas: 1, cpu: '1', memory: '1Gi' }, externalKubeStateMetrics: true };
     new OpportunisticFiller(chart, 'a', base);
     new OpportunisticFiller(chart, 'b', { ...base, namespace: 'batch' });
     const out = synthApp(app);
@@ -139,7 +139,7 @@ describe('quota headroom', () => {
   test('a quota scoped to a PriorityClass counts only pods of that class', () => {
     const { app: a, chart } = newChart();
     const adapter = new PromAdapter(chart, 'adapter', { prometheusUrl: 'http://p:9090/' });
-    new OpportunisticFiller(chart, 'miner', { image: 'x', adapter, resources: { cpu: '1', memory: '1Gi' }, minReplicas: 6, maxReplicas: 50, quota: { cpu: '5', memory: '50Gi' } });
+    new OpportunisticFiller(chart, 'miner', { image: 'x', adapter, resources: { cpu: '1', memory: '1Gi' }, minReplicas: 6, maxReplicas: 50, quota: { cpu: '5', memory: '50Gi' }, externalKubeStateMetrics: true });
     expect(thrown(() => synthApp(a))).toContain('ResourceQuota filler/miner-cap is too small for the autoscaled workloads\' minimum (Deployment miner: 6 pods): requests.cpu needs 6');
   });
 });

@@ -41,13 +41,30 @@ function loadCrdValidators(): Map<string, (obj: any) => string[]> {
   for (const file of CRD_DIRS.flatMap(d => fs.readdirSync(d).filter(f => f.endsWith('.yaml')).map(f => path.join(d, f)))) {
     for (const crd of Yaml.load(file)) {
       for (const v of crd.spec.versions) {
-        const validate = ajv.compile(v.schema.openAPIV3Schema);
+        const validate = ajv.compile(withJsPatterns(v.schema.openAPIV3Schema));
         crdValidators.set(`${crd.spec.group}/${v.name}/${crd.spec.names.kind}`, (obj) => validate(obj)
           ? [] : (validate.errors ?? []).map(e => `${e.instancePath} ${e.message}`));
       }
     }
   }
   return crdValidators;
+}
+
+/**
+ * The schema without the `pattern`s JavaScript cannot compile (the
+ * Prometheus CRD has Go regexes such as `(?i)...`); every other rule stays.
+ */
+function withJsPatterns(schema: any): any {
+  if (Array.isArray(schema)) return schema.map(withJsPatterns);
+  if (!schema || typeof schema !== 'object') return schema;
+  const out: any = {};
+  for (const [k, v] of Object.entries(schema)) {
+    if (k === 'pattern' && typeof v === 'string') {
+      try { new RegExp(v, 'u'); } catch { continue; }
+    }
+    out[k] = withJsPatterns(v);
+  }
+  return out;
 }
 
 /**
@@ -148,6 +165,21 @@ export function promtoolTest(record: string, expr: string, tests: object[]): { c
   const os = require('os');
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'promtool-test-'));
   fs.writeFileSync(path.join(dir, 'rules.yaml'), Yaml.stringify({ groups: [{ name: 'under-test', interval: '1m', rules: [{ record, expr }] }] }));
+  fs.writeFileSync(path.join(dir, 'test.yaml'), Yaml.stringify({ rule_files: ['rules.yaml'], evaluation_interval: '1m', tests }));
+  const r = cp.spawnSync('promtool', ['test', 'rules', 'test.yaml'], { cwd: dir, encoding: 'utf8' });
+  if (r.error) throw new Error(`promtool not runnable (${r.error.message}); install the Debian package "prometheus"`);
+  return { code: r.status, output: `${r.stdout}${r.stderr}` };
+}
+
+/**
+ * Runs `promtool test rules` on alerting rule groups (as a PrometheusRule's
+ * spec.groups) with the given tests; returns the exit code and output.
+ */
+export function promtoolAlertTest(groups: object[], tests: object[]): { code: number; output: string } {
+  const cp = require('child_process');
+  const os = require('os');
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'promtool-alerts-'));
+  fs.writeFileSync(path.join(dir, 'rules.yaml'), Yaml.stringify({ groups }));
   fs.writeFileSync(path.join(dir, 'test.yaml'), Yaml.stringify({ rule_files: ['rules.yaml'], evaluation_interval: '1m', tests }));
   const r = cp.spawnSync('promtool', ['test', 'rules', 'test.yaml'], { cwd: dir, encoding: 'utf8' });
   if (r.error) throw new Error(`promtool not runnable (${r.error.message}); install the Debian package "prometheus"`);

@@ -49,7 +49,7 @@ describe('reference stack (src/main.ts)', () => {
   test('every pod template has requests == limits; no binding names a missing role', () => {
     expect(all.flatMap(o => checkRequestsEqualLimits(o))).toEqual([]);
     expect(danglingBindings(all)).toEqual([]);
-    expect(objectsOf(all, 'Deployment').length).toBe(6);
+    expect(objectsOf(all, 'Deployment').length).toBe(7);
   });
 
   test('no HPA target sets spec.replicas', () => {
@@ -102,6 +102,23 @@ describe('reference stack (src/main.ts)', () => {
     expect(objectOf(byChart.filler, 'Deployment', 'miner-buffer').spec.replicas).toBe(4);
     expect(objectOf(byChart.filler, 'Namespace', 'filler')).toBeDefined();
     expect(objectOf(byChart.filler, 'ResourceQuota').spec.hard['requests.cpu']).toBe('150');
+  });
+
+  test('monitoring: kube-state-metrics exports the filler label; the adapter reads the Prometheus it renders; alerts and the dashboard cover the app', () => {
+    const m = byChart.monitoring;
+    expect(objectOf(m, 'Deployment', 'kube-state-metrics').spec.template.spec.containers[0].args)
+      .toEqual(['--metric-labels-allowlist=pods=[cdk8s-autoscaling.io/opportunistic-filler]']);
+    const prometheus = objectOf(m, 'Prometheus', 'k8s');
+    expect(prometheus.spec.serviceMonitorSelector).toEqual({ matchLabels: { release: 'prometheus' } });
+    expect(objectOf(m, 'Service', 'prometheus-k8s').metadata.namespace).toBe('monitoring');
+    expect(objectOf(m, 'Deployment', 'prometheus-adapter').spec.template.spec.containers[0].args).toContain('--prometheus-url=http://prometheus-k8s.monitoring.svc:9090/');
+    for (const sm of objectsOf(all, 'ServiceMonitor')) expect(sm.metadata.labels.release).toBe('prometheus');
+    const alerts = objectOf(m, 'PrometheusRule', 'autoscaling-alerts').spec.groups[0].rules.map((r: any) => r.alert);
+    expect(new Set(alerts)).toEqual(new Set(['AutoscalerMaxedOut', 'AutoscalerReplicasMismatch', 'AutoscalerMetricsUnavailable',
+      'AutoscalingApiServiceDown', 'AutoscalingMetricAbsent', 'FillerCapacityExhausted']));
+    const dashboard = JSON.parse(objectOf(m, 'ConfigMap', 'autoscaling-capacity').data['autoscaling-capacity.json']);
+    expect(dashboard.panels.filter((p: any) => p.title.endsWith(': replicas')).map((p: any) => p.title))
+      .toEqual(['filler/miner: replicas', 'flask-ns/web: replicas', 'sample/sample-app: replicas']);
   });
 
   test('the adapter serves custom and external metrics only (metrics-server serves resource metrics)', () => {

@@ -7,7 +7,7 @@ function make(props: Partial<OpportunisticFillerProps> = {}) {
   const { app, chart } = newChart();
   const adapter = new PromAdapter(chart, 'adapter', { prometheusUrl: 'http://prometheus-k8s.monitoring.svc:9090/' });
   const filler = new OpportunisticFiller(chart, 'miner', {
-    image: 'example/miner:1.0', adapter, resources: { cpu: '1', memory: '2Gi' }, maxReplicas: 150, ...props,
+    image: 'example/miner:1.0', adapter, resources: { cpu: '1', memory: '2Gi' }, maxReplicas: 150, externalKubeStateMetrics: true, ...props,
   });
   return { app, chart, adapter, filler };
 }

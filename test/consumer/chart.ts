@@ -2,13 +2,14 @@
 import { App, Chart, Duration } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-27';
 import {
-  Autoscaler, enforceRequestsEqualLimits, MetricsServer, OpportunisticFiller, PromAdapter, ResourceQuotaPolicy,
+  Autoscaler, enforceRequestsEqualLimits, KubeStateMetrics, MetricsServer, OpportunisticFiller, PromAdapter, ResourceQuotaPolicy,
   ScalableFlaskApp, ScalingMetric,
 } from 'cdk8s-autoscaling';
 
 const app = new App({ outdir: 'dist' });
 const chart = new Chart(app, 'consumer', { disableResourceNameHashes: true });
 new MetricsServer(chart, 'metrics-server');
+new KubeStateMetrics(chart, 'kube-state-metrics');
 const adapter = new PromAdapter(chart, 'adapter', { prometheusUrl: 'http://prometheus:9090/' });
 const rps = adapter.addCounterRate({ counter: 'http_requests_total' });
 new ResourceQuotaPolicy(chart, 'quota', { namespace: 'shop', quota: { cpu: '4', memory: '4Gi' } });
