@@ -14,6 +14,7 @@ export * from './scalable-flask-app';
 export * from './filler-query';
 export * from './opportunistic-filler';
 export * from './validation-plugin';
+export { EnvFromSource, EnvKeySource, ExtraVolume, PodSettings } from './pod-settings';
 export { KubeStateMetrics, KubeStateMetricsProps } from './kube-state-metrics';
 export { AlertmanagerEndpoint, ExternalPrometheusProps, PrometheusInstance, PrometheusInstanceProps } from './prometheus-instance';
 export { IPrometheus } from './prometheus-selection';

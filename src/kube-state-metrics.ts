@@ -5,13 +5,14 @@ import { finishConstruct } from './app-checks';
 import { ServiceMonitor, ServiceMonitorSpecEndpointsMetricRelabelingsAction, ServiceMonitorSpecEndpointsRelabelingsAction } from './imports/monitoring.coreos.com';
 import { metricLabelsAllowlist, registerKsm } from './ksm-labels';
 import { assertDnsLabel, describe } from './names';
+import { checkPodSettings, PodSettings, withContainerSettings, withPodSettings } from './pod-settings';
 import { enforceRequestsEqualLimits } from './policy';
 import { Problems } from './problems';
 import { guaranteedResources, ResourceAmounts } from './resources';
 import { goDuration, imageRef, mergeArgs, restrictedSecurityContext } from './workload';
 
 /** Props of {@link KubeStateMetrics}. */
-export interface KubeStateMetricsProps {
+export interface KubeStateMetricsProps extends PodSettings {
   /**
    * Namespace of the namespaced objects.
    * @default "kube-system"
@@ -115,10 +116,11 @@ export class KubeStateMetrics extends Construct {
     const interval = problems.check(() => goDuration(props.scrapeInterval ?? Duration.seconds(30), where, 'scrapeInterval'));
     const resources = problems.check(() => guaranteedResources(props.resources ?? { cpu: '100m', memory: '250Mi' }, where));
     problems.check(() => mergeArgs(['--metric-labels-allowlist', '--port', '--telemetry-port'], props.args, where));
-    problems.throwIfAny();
-
     const version = props.version ?? 'v2.20.0';
     const labels = { 'app.kubernetes.io/component': 'exporter', 'app.kubernetes.io/name': NAME, 'app.kubernetes.io/version': version.replace(/^v/, '') };
+    checkPodSettings(props, { labels, volumes: [], mountPaths: [], containers: [NAME], topologySpread: false, serviceAccount: true }, problems);
+    problems.throwIfAny();
+
     const meta = (ns?: string) => ({ name: NAME, ...(ns ? { namespace: ns } : {}), labels: { ...labels } });
     this.renderRbac(meta, namespace);
     const allowlist = () => metricLabelsAllowlist(this, extra);
@@ -173,11 +175,11 @@ export class KubeStateMetrics extends Construct {
       spec: {
         replicas: 1,
         selector: { matchLabels: { ...SELECTOR } },
-        template: {
+        template: withPodSettings({
           metadata: { labels: { ...labels } },
           spec: {
             automountServiceAccountToken: true,
-            containers: [{
+            containers: [withContainerSettings({
               name: NAME,
               image: imageRef('registry.k8s.io', 'kube-state-metrics/kube-state-metrics', version, props.imageRegistry, props.image),
               args: args as any,
@@ -186,11 +188,11 @@ export class KubeStateMetrics extends Construct {
               ports: [{ containerPort: 8080, name: 'http-metrics' }, { containerPort: 8081, name: 'telemetry' }],
               resources,
               securityContext: restrictedSecurityContext(65534),
-            }],
+            }, props)],
             nodeSelector: { 'kubernetes.io/os': 'linux' },
             serviceAccountName: NAME,
           },
-        },
+        }, props),
       },
     });
   }

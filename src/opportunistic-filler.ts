@@ -7,6 +7,7 @@ import { fillerSlotsQuery, ksmLabelName } from './filler-query';
 import { requireKsmLabel } from './ksm-labels';
 import { podSecurityLabels, selectorLabels, standardLabels } from './labels';
 import { assertDnsLabel, assertDnsSubdomain, assertInteger, describe } from './names';
+import { checkPodSettings, PodSettings, SchedulingSettings, withContainerSettings, withPodSettings } from './pod-settings';
 import { enforceRequestsEqualLimits } from './policy';
 import { Problems } from './problems';
 import { AdapterMetric, MetricsApi, PromAdapter } from './prom-adapter';
@@ -73,7 +74,7 @@ export interface FillerQuota {
 /**
  * Props of {@link OpportunisticFiller}.
  */
-export interface OpportunisticFillerProps {
+export interface OpportunisticFillerProps extends PodSettings {
   /** Image of the filler workload (a batch worker, a transcoder...). */
   readonly image: string;
   /**
@@ -245,7 +246,7 @@ export class OpportunisticFiller extends Construct {
       labels: standardLabels(s.name, 'filler'),
     }, { where, defaults: { scaleUp: this.scaleUpOf(props), scaleDown: FILLER_SCALE_DOWN } });
     this.hpa = this.autoscaler.hpa;
-    if (props.buffer) this.renderBuffer(props.buffer, s.name, s.namespace, where);
+    if (props.buffer) this.renderBuffer(props.buffer, s.name, s.namespace, where, schedulingOf(props));
     enforceRequestsEqualLimits(this);
     finishConstruct(this);
   }
@@ -278,6 +279,10 @@ export class OpportunisticFiller extends Construct {
       problems.add(`scaleDown.stabilizationWindow ${window}s is too slow for a filler: paying pods wait for its room. Use 0 to 30 s`);
     }
     // The metric is published once the props are known to be good; it is always an External one of this app's adapter.
+    checkPodSettings(props, {
+      labels: { ...standardLabels(name, 'filler'), [FILLER_POD_LABEL]: 'true' }, volumes: ['tmp'], mountPaths: ['/tmp'], containers: ['filler'],
+      topologySpread: false, serviceAccount: false,
+    }, problems);
     const autoscaling = { ...this.autoscalingOf(props), metrics: [ScalingMetric.external(AdapterMetric.servedElsewhere(MetricsApi.EXTERNAL, 'filler_slots'), { averageValue: '1' })] };
     checkAutoscaling(this, autoscaling, { scaleUp: this.scaleUpOf(props), scaleDown: FILLER_SCALE_DOWN }, problems);
     const settings: FillerSettings = {
@@ -356,14 +361,14 @@ export class OpportunisticFiller extends Construct {
       spec: {
         selector: { matchLabels: selectorLabels(s.name, 'filler') },
         strategy: { type: 'RollingUpdate', rollingUpdate: { maxSurge: k8s.IntOrString.fromNumber(0), maxUnavailable: k8s.IntOrString.fromString('25%') } },
-        template: {
+        template: withPodSettings({
           metadata: { labels },
           spec: {
             priorityClassName: s.priorityClassName,
             automountServiceAccountToken: false,
             terminationGracePeriodSeconds: s.grace,
             securityContext: restrictedPodSecurityContext(s.runAsUser),
-            containers: [{
+            containers: [withContainerSettings({
               name: 'filler',
               image: props.image,
               imagePullPolicy: 'IfNotPresent',
@@ -373,15 +378,15 @@ export class OpportunisticFiller extends Construct {
               resources: s.resources,
               securityContext: restrictedSecurityContext(),
               volumeMounts: [{ name: 'tmp', mountPath: '/tmp' }],
-            }],
+            }, props)],
             volumes: [{ name: 'tmp', emptyDir: {} }],
           },
-        },
+        }, props),
       },
     });
   }
 
-  private renderBuffer(buffer: FillerBuffer, name: string, namespace: string, where: string): void {
+  private renderBuffer(buffer: FillerBuffer, name: string, namespace: string, where: string, scheduling: SchedulingSettings): void {
     assertInteger(buffer.replicas, where, 'buffer.replicas', 1);
     const pcName = buffer.priorityClassName ?? 'overprovisioning';
     assertDnsSubdomain(pcName, where, 'buffer.priorityClassName');
@@ -400,7 +405,7 @@ export class OpportunisticFiller extends Construct {
         replicas: buffer.replicas,
         selector: { matchLabels: selectorLabels(bufferName, 'buffer') },
         strategy: { type: 'Recreate' },
-        template: {
+        template: withPodSettings({
           metadata: { labels },
           spec: {
             priorityClassName: pcName,
@@ -415,10 +420,16 @@ export class OpportunisticFiller extends Construct {
               securityContext: restrictedSecurityContext(),
             }],
           },
-        },
+        }, scheduling),
       },
     });
   }
+}
+
+/** The settings that place the filler's pods, which its buffer pods take too (they hold room where fillers and paying pods run). */
+function schedulingOf(props: OpportunisticFillerProps): SchedulingSettings {
+  const { nodeSelector, tolerations, affinity, topologySpreadConstraints, imagePullSecrets, podAnnotations } = props;
+  return { nodeSelector, tolerations, affinity, topologySpreadConstraints, imagePullSecrets, podAnnotations };
 }
 
 /** The reserve in whole filler pods: the larger of the cpu and memory counts, each rounded up. */

@@ -4,9 +4,11 @@ import { k8s } from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
 import { claimApiService } from './api-services';
 import { finishConstruct } from './app-checks';
-import { ServiceMonitor } from './imports/monitoring.coreos.com';
+import { ServiceMonitor, ServiceMonitorSpecEndpointsMetricRelabelingsAction, ServiceMonitorSpecEndpointsScheme } from './imports/monitoring.coreos.com';
 import { selectorLabels, standardLabels } from './labels';
+import { renderAggregatedMetricsReader, renderAuthDelegator, renderAuthReader } from './metrics-api-rbac';
 import { assertDnsLabel, assertDnsSubdomain, assertInteger, describe } from './names';
+import { checkPodSettings, PodSettings, withContainerSettings, withPodSettings } from './pod-settings';
 import { enforceRequestsEqualLimits } from './policy';
 import { Problems } from './problems';
 import { IPrometheus } from './prometheus-selection';
@@ -230,7 +232,7 @@ export interface AdapterTls {
 /**
  * Props of {@link PromAdapter}.
  */
-export interface PromAdapterProps {
+export interface PromAdapterProps extends PodSettings {
   /**
    * URL of the Prometheus HTTP API, e.g. `http://prometheus-k8s.monitoring.svc:9090/`. Give this or `prometheus`.
    * @default - the URL of `prometheus`
@@ -341,6 +343,16 @@ const PROM_METRIC_NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
 const SERVING_CERT_DIR = '/var/run/serving-cert';
 const HTTPS_PORT = 6443;
 
+/** The props after checking, with their defaults. */
+interface AdapterSettings {
+  readonly prometheusUrl: string;
+  readonly replicas: number;
+  readonly caBundle?: string;
+  readonly args: string[];
+  readonly resources: k8s.ResourceRequirements;
+  readonly version: string;
+}
+
 /** A rendered discovery rule of the adapter's config. */
 interface DiscoveryRule {
   seriesQuery: string;
@@ -385,9 +397,34 @@ export class PromAdapter extends Construct {
   constructor(scope: Construct, id: string, props: PromAdapterProps) {
     super(scope, id);
     const where = this.where = describe(this);
-    const problems = new Problems(where);
     this.namespace = props.namespace ?? 'monitoring';
     this.name = props.name ?? 'prometheus-adapter';
+    const s = this.checkProps(props, new Problems(where));
+    this.prometheusUrl = s.prometheusUrl;
+    this.caBundle = s.caBundle;
+    this.labels = standardLabels(this.name, 'metrics-adapter', s.version.replace(/^v/, ''));
+    const selector = selectorLabels(this.name, 'metrics-adapter');
+    const meta = (name: string, namespace?: string) => ({ name, ...(namespace ? { namespace } : {}), labels: { ...this.labels } });
+    this.renderRbac(meta);
+    this.configMap = new k8s.KubeConfigMap(this, 'Config', {
+      metadata: meta('adapter-config', this.namespace),
+      data: { 'config.yaml': Lazy.any({ produce: () => this.renderConfig() }) as any },
+    });
+    this.deployment = this.renderDeployment(props, s, meta(this.name, this.namespace), selector);
+    this.service = this.renderService(meta, selector, s.replicas);
+    if (props.serviceMonitor ?? true) this.renderServiceMonitor(props.serviceMonitorLabels, selector);
+    this.node.addValidation({
+      validate: () => this.apisServed.size ? [] : [
+        `${where}: the adapter has no rules, so it serves no metrics API; add a rule (addCustomMetric, addCounterRate, addExternalMetric or enableResourceMetrics) or remove the adapter`,
+      ],
+    });
+    enforceRequestsEqualLimits(this);
+    finishConstruct(this);
+  }
+
+  /** Checks every prop (all problems in one error) and fills in the defaults. */
+  private checkProps(props: PromAdapterProps, problems: Problems): AdapterSettings {
+    const where = problems.where;
     problems.check(() => assertDnsLabel(this.namespace, where, 'namespace'));
     problems.check(() => assertDnsLabel(this.name, where, 'name'));
     const prometheusUrl = props.prometheus?.url ?? props.prometheusUrl;
@@ -398,16 +435,21 @@ export class PromAdapter extends Construct {
     } else {
       problems.check(() => checkPrometheusUrl(prometheusUrl, where));
     }
-    this.prometheusUrl = prometheusUrl!;
     const replicas = props.replicas ?? 2;
     problems.check(() => assertInteger(replicas, where, 'replicas', 1));
     const relist = props.metricsRelistInterval ?? Duration.minutes(1);
     if (relist.toMilliseconds() < 1000) problems.add('metricsRelistInterval must be at least 1s (and at least the Prometheus scrape interval)');
     if (props.priorityClassName) problems.check(() => assertDnsSubdomain(props.priorityClassName!, where, 'priorityClassName'));
+    let caBundle: string | undefined;
     if (props.tls) {
       problems.check(() => assertDnsSubdomain(props.tls!.secretName, where, 'tls.secretName'));
-      this.caBundle = problems.check(() => caBundleOf(props.tls!.caBundle, where));
+      caBundle = problems.check(() => caBundleOf(props.tls!.caBundle, where));
     }
+    checkPodSettings(props, {
+      labels: standardLabels(this.name, 'metrics-adapter', (props.version ?? 'v0.12.0').replace(/^v/, '')),
+      volumes: ['tmpfs', 'volume-serving-cert', 'config'], mountPaths: ['/tmp', SERVING_CERT_DIR, '/etc/adapter'],
+      containers: ['prometheus-adapter'], topologySpread: false, serviceAccount: true,
+    }, problems);
     const tlsArgs = props.tls
       ? [`--tls-cert-file=${SERVING_CERT_DIR}/tls.crt`, `--tls-private-key-file=${SERVING_CERT_DIR}/tls.key`]
       : [`--cert-dir=${SERVING_CERT_DIR}`];
@@ -421,13 +463,11 @@ export class PromAdapter extends Construct {
     ], props.args, where));
     const resources = problems.check(() => guaranteedResources(props.resources ?? { cpu: '250m', memory: '180Mi' }, where));
     problems.throwIfAny();
+    return { prometheusUrl: prometheusUrl!, replicas, caBundle, args: args!, resources: resources!, version: props.version ?? 'v0.12.0' };
+  }
 
-    const version = props.version ?? 'v0.12.0';
-    this.labels = standardLabels(this.name, 'metrics-adapter', version.replace(/^v/, ''));
-    const selector = selectorLabels(this.name, 'metrics-adapter');
-    const sa = { kind: 'ServiceAccount', name: this.name, namespace: this.namespace };
-    const meta = (name: string, namespace?: string) => ({ name, ...(namespace ? { namespace } : {}), labels: { ...this.labels } });
-
+  private renderRbac(meta: (name: string, namespace?: string) => k8s.ObjectMeta): void {
+    const sa = { name: this.name, namespace: this.namespace };
     new k8s.KubeServiceAccount(this, 'ServiceAccount', { metadata: meta(this.name, this.namespace), automountServiceAccountToken: false });
     new k8s.KubeClusterRole(this, 'ResourceReader', {
       metadata: meta(this.name),
@@ -436,65 +476,50 @@ export class PromAdapter extends Construct {
     new k8s.KubeClusterRoleBinding(this, 'ResourceReaderBinding', {
       metadata: meta(this.name),
       roleRef: { apiGroup: RBAC_GROUP, kind: 'ClusterRole', name: this.name },
-      subjects: [sa],
+      subjects: [{ kind: 'ServiceAccount', ...sa }],
     });
-    new k8s.KubeClusterRoleBinding(this, 'AuthDelegator', {
-      metadata: meta(`${this.name}:system:auth-delegator`),
-      roleRef: { apiGroup: RBAC_GROUP, kind: 'ClusterRole', name: 'system:auth-delegator' },
-      subjects: [sa],
-    });
-    new k8s.KubeRoleBinding(this, 'AuthReader', {
-      metadata: meta(`${this.name}-auth-reader`, 'kube-system'),
-      roleRef: { apiGroup: RBAC_GROUP, kind: 'Role', name: 'extension-apiserver-authentication-reader' },
-      subjects: [sa],
-    });
+    renderAuthDelegator(this, sa, this.labels);
+    renderAuthReader(this, sa, this.labels);
+  }
 
-    const configYaml = Lazy.any({ produce: () => this.renderConfig() });
-    this.configMap = new k8s.KubeConfigMap(this, 'Config', {
-      metadata: meta('adapter-config', this.namespace),
-      data: { 'config.yaml': configYaml as any },
-    });
-
-    this.deployment = new MemoizedKubeDeployment(this, 'Deployment', {
-      metadata: meta(this.name, this.namespace),
+  private renderDeployment(props: PromAdapterProps, s: AdapterSettings, metadata: k8s.ObjectMeta, selector: Record<string, string>): ApiObject {
+    const container = withContainerSettings({
+      name: 'prometheus-adapter',
+      image: imageRef('registry.k8s.io', 'prometheus-adapter/prometheus-adapter', s.version, props.imageRegistry, props.image),
+      args: s.args,
+      ports: [{ containerPort: HTTPS_PORT, name: 'https', protocol: 'TCP' }],
+      startupProbe: httpProbe('/livez', 'https', { periodSeconds: 10, failureThreshold: 18 }),
+      readinessProbe: httpProbe('/readyz', 'https', { periodSeconds: 5, failureThreshold: 5 }),
+      livenessProbe: httpProbe('/livez', 'https', { periodSeconds: 5, failureThreshold: 5 }),
+      resources: s.resources,
+      securityContext: restrictedSecurityContext(),
+      terminationMessagePolicy: 'FallbackToLogsOnError',
+      volumeMounts: [
+        { name: 'tmpfs', mountPath: '/tmp' },
+        { name: 'volume-serving-cert', mountPath: SERVING_CERT_DIR, readOnly: !!props.tls },
+        { name: 'config', mountPath: '/etc/adapter', readOnly: true },
+      ],
+    }, props);
+    const antiAffinity = {
+      podAntiAffinity: {
+        preferredDuringSchedulingIgnoredDuringExecution: [{ weight: 100, podAffinityTerm: { labelSelector: { matchLabels: selector }, topologyKey: 'kubernetes.io/hostname' } }],
+      },
+    };
+    return new MemoizedKubeDeployment(this, 'Deployment', {
+      metadata,
       spec: {
-        replicas,
+        replicas: s.replicas,
         selector: { matchLabels: selector },
-        strategy: { rollingUpdate: { maxSurge: k8s.IntOrString.fromNumber(1), maxUnavailable: k8s.IntOrString.fromNumber(replicas > 1 ? 1 : 0) } },
-        template: {
+        strategy: { rollingUpdate: { maxSurge: k8s.IntOrString.fromNumber(1), maxUnavailable: k8s.IntOrString.fromNumber(s.replicas > 1 ? 1 : 0) } },
+        template: withPodSettings({
           metadata: {
             labels: { ...this.labels },
             annotations: { 'checksum/config': Lazy.any({ produce: () => sha256(this.renderConfig()) }) as any },
           },
           spec: {
             automountServiceAccountToken: true,
-            ...(replicas > 1 ? {
-              affinity: {
-                podAntiAffinity: {
-                  preferredDuringSchedulingIgnoredDuringExecution: [{
-                    weight: 100,
-                    podAffinityTerm: { labelSelector: { matchLabels: selector }, topologyKey: 'kubernetes.io/hostname' },
-                  }],
-                },
-              },
-            } : {}),
-            containers: [{
-              name: 'prometheus-adapter',
-              image: imageRef('registry.k8s.io', 'prometheus-adapter/prometheus-adapter', version, props.imageRegistry, props.image),
-              args,
-              ports: [{ containerPort: HTTPS_PORT, name: 'https', protocol: 'TCP' }],
-              startupProbe: httpProbe('/livez', 'https', { periodSeconds: 10, failureThreshold: 18 }),
-              readinessProbe: httpProbe('/readyz', 'https', { periodSeconds: 5, failureThreshold: 5 }),
-              livenessProbe: httpProbe('/livez', 'https', { periodSeconds: 5, failureThreshold: 5 }),
-              resources,
-              securityContext: restrictedSecurityContext(),
-              terminationMessagePolicy: 'FallbackToLogsOnError',
-              volumeMounts: [
-                { name: 'tmpfs', mountPath: '/tmp' },
-                { name: 'volume-serving-cert', mountPath: SERVING_CERT_DIR, readOnly: !!props.tls },
-                { name: 'config', mountPath: '/etc/adapter', readOnly: true },
-              ],
-            }],
+            ...(s.replicas > 1 ? { affinity: antiAffinity } : {}),
+            containers: [container],
             nodeSelector: { 'kubernetes.io/os': 'linux' },
             ...(props.priorityClassName ? { priorityClassName: props.priorityClassName } : {}),
             serviceAccountName: this.name,
@@ -506,25 +531,26 @@ export class PromAdapter extends Construct {
               { name: 'config', configMap: { name: 'adapter-config' } },
             ],
           },
-        },
+        }, props),
       },
     });
+  }
 
-    this.service = new MemoizedKubeService(this, 'Service', {
+  /** The Service, the PodDisruptionBudget when replicated, and the NetworkPolicy. */
+  private renderService(meta: (name: string, namespace?: string) => k8s.ObjectMeta, selector: Record<string, string>, replicas: number): ApiObject {
+    const service = new MemoizedKubeService(this, 'Service', {
       metadata: meta(this.name, this.namespace),
       spec: {
         ports: [{ name: 'https', port: 443, protocol: 'TCP', targetPort: k8s.IntOrString.fromString('https') }],
         selector,
       },
     });
-
     if (replicas > 1) {
       new MemoizedKubePodDisruptionBudget(this, 'PodDisruptionBudget', {
         metadata: meta(this.name, this.namespace),
         spec: { minAvailable: k8s.IntOrString.fromNumber(1), selector: { matchLabels: selector } },
       });
     }
-
     // The aggregated API server's calls come from the control plane, which no
     // pod selector can name: admit the serving port from anywhere, nothing else.
     new k8s.KubeNetworkPolicy(this, 'NetworkPolicy', {
@@ -535,35 +561,28 @@ export class PromAdapter extends Construct {
         ingress: [{ ports: [{ port: k8s.IntOrString.fromNumber(HTTPS_PORT), protocol: 'TCP' }] }],
       },
     });
+    return service;
+  }
 
-    if (props.serviceMonitor ?? true) {
-      new ServiceMonitor(this, 'ServiceMonitor', {
-        metadata: { name: this.name, namespace: this.namespace, labels: { ...this.labels, ...(props.serviceMonitorLabels ?? {}) } },
-        spec: {
-          endpoints: [{
-            port: 'https',
-            scheme: 'https' as any,
-            interval: '30s',
-            bearerTokenFile: '/var/run/secrets/kubernetes.io/serviceaccount/token',
-            tlsConfig: { insecureSkipVerify: true },
-            metricRelabelings: [{
-              action: 'drop' as any,
-              sourceLabels: ['__name__'],
-              regex: '(apiserver_client_certificate_.*|apiserver_envelope_.*|apiserver_flowcontrol_.*|apiserver_storage_.*|apiserver_webhooks_.*|workqueue_.*)',
-            }],
+  private renderServiceMonitor(extraLabels: Record<string, string> | undefined, selector: Record<string, string>): void {
+    new ServiceMonitor(this, 'ServiceMonitor', {
+      metadata: { name: this.name, namespace: this.namespace, labels: { ...this.labels, ...(extraLabels ?? {}) } },
+      spec: {
+        endpoints: [{
+          port: 'https',
+          scheme: ServiceMonitorSpecEndpointsScheme.HTTPS,
+          interval: '30s',
+          bearerTokenFile: '/var/run/secrets/kubernetes.io/serviceaccount/token',
+          tlsConfig: { insecureSkipVerify: true },
+          metricRelabelings: [{
+            action: ServiceMonitorSpecEndpointsMetricRelabelingsAction.DROP,
+            sourceLabels: ['__name__'],
+            regex: '(apiserver_client_certificate_.*|apiserver_envelope_.*|apiserver_flowcontrol_.*|apiserver_storage_.*|apiserver_webhooks_.*|workqueue_.*)',
           }],
-          selector: { matchLabels: selector },
-        },
-      });
-    }
-
-    this.node.addValidation({
-      validate: () => this.apisServed.size ? [] : [
-        `${where}: the adapter has no rules, so it serves no metrics API; add a rule (addCustomMetric, addCounterRate, addExternalMetric or enableResourceMetrics) or remove the adapter`,
-      ],
+        }],
+        selector: { matchLabels: selector },
+      },
     });
-    enforceRequestsEqualLimits(this);
-    finishConstruct(this);
   }
 
   /** The metrics this adapter serves, by API and name. */
@@ -733,20 +752,7 @@ export class PromAdapter extends Construct {
       roleRef: { apiGroup: RBAC_GROUP, kind: 'ClusterRole', name: role },
       subjects: [HPA_CONTROLLER],
     });
-    if (kind === 'resource') {
-      new k8s.KubeClusterRole(this, 'AggregatedMetricsReader', {
-        metadata: {
-          name: 'system:aggregated-metrics-reader',
-          labels: {
-            ...this.labels,
-            'rbac.authorization.k8s.io/aggregate-to-admin': 'true',
-            'rbac.authorization.k8s.io/aggregate-to-edit': 'true',
-            'rbac.authorization.k8s.io/aggregate-to-view': 'true',
-          },
-        },
-        rules: [{ apiGroups: ['metrics.k8s.io'], resources: ['pods', 'nodes'], verbs: ['get', 'list', 'watch'] }],
-      });
-    }
+    if (kind === 'resource') renderAggregatedMetricsReader(this, 'AggregatedMetricsReader', this.labels);
     finishConstruct(this);
   }
 

@@ -6,6 +6,7 @@ import { Autoscaler, AutoscalerProps, checkAutoscaling, hostedAutoscaler } from 
 import { ServiceMonitor } from './imports/monitoring.coreos.com';
 import { selectorLabels, standardLabels } from './labels';
 import { assertDnsLabel, assertInteger, describe } from './names';
+import { checkPodSettings, PodSettings, withContainerSettings, withPodSettings } from './pod-settings';
 import { enforceRequestsEqualLimits } from './policy';
 import { Problems } from './problems';
 import { MemoizedKubeDeployment, MemoizedKubePodDisruptionBudget, MemoizedKubeService } from './render-cache';
@@ -52,7 +53,7 @@ export interface FlaskMetricsScraping {
 /**
  * Props of {@link ScalableFlaskApp}.
  */
-export interface ScalableFlaskAppProps {
+export interface ScalableFlaskAppProps extends PodSettings {
   /** Container image with the Flask app and gunicorn. */
   readonly image: string;
   /**
@@ -135,12 +136,6 @@ export interface ScalableFlaskAppProps {
    * @default - no scraping
    */
   readonly metricsScraping?: FlaskMetricsScraping;
-  /**
-   * Extra containers in the pod (log shippers, proxies). Each needs cpu and
-   * memory requests equal to limits, like every container here.
-   * @default - none
-   */
-  readonly sidecars?: k8s.Container[];
   /**
    * Fewest replicas. 0 only with an Object or External metric.
    * @default 2
@@ -279,6 +274,9 @@ export class ScalableFlaskApp extends Construct {
       if (scraping.port === port) problems.add(`metricsScraping.port ${port} is the app's port; omit it to scrape the app's port`);
     }
     if (scraping?.path !== undefined && !scraping.path.startsWith('/')) problems.add(`metricsScraping.path "${scraping.path}" must start with "/"`);
+    checkPodSettings(props, {
+      labels: standardLabels(name, 'web'), volumes: ['tmp'], mountPaths: ['/tmp'], containers: ['flask'], topologySpread: true, serviceAccount: false,
+    }, problems);
     const autoscaling = this.autoscalingOf(props);
     checkAutoscaling(this, autoscaling, { scaleUp: WEB_SCALE_UP, scaleDown: WEB_SCALE_DOWN }, problems);
     const settings: FlaskSettings = {
@@ -328,7 +326,7 @@ export class ScalableFlaskApp extends Construct {
       spec: {
         selector: { matchLabels: selector },
         strategy: { type: 'RollingUpdate', rollingUpdate: { maxSurge: k8s.IntOrString.fromString('25%'), maxUnavailable: k8s.IntOrString.fromNumber(0) } },
-        template: {
+        template: withPodSettings({
           metadata: { labels: meta.labels },
           spec: {
             automountServiceAccountToken: false,
@@ -337,7 +335,7 @@ export class ScalableFlaskApp extends Construct {
             topologySpreadConstraints: ['kubernetes.io/hostname', 'topology.kubernetes.io/zone'].map(topologyKey => ({
               maxSkew: 1, topologyKey, whenUnsatisfiable: 'ScheduleAnyway', labelSelector: { matchLabels: selector },
             })),
-            containers: [{
+            containers: [withContainerSettings({
               name: 'flask',
               image: props.image,
               imagePullPolicy: 'IfNotPresent',
@@ -356,10 +354,10 @@ export class ScalableFlaskApp extends Construct {
               resources: s.resources,
               securityContext: restrictedSecurityContext(),
               volumeMounts: [{ name: 'tmp', mountPath: '/tmp' }],
-            }, ...(props.sidecars ?? [])],
+            }, props)],
             volumes: [{ name: 'tmp', emptyDir: { medium: 'Memory', sizeLimit: k8s.Quantity.fromString('64Mi') } }],
           },
-        },
+        }, props),
       },
     });
   }
