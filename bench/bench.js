@@ -39,7 +39,8 @@ const rows = [];
 
 timeCommand('npm run -s synth'); // warm-up (and build if stale)
 const stack = medianOf(Array.from({ length: RUNS }, () => timeCommand('npm run -s synth')));
-console.log(`reference stack: npm run synth, median of ${RUNS} runs: ${fmt(stack.ms)} ms, peak ${fmt(stack.maxRssMiB)} MiB${hasGnuTime ? '' : ' (install Debian package "time" for memory)'}\n`);
+console.log(`reference stack: npm run synth, median of ${RUNS} runs: ${fmt(stack.ms)} ms, peak ${fmt(stack.maxRssMiB)} `
+  + `MiB${hasGnuTime ? '' : ' (install Debian package "time" for memory)'}\n`);
 
 for (const n of [100, 1000, 2000]) {
   // Interleaved, so that drift in the machine's speed touches all three alike.
@@ -68,7 +69,8 @@ printTable(
     `${fmt(ours.ms / bare.ms, 2)}x`, `${fmt(ours.ms / ours.yamlLines * 1000, 1)} / ${fmt(bare.ms / bare.yamlLines * 1000, 1)}`,
   ]));
 
-console.log('\nScalableFlaskApps vs the same manifests written directly with cdk8s-plus (probes, preStop, security contexts, volume, spread, labels, HPA behavior, PDB):');
+console.log('\nScalableFlaskApps vs the same manifests written directly with cdk8s-plus (probes, preStop, security contexts, volume, spread, '
+  + 'labels, HPA behavior, PDB):');
 printTable(
   ['apps', 'ours ms', 'ours MiB', 'ours lines', 'cdk8s-plus ms', 'cdk8s-plus MiB', 'cdk8s-plus lines', 'time ratio'],
   rows.map(({ n, ours, same }) => [
@@ -82,7 +84,9 @@ const sims = Array.from({ length: RUNS }, () => {
   return JSON.parse(r.stdout);
 });
 const sim = medianOf(sims);
-console.log(`\nsimulate: 24 h at 15 s syncs for 100 HPAs (${sim.syncs} syncs), median of ${RUNS} runs: ${fmt(sim.ms)} ms (${fmt(sim.ms / sim.syncs * 1000, 2)} µs per sync), ${fmt(sim.maxRssMiB)} MiB`);
+console.log(`\nsimulate: 24 h at 15 s syncs for 100 HPAs (${sim.syncs} syncs), median of ${RUNS} runs: ${fmt(sim.ms)} ms `
+  + `(${fmt(sim.ms / sim.syncs * 1000, 2)} µs per sync), ${fmt(sim.maxRssMiB)} MiB`);
 
 const [a, b, c] = rows;
-console.log(`\ngrowth (ours): 100 -> 1000 apps x${fmt(b.ours.ms / a.ours.ms, 1)} time; 1000 -> 2000 apps x${fmt(c.ours.ms / b.ours.ms, 2)} time (linear is x10 and x2)`);
+console.log(`\ngrowth (ours): 100 -> 1000 apps x${fmt(b.ours.ms / a.ours.ms, 1)} time; 1000 -> 2000 apps x${fmt(c.ours.ms / b.ours.ms, 2)} time `
+  + `(linear is x10 and x2)`);

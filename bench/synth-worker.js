@@ -27,7 +27,8 @@ if (mode === 'ours') {
     const d = new kplus.Deployment(chart, `web-${i}`, {
       containers: [{
         image: 'example/flask:1', portNumber: 5000,
-        resources: { cpu: { request: kplus.Cpu.millis(250), limit: kplus.Cpu.millis(250) }, memory: { request: require('cdk8s').Size.mebibytes(256), limit: require('cdk8s').Size.mebibytes(256) } },
+        resources: { cpu: { request: kplus.Cpu.millis(250), limit: kplus.Cpu.millis(250) }, memory: { request: require('cdk8s').Size.mebibytes(256),
+          limit: require('cdk8s').Size.mebibytes(256) } },
       }],
     });
     d.exposeViaService({ ports: [{ port: 80, targetPort: 5000 }] });
@@ -50,20 +51,24 @@ if (mode === 'ours') {
       metadata: { name, labels },
       podMetadata: { labels },
       spread: true,
-      strategy: kplus.DeploymentStrategy.rollingUpdate({ maxSurge: kplus.PercentOrAbsolute.percent(25), maxUnavailable: kplus.PercentOrAbsolute.absolute(0) }),
+      strategy: kplus.DeploymentStrategy.rollingUpdate({ maxSurge: kplus.PercentOrAbsolute.percent(25),
+        maxUnavailable: kplus.PercentOrAbsolute.absolute(0) }),
       terminationGracePeriod: Duration.seconds(40),
       securityContext: { ensureNonRoot: true, user: 10001, group: 10001, fsGroup: 10001 },
     });
-    const probe = (period, failureThreshold) => kplus.Probe.fromHttpGet('/healthz', { port: 5000, periodSeconds: Duration.seconds(period), timeoutSeconds: Duration.seconds(2), failureThreshold });
+    const probe = (period, failureThreshold) => kplus.Probe.fromHttpGet('/healthz', { port: 5000, periodSeconds: Duration.seconds(period),
+      timeoutSeconds: Duration.seconds(2), failureThreshold });
     const c = d.addContainer({
       name: 'flask', image: 'example/flask:1', imagePullPolicy: kplus.ImagePullPolicy.IF_NOT_PRESENT,
       command: ['gunicorn'],
-      args: ['--bind=0.0.0.0:5000', '--workers=2', '--threads=4', '--timeout=30', '--graceful-timeout=30', '--worker-tmp-dir=/tmp', '--access-logfile=-', 'app:app'],
+      args: ['--bind=0.0.0.0:5000', '--workers=2', '--threads=4', '--timeout=30', '--graceful-timeout=30', '--worker-tmp-dir=/tmp',
+        '--access-logfile=-', 'app:app'],
       ports: [{ number: 5000, name: 'http' }],
       readiness: probe(5, 3), liveness: probe(10, 3), startup: probe(5, 24),
       lifecycle: { preStop: kplus.Handler.fromCommand(['sleep', '5']) },
       securityContext: { ensureNonRoot: true, readOnlyRootFilesystem: true, allowPrivilegeEscalation: false, privileged: false },
-      resources: { cpu: { request: kplus.Cpu.millis(250), limit: kplus.Cpu.millis(250) }, memory: { request: Size.mebibytes(256), limit: Size.mebibytes(256) } },
+      resources: { cpu: { request: kplus.Cpu.millis(250), limit: kplus.Cpu.millis(250) }, memory: { request: Size.mebibytes(256),
+        limit: Size.mebibytes(256) } },
     });
     c.mount('/tmp', kplus.Volume.fromEmptyDir(chart, `${name}-tmp`, 'tmp', { medium: kplus.EmptyDirMedium.MEMORY, sizeLimit: Size.mebibytes(64) }));
     d.exposeViaService({ name, ports: [{ name: 'http', port: 80, targetPort: 5000 }] });
@@ -77,7 +82,8 @@ if (mode === 'ours') {
     });
     new k8s.KubePodDisruptionBudget(chart, `pdb-${i}`, {
       metadata: { name, labels },
-      spec: { maxUnavailable: k8s.IntOrString.fromNumber(1), selector: { matchLabels: { 'app.kubernetes.io/name': name, 'app.kubernetes.io/component': 'web' } } },
+      spec: { maxUnavailable: k8s.IntOrString.fromNumber(1), selector: { matchLabels: { 'app.kubernetes.io/name': name,
+        'app.kubernetes.io/component': 'web' } } },
     });
   }
 } else {

@@ -6,9 +6,11 @@ import { Construct } from 'constructs';
 /**
  * The `Prometheus` custom resource definition (CRD) defines a desired [Prometheus](https://prometheus.io/docs/prometheus) setup to run in a Kubernetes cluster. It allows to specify many options such as the number of replicas, persistent storage, and Alertmanagers where firing alerts should be sent and many more.
 
-For each `Prometheus` resource, the Operator deploys one or several `StatefulSet` objects in the same namespace. The number of StatefulSets is equal to the number of shards which is 1 by default.
+For each `Prometheus` resource,
+  the Operator deploys one or several `StatefulSet` objects in the same namespace. The number of StatefulSets is equal to the number of shards which is 1 by default.
 
-The resource defines via label and namespace selectors which `ServiceMonitor`, `PodMonitor`, `Probe` and `PrometheusRule` objects should be associated to the deployed Prometheus instances.
+The resource defines via label and namespace selectors which `ServiceMonitor`, `PodMonitor`,
+  `Probe` and `PrometheusRule` objects should be associated to the deployed Prometheus instances.
 
 The Operator continuously reconciles the scrape and rules configuration and a sidecar container running in the Prometheus pods triggers a reload of the configuration when needed.
  *
@@ -66,9 +68,11 @@ export class Prometheus extends ApiObject {
 /**
  * The `Prometheus` custom resource definition (CRD) defines a desired [Prometheus](https://prometheus.io/docs/prometheus) setup to run in a Kubernetes cluster. It allows to specify many options such as the number of replicas, persistent storage, and Alertmanagers where firing alerts should be sent and many more.
  *
- * For each `Prometheus` resource, the Operator deploys one or several `StatefulSet` objects in the same namespace. The number of StatefulSets is equal to the number of shards which is 1 by default.
+ * For each `Prometheus` resource,
+   the Operator deploys one or several `StatefulSet` objects in the same namespace. The number of StatefulSets is equal to the number of shards which is 1 by default.
  *
- * The resource defines via label and namespace selectors which `ServiceMonitor`, `PodMonitor`, `Probe` and `PrometheusRule` objects should be associated to the deployed Prometheus instances.
+ * The resource defines via label and namespace selectors which `ServiceMonitor`, `PodMonitor`,
+   `Probe` and `PrometheusRule` objects should be associated to the deployed Prometheus instances.
  *
  * The Operator continuously reconciles the scrape and rules configuration and a sidecar container running in the Prometheus pods triggers a reload of the configuration when needed.
  *
@@ -406,7 +410,8 @@ export interface PrometheusSpec {
    *
    * When both `enforcedBodySizeLimit` and `bodySizeLimit` are defined and greater than zero, the following rules apply:
    * * Scrape objects without a defined bodySizeLimit value will inherit the global bodySizeLimit value (Prometheus >= 2.45.0) or the enforcedBodySizeLimit value (Prometheus < v2.45.0).
-   * If Prometheus version is >= 2.45.0 and the `enforcedBodySizeLimit` is greater than the `bodySizeLimit`, the `bodySizeLimit` will be set to `enforcedBodySizeLimit`.
+   * If Prometheus version is >= 2.45.0 and the `enforcedBodySizeLimit` is greater than the `bodySizeLimit`,
+     the `bodySizeLimit` will be set to `enforcedBodySizeLimit`.
    * * Scrape objects with a bodySizeLimit value less than or equal to enforcedBodySizeLimit keep their specific value.
    * * Scrape objects with a bodySizeLimit value greater than enforcedBodySizeLimit are set to enforcedBodySizeLimit.
    *
@@ -425,7 +430,8 @@ export interface PrometheusSpec {
    *
    * When both `enforcedKeepDroppedTargets` and `keepDroppedTargets` are defined and greater than zero, the following rules apply:
    * * Scrape objects without a defined keepDroppedTargets value will inherit the global keepDroppedTargets value (Prometheus >= 2.45.0) or the enforcedKeepDroppedTargets value (Prometheus < v2.45.0).
-   * If Prometheus version is >= 2.45.0 and the `enforcedKeepDroppedTargets` is greater than the `keepDroppedTargets`, the `keepDroppedTargets` will be set to `enforcedKeepDroppedTargets`.
+   * If Prometheus version is >= 2.45.0 and the `enforcedKeepDroppedTargets` is greater than the `keepDroppedTargets`,
+     the `keepDroppedTargets` will be set to `enforcedKeepDroppedTargets`.
    * * Scrape objects with a keepDroppedTargets value less than or equal to enforcedKeepDroppedTargets keep their specific value.
    * * Scrape objects with a keepDroppedTargets value greater than enforcedKeepDroppedTargets are set to enforcedKeepDroppedTargets.
    *
@@ -443,7 +449,8 @@ export interface PrometheusSpec {
    *
    * When both `enforcedLabelLimit` and `labelLimit` are defined and greater than zero, the following rules apply:
    * * Scrape objects without a defined labelLimit value will inherit the global labelLimit value (Prometheus >= 2.45.0) or the enforcedLabelLimit value (Prometheus < v2.45.0).
-   * If Prometheus version is >= 2.45.0 and the `enforcedLabelLimit` is greater than the `labelLimit`, the `labelLimit` will be set to `enforcedLabelLimit`.
+   * If Prometheus version is >= 2.45.0 and the `enforcedLabelLimit` is greater than the `labelLimit`,
+     the `labelLimit` will be set to `enforcedLabelLimit`.
    * * Scrape objects with a labelLimit value less than or equal to enforcedLabelLimit keep their specific value.
    * * Scrape objects with a labelLimit value greater than enforcedLabelLimit are set to enforcedLabelLimit.
    *
@@ -461,7 +468,8 @@ export interface PrometheusSpec {
    *
    * When both `enforcedLabelNameLengthLimit` and `labelNameLengthLimit` are defined and greater than zero, the following rules apply:
    * * Scrape objects without a defined labelNameLengthLimit value will inherit the global labelNameLengthLimit value (Prometheus >= 2.45.0) or the enforcedLabelNameLengthLimit value (Prometheus < v2.45.0).
-   * If Prometheus version is >= 2.45.0 and the `enforcedLabelNameLengthLimit` is greater than the `labelNameLengthLimit`, the `labelNameLengthLimit` will be set to `enforcedLabelNameLengthLimit`.
+   * If Prometheus version is >= 2.45.0 and the `enforcedLabelNameLengthLimit` is greater than the `labelNameLengthLimit`,
+     the `labelNameLengthLimit` will be set to `enforcedLabelNameLengthLimit`.
    * * Scrape objects with a labelNameLengthLimit value less than or equal to enforcedLabelNameLengthLimit keep their specific value.
    * * Scrape objects with a labelNameLengthLimit value greater than enforcedLabelNameLengthLimit are set to enforcedLabelNameLengthLimit.
    *
@@ -479,7 +487,8 @@ export interface PrometheusSpec {
    *
    * When both `enforcedLabelValueLengthLimit` and `labelValueLengthLimit` are defined and greater than zero, the following rules apply:
    * * Scrape objects without a defined labelValueLengthLimit value will inherit the global labelValueLengthLimit value (Prometheus >= 2.45.0) or the enforcedLabelValueLengthLimit value (Prometheus < v2.45.0).
-   * If Prometheus version is >= 2.45.0 and the `enforcedLabelValueLengthLimit` is greater than the `labelValueLengthLimit`, the `labelValueLengthLimit` will be set to `enforcedLabelValueLengthLimit`.
+   * If Prometheus version is >= 2.45.0 and the `enforcedLabelValueLengthLimit` is greater than the `labelValueLengthLimit`,
+     the `labelValueLengthLimit` will be set to `enforcedLabelValueLengthLimit`.
    * * Scrape objects with a labelValueLengthLimit value less than or equal to enforcedLabelValueLengthLimit keep their specific value.
    * * Scrape objects with a labelValueLengthLimit value greater than enforcedLabelValueLengthLimit are set to enforcedLabelValueLengthLimit.
    *
@@ -517,7 +526,8 @@ export interface PrometheusSpec {
    *
    * When both `enforcedSampleLimit` and `sampleLimit` are defined and greater than zero, the following rules apply:
    * * Scrape objects without a defined sampleLimit value will inherit the global sampleLimit value (Prometheus >= 2.45.0) or the enforcedSampleLimit value (Prometheus < v2.45.0).
-   * If Prometheus version is >= 2.45.0 and the `enforcedSampleLimit` is greater than the `sampleLimit`, the `sampleLimit` will be set to `enforcedSampleLimit`.
+   * If Prometheus version is >= 2.45.0 and the `enforcedSampleLimit` is greater than the `sampleLimit`,
+     the `sampleLimit` will be set to `enforcedSampleLimit`.
    * * Scrape objects with a sampleLimit value less than or equal to enforcedSampleLimit keep their specific value.
    * * Scrape objects with a sampleLimit value greater than enforcedSampleLimit are set to enforcedSampleLimit.
    *
@@ -536,7 +546,8 @@ export interface PrometheusSpec {
    *
    * When both `enforcedTargetLimit` and `targetLimit` are defined and greater than zero, the following rules apply:
    * * Scrape objects without a defined targetLimit value will inherit the global targetLimit value (Prometheus >= 2.45.0) or the enforcedTargetLimit value (Prometheus < v2.45.0).
-   * If Prometheus version is >= 2.45.0 and the `enforcedTargetLimit` is greater than the `targetLimit`, the `targetLimit` will be set to `enforcedTargetLimit`.
+   * If Prometheus version is >= 2.45.0 and the `enforcedTargetLimit` is greater than the `targetLimit`,
+     the `targetLimit` will be set to `enforcedTargetLimit`.
    * * Scrape objects with a targetLimit value less than or equal to enforcedTargetLimit keep their specific value.
    * * Scrape objects with a targetLimit value greater than enforcedTargetLimit are set to enforcedTargetLimit.
    *
@@ -1564,7 +1575,8 @@ export function toJson_PrometheusSpec(obj: PrometheusSpec | undefined): Record<s
     'evaluationInterval': obj.evaluationInterval,
     'excludedFromEnforcement': obj.excludedFromEnforcement?.map(y => toJson_PrometheusSpecExcludedFromEnforcement(y)),
     'exemplars': toJson_PrometheusSpecExemplars(obj.exemplars),
-    'externalLabels': ((obj.externalLabels) === undefined) ? undefined : (Object.entries(obj.externalLabels).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {})),
+    'externalLabels': ((obj.externalLabels) === undefined) ? undefined : (Object.entries(obj.externalLabels).reduce((r,
+      i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {})),
     'externalUrl': obj.externalUrl,
     'hostAliases': obj.hostAliases?.map(y => toJson_PrometheusSpecHostAliases(y)),
     'hostNetwork': obj.hostNetwork,
@@ -1585,7 +1597,8 @@ export function toJson_PrometheusSpec(obj: PrometheusSpec | undefined): Record<s
     'minReadySeconds': obj.minReadySeconds,
     'nameEscapingScheme': obj.nameEscapingScheme,
     'nameValidationScheme': obj.nameValidationScheme,
-    'nodeSelector': ((obj.nodeSelector) === undefined) ? undefined : (Object.entries(obj.nodeSelector).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {})),
+    'nodeSelector': ((obj.nodeSelector) === undefined) ? undefined : (Object.entries(obj.nodeSelector).reduce((r,
+      i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {})),
     'otlp': toJson_PrometheusSpecOtlp(obj.otlp),
     'overrideHonorLabels': obj.overrideHonorLabels,
     'overrideHonorTimestamps': obj.overrideHonorTimestamps,
@@ -1711,7 +1724,8 @@ export interface PrometheusSpecAdditionalAlertManagerConfigs {
  * Converts an object of type 'PrometheusSpecAdditionalAlertManagerConfigs' to JSON representation.
  */
 /* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
-export function toJson_PrometheusSpecAdditionalAlertManagerConfigs(obj: PrometheusSpecAdditionalAlertManagerConfigs | undefined): Record<string, any> | undefined {
+export function toJson_PrometheusSpecAdditionalAlertManagerConfigs(obj: PrometheusSpecAdditionalAlertManagerConfigs | undefined): Record<string,
+  any> | undefined {
   if (obj === undefined) { return undefined; }
   const result = {
     'key': obj.key,
@@ -1772,7 +1786,8 @@ export interface PrometheusSpecAdditionalAlertRelabelConfigs {
  * Converts an object of type 'PrometheusSpecAdditionalAlertRelabelConfigs' to JSON representation.
  */
 /* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
-export function toJson_PrometheusSpecAdditionalAlertRelabelConfigs(obj: PrometheusSpecAdditionalAlertRelabelConfigs | undefined): Record<string, any> | undefined {
+export function toJson_PrometheusSpecAdditionalAlertRelabelConfigs(obj: PrometheusSpecAdditionalAlertRelabelConfigs | undefined): Record<string,
+  any> | undefined {
   if (obj === undefined) { return undefined; }
   const result = {
     'key': obj.key,
@@ -1866,7 +1881,8 @@ export interface PrometheusSpecAdditionalScrapeConfigs {
  * Converts an object of type 'PrometheusSpecAdditionalScrapeConfigs' to JSON representation.
  */
 /* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
-export function toJson_PrometheusSpecAdditionalScrapeConfigs(obj: PrometheusSpecAdditionalScrapeConfigs | undefined): Record<string, any> | undefined {
+export function toJson_PrometheusSpecAdditionalScrapeConfigs(obj: PrometheusSpecAdditionalScrapeConfigs | undefined): Record<string,
+  any> | undefined {
   if (obj === undefined) { return undefined; }
   const result = {
     'key': obj.key,
@@ -2066,7 +2082,8 @@ export function toJson_PrometheusSpecApiserverConfig(obj: PrometheusSpecApiserve
     'bearerTokenFile': obj.bearerTokenFile,
     'host': obj.host,
     'noProxy': obj.noProxy,
-    'proxyConnectHeader': ((obj.proxyConnectHeader) === undefined) ? undefined : (Object.entries(obj.proxyConnectHeader).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1]?.map(y => toJson_PrometheusSpecApiserverConfigProxyConnectHeader(y)) }), {})),
+    'proxyConnectHeader': ((obj.proxyConnectHeader) === undefined) ? undefined : (Object.entries(obj.proxyConnectHeader).reduce((r,
+      i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1]?.map(y => toJson_PrometheusSpecApiserverConfigProxyConnectHeader(y)) }), {})),
     'proxyFromEnvironment': obj.proxyFromEnvironment,
     'proxyUrl': obj.proxyUrl,
     'tlsConfig': toJson_PrometheusSpecApiserverConfigTlsConfig(obj.tlsConfig),
@@ -2106,7 +2123,8 @@ export interface PrometheusSpecArbitraryFsAccessThroughSMs {
  * Converts an object of type 'PrometheusSpecArbitraryFsAccessThroughSMs' to JSON representation.
  */
 /* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
-export function toJson_PrometheusSpecArbitraryFsAccessThroughSMs(obj: PrometheusSpecArbitraryFsAccessThroughSMs | undefined): Record<string, any> | undefined {
+export function toJson_PrometheusSpecArbitraryFsAccessThroughSMs(obj: PrometheusSpecArbitraryFsAccessThroughSMs | undefined): Record<string,
+  any> | undefined {
   if (obj === undefined) { return undefined; }
   const result = {
     'deny': obj.deny,
@@ -2549,7 +2567,8 @@ export interface PrometheusSpecExcludedFromEnforcement {
  * Converts an object of type 'PrometheusSpecExcludedFromEnforcement' to JSON representation.
  */
 /* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
-export function toJson_PrometheusSpecExcludedFromEnforcement(obj: PrometheusSpecExcludedFromEnforcement | undefined): Record<string, any> | undefined {
+export function toJson_PrometheusSpecExcludedFromEnforcement(obj: PrometheusSpecExcludedFromEnforcement | undefined): Record<string,
+  any> | undefined {
   if (obj === undefined) { return undefined; }
   const result = {
     'group': obj.group,
@@ -3123,7 +3142,8 @@ export interface PrometheusSpecOtlp {
   /**
    * labelNameUnderscoreSanitization controls whether to enable prepending of 'key_' to labels starting with '_'.
    * Reserved labels starting with '__' are not modified.
-   * This is only relevant when translation_strategy uses underscore escaping (e.g., "UnderscoreEscapingWithSuffixes" or "UnderscoreEscapingWithoutSuffixes").
+   * This is only relevant when translation_strategy uses underscore escaping (e.g.,
+     "UnderscoreEscapingWithSuffixes" or "UnderscoreEscapingWithoutSuffixes").
    *
    * Notice: This one has no impact if `nameEscapingScheme` is `AllowUTF8`.
    *
@@ -3314,8 +3334,10 @@ export interface PrometheusSpecPodMetadata {
 export function toJson_PrometheusSpecPodMetadata(obj: PrometheusSpecPodMetadata | undefined): Record<string, any> | undefined {
   if (obj === undefined) { return undefined; }
   const result = {
-    'annotations': ((obj.annotations) === undefined) ? undefined : (Object.entries(obj.annotations).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {})),
-    'labels': ((obj.labels) === undefined) ? undefined : (Object.entries(obj.labels).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {})),
+    'annotations': ((obj.annotations) === undefined) ? undefined : (Object.entries(obj.annotations).reduce((r,
+      i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {})),
+    'labels': ((obj.labels) === undefined) ? undefined : (Object.entries(obj.labels).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r,
+      [i[0]]: i[1] }), {})),
     'name': obj.name,
   };
   // filter undefined values
@@ -3352,11 +3374,13 @@ export interface PrometheusSpecPodMonitorNamespaceSelector {
  * Converts an object of type 'PrometheusSpecPodMonitorNamespaceSelector' to JSON representation.
  */
 /* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
-export function toJson_PrometheusSpecPodMonitorNamespaceSelector(obj: PrometheusSpecPodMonitorNamespaceSelector | undefined): Record<string, any> | undefined {
+export function toJson_PrometheusSpecPodMonitorNamespaceSelector(obj: PrometheusSpecPodMonitorNamespaceSelector | undefined): Record<string,
+  any> | undefined {
   if (obj === undefined) { return undefined; }
   const result = {
     'matchExpressions': obj.matchExpressions?.map(y => toJson_PrometheusSpecPodMonitorNamespaceSelectorMatchExpressions(y)),
-    'matchLabels': ((obj.matchLabels) === undefined) ? undefined : (Object.entries(obj.matchLabels).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {})),
+    'matchLabels': ((obj.matchLabels) === undefined) ? undefined : (Object.entries(obj.matchLabels).reduce((r,
+      i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {})),
   };
   // filter undefined values
   return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
@@ -3404,7 +3428,8 @@ export function toJson_PrometheusSpecPodMonitorSelector(obj: PrometheusSpecPodMo
   if (obj === undefined) { return undefined; }
   const result = {
     'matchExpressions': obj.matchExpressions?.map(y => toJson_PrometheusSpecPodMonitorSelectorMatchExpressions(y)),
-    'matchLabels': ((obj.matchLabels) === undefined) ? undefined : (Object.entries(obj.matchLabels).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {})),
+    'matchLabels': ((obj.matchLabels) === undefined) ? undefined : (Object.entries(obj.matchLabels).reduce((r,
+      i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {})),
   };
   // filter undefined values
   return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
@@ -3444,7 +3469,8 @@ export function toJson_PrometheusSpecProbeNamespaceSelector(obj: PrometheusSpecP
   if (obj === undefined) { return undefined; }
   const result = {
     'matchExpressions': obj.matchExpressions?.map(y => toJson_PrometheusSpecProbeNamespaceSelectorMatchExpressions(y)),
-    'matchLabels': ((obj.matchLabels) === undefined) ? undefined : (Object.entries(obj.matchLabels).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {})),
+    'matchLabels': ((obj.matchLabels) === undefined) ? undefined : (Object.entries(obj.matchLabels).reduce((r,
+      i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {})),
   };
   // filter undefined values
   return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
@@ -3492,7 +3518,8 @@ export function toJson_PrometheusSpecProbeSelector(obj: PrometheusSpecProbeSelec
   if (obj === undefined) { return undefined; }
   const result = {
     'matchExpressions': obj.matchExpressions?.map(y => toJson_PrometheusSpecProbeSelectorMatchExpressions(y)),
-    'matchLabels': ((obj.matchLabels) === undefined) ? undefined : (Object.entries(obj.matchLabels).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {})),
+    'matchLabels': ((obj.matchLabels) === undefined) ? undefined : (Object.entries(obj.matchLabels).reduce((r,
+      i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {})),
   };
   // filter undefined values
   return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
@@ -3788,16 +3815,19 @@ export function toJson_PrometheusSpecRemoteRead(obj: PrometheusSpecRemoteRead | 
     'bearerTokenFile': obj.bearerTokenFile,
     'filterExternalLabels': obj.filterExternalLabels,
     'followRedirects': obj.followRedirects,
-    'headers': ((obj.headers) === undefined) ? undefined : (Object.entries(obj.headers).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {})),
+    'headers': ((obj.headers) === undefined) ? undefined : (Object.entries(obj.headers).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r,
+      [i[0]]: i[1] }), {})),
     'name': obj.name,
     'noProxy': obj.noProxy,
     'oauth2': toJson_PrometheusSpecRemoteReadOauth2(obj.oauth2),
-    'proxyConnectHeader': ((obj.proxyConnectHeader) === undefined) ? undefined : (Object.entries(obj.proxyConnectHeader).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1]?.map(y => toJson_PrometheusSpecRemoteReadProxyConnectHeader(y)) }), {})),
+    'proxyConnectHeader': ((obj.proxyConnectHeader) === undefined) ? undefined : (Object.entries(obj.proxyConnectHeader).reduce((r,
+      i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1]?.map(y => toJson_PrometheusSpecRemoteReadProxyConnectHeader(y)) }), {})),
     'proxyFromEnvironment': obj.proxyFromEnvironment,
     'proxyUrl': obj.proxyUrl,
     'readRecent': obj.readRecent,
     'remoteTimeout': obj.remoteTimeout,
-    'requiredMatchers': ((obj.requiredMatchers) === undefined) ? undefined : (Object.entries(obj.requiredMatchers).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {})),
+    'requiredMatchers': ((obj.requiredMatchers) === undefined) ? undefined : (Object.entries(obj.requiredMatchers).reduce((r,
+      i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {})),
     'tlsConfig': toJson_PrometheusSpecRemoteReadTlsConfig(obj.tlsConfig),
     'url': obj.url,
   };
@@ -4078,13 +4108,15 @@ export function toJson_PrometheusSpecRemoteWrite(obj: PrometheusSpecRemoteWrite 
     'bearerTokenFile': obj.bearerTokenFile,
     'enableHTTP2': obj.enableHttp2,
     'followRedirects': obj.followRedirects,
-    'headers': ((obj.headers) === undefined) ? undefined : (Object.entries(obj.headers).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {})),
+    'headers': ((obj.headers) === undefined) ? undefined : (Object.entries(obj.headers).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r,
+      [i[0]]: i[1] }), {})),
     'messageVersion': obj.messageVersion,
     'metadataConfig': toJson_PrometheusSpecRemoteWriteMetadataConfig(obj.metadataConfig),
     'name': obj.name,
     'noProxy': obj.noProxy,
     'oauth2': toJson_PrometheusSpecRemoteWriteOauth2(obj.oauth2),
-    'proxyConnectHeader': ((obj.proxyConnectHeader) === undefined) ? undefined : (Object.entries(obj.proxyConnectHeader).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1]?.map(y => toJson_PrometheusSpecRemoteWriteProxyConnectHeader(y)) }), {})),
+    'proxyConnectHeader': ((obj.proxyConnectHeader) === undefined) ? undefined : (Object.entries(obj.proxyConnectHeader).reduce((r,
+      i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1]?.map(y => toJson_PrometheusSpecRemoteWriteProxyConnectHeader(y)) }), {})),
     'proxyFromEnvironment': obj.proxyFromEnvironment,
     'proxyUrl': obj.proxyUrl,
     'queueConfig': toJson_PrometheusSpecRemoteWriteQueueConfig(obj.queueConfig),
@@ -4158,8 +4190,10 @@ export function toJson_PrometheusSpecResources(obj: PrometheusSpecResources | un
   if (obj === undefined) { return undefined; }
   const result = {
     'claims': obj.claims?.map(y => toJson_PrometheusSpecResourcesClaims(y)),
-    'limits': ((obj.limits) === undefined) ? undefined : (Object.entries(obj.limits).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1]?.value }), {})),
-    'requests': ((obj.requests) === undefined) ? undefined : (Object.entries(obj.requests).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1]?.value }), {})),
+    'limits': ((obj.limits) === undefined) ? undefined : (Object.entries(obj.limits).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r,
+      [i[0]]: i[1]?.value }), {})),
+    'requests': ((obj.requests) === undefined) ? undefined : (Object.entries(obj.requests).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r,
+      [i[0]]: i[1]?.value }), {})),
   };
   // filter undefined values
   return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
@@ -4199,7 +4233,8 @@ export function toJson_PrometheusSpecRuleNamespaceSelector(obj: PrometheusSpecRu
   if (obj === undefined) { return undefined; }
   const result = {
     'matchExpressions': obj.matchExpressions?.map(y => toJson_PrometheusSpecRuleNamespaceSelectorMatchExpressions(y)),
-    'matchLabels': ((obj.matchLabels) === undefined) ? undefined : (Object.entries(obj.matchLabels).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {})),
+    'matchLabels': ((obj.matchLabels) === undefined) ? undefined : (Object.entries(obj.matchLabels).reduce((r,
+      i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {})),
   };
   // filter undefined values
   return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
@@ -4239,7 +4274,8 @@ export function toJson_PrometheusSpecRuleSelector(obj: PrometheusSpecRuleSelecto
   if (obj === undefined) { return undefined; }
   const result = {
     'matchExpressions': obj.matchExpressions?.map(y => toJson_PrometheusSpecRuleSelectorMatchExpressions(y)),
-    'matchLabels': ((obj.matchLabels) === undefined) ? undefined : (Object.entries(obj.matchLabels).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {})),
+    'matchLabels': ((obj.matchLabels) === undefined) ? undefined : (Object.entries(obj.matchLabels).reduce((r,
+      i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {})),
   };
   // filter undefined values
   return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
@@ -4445,11 +4481,13 @@ export interface PrometheusSpecScrapeConfigNamespaceSelector {
  * Converts an object of type 'PrometheusSpecScrapeConfigNamespaceSelector' to JSON representation.
  */
 /* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
-export function toJson_PrometheusSpecScrapeConfigNamespaceSelector(obj: PrometheusSpecScrapeConfigNamespaceSelector | undefined): Record<string, any> | undefined {
+export function toJson_PrometheusSpecScrapeConfigNamespaceSelector(obj: PrometheusSpecScrapeConfigNamespaceSelector | undefined): Record<string,
+  any> | undefined {
   if (obj === undefined) { return undefined; }
   const result = {
     'matchExpressions': obj.matchExpressions?.map(y => toJson_PrometheusSpecScrapeConfigNamespaceSelectorMatchExpressions(y)),
-    'matchLabels': ((obj.matchLabels) === undefined) ? undefined : (Object.entries(obj.matchLabels).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {})),
+    'matchLabels': ((obj.matchLabels) === undefined) ? undefined : (Object.entries(obj.matchLabels).reduce((r,
+      i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {})),
   };
   // filter undefined values
   return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
@@ -4500,7 +4538,8 @@ export function toJson_PrometheusSpecScrapeConfigSelector(obj: PrometheusSpecScr
   if (obj === undefined) { return undefined; }
   const result = {
     'matchExpressions': obj.matchExpressions?.map(y => toJson_PrometheusSpecScrapeConfigSelectorMatchExpressions(y)),
-    'matchLabels': ((obj.matchLabels) === undefined) ? undefined : (Object.entries(obj.matchLabels).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {})),
+    'matchLabels': ((obj.matchLabels) === undefined) ? undefined : (Object.entries(obj.matchLabels).reduce((r,
+      i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {})),
   };
   // filter undefined values
   return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
@@ -4778,11 +4817,13 @@ export interface PrometheusSpecServiceMonitorNamespaceSelector {
  * Converts an object of type 'PrometheusSpecServiceMonitorNamespaceSelector' to JSON representation.
  */
 /* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
-export function toJson_PrometheusSpecServiceMonitorNamespaceSelector(obj: PrometheusSpecServiceMonitorNamespaceSelector | undefined): Record<string, any> | undefined {
+export function toJson_PrometheusSpecServiceMonitorNamespaceSelector(obj: PrometheusSpecServiceMonitorNamespaceSelector | undefined): Record<string,
+  any> | undefined {
   if (obj === undefined) { return undefined; }
   const result = {
     'matchExpressions': obj.matchExpressions?.map(y => toJson_PrometheusSpecServiceMonitorNamespaceSelectorMatchExpressions(y)),
-    'matchLabels': ((obj.matchLabels) === undefined) ? undefined : (Object.entries(obj.matchLabels).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {})),
+    'matchLabels': ((obj.matchLabels) === undefined) ? undefined : (Object.entries(obj.matchLabels).reduce((r,
+      i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {})),
   };
   // filter undefined values
   return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
@@ -4830,7 +4871,8 @@ export function toJson_PrometheusSpecServiceMonitorSelector(obj: PrometheusSpecS
   if (obj === undefined) { return undefined; }
   const result = {
     'matchExpressions': obj.matchExpressions?.map(y => toJson_PrometheusSpecServiceMonitorSelectorMatchExpressions(y)),
-    'matchLabels': ((obj.matchLabels) === undefined) ? undefined : (Object.entries(obj.matchLabels).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {})),
+    'matchLabels': ((obj.matchLabels) === undefined) ? undefined : (Object.entries(obj.matchLabels).reduce((r,
+      i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {})),
   };
   // filter undefined values
   return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
@@ -5483,7 +5525,8 @@ export interface PrometheusSpecTopologySpreadConstraints {
  * Converts an object of type 'PrometheusSpecTopologySpreadConstraints' to JSON representation.
  */
 /* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
-export function toJson_PrometheusSpecTopologySpreadConstraints(obj: PrometheusSpecTopologySpreadConstraints | undefined): Record<string, any> | undefined {
+export function toJson_PrometheusSpecTopologySpreadConstraints(obj: PrometheusSpecTopologySpreadConstraints | undefined): Record<string,
+  any> | undefined {
   if (obj === undefined) { return undefined; }
   const result = {
     'additionalLabelSelectors': obj.additionalLabelSelectors,
@@ -5577,7 +5620,8 @@ export function toJson_PrometheusSpecTracingConfig(obj: PrometheusSpecTracingCon
     'clientType': obj.clientType,
     'compression': obj.compression,
     'endpoint': obj.endpoint,
-    'headers': ((obj.headers) === undefined) ? undefined : (Object.entries(obj.headers).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {})),
+    'headers': ((obj.headers) === undefined) ? undefined : (Object.entries(obj.headers).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r,
+      [i[0]]: i[1] }), {})),
     'insecure': obj.insecure,
     'samplingFraction': obj.samplingFraction?.value,
     'timeout': obj.timeout,
@@ -5989,7 +6033,8 @@ export interface PrometheusSpecVolumes {
    *
    * - Always: the kubelet always attempts to pull the reference. Container creation will fail If the pull fails.
    * - Never: the kubelet never pulls the reference and only uses a local image or artifact. Container creation will fail if the reference isn't present.
-   * - IfNotPresent: the kubelet pulls if the reference isn't already present on disk. Container creation will fail if the reference isn't present and the pull fails.
+   * - IfNotPresent: the kubelet pulls if the reference isn't already present on disk. Container creation will fail if the reference '
+     + 'isn't present and the pull fails.
    *
    * The volume gets re-resolved if the pod gets deleted and recreated, which means that new remote content will become available on pod recreation.
    * A failure to resolve or pull the image during pod startup will block containers from starting and may add significant latency. Failures will be retried using normal volume backoff and will be reported on the pod reason and message.
@@ -6346,7 +6391,8 @@ export interface PrometheusSpecAffinityPodAntiAffinity {
  * Converts an object of type 'PrometheusSpecAffinityPodAntiAffinity' to JSON representation.
  */
 /* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
-export function toJson_PrometheusSpecAffinityPodAntiAffinity(obj: PrometheusSpecAffinityPodAntiAffinity | undefined): Record<string, any> | undefined {
+export function toJson_PrometheusSpecAffinityPodAntiAffinity(obj: PrometheusSpecAffinityPodAntiAffinity | undefined): Record<string,
+  any> | undefined {
   if (obj === undefined) { return undefined; }
   const result = {
     'preferredDuringSchedulingIgnoredDuringExecution': obj.preferredDuringSchedulingIgnoredDuringExecution?.map(y => toJson_PrometheusSpecAffinityPodAntiAffinityPreferredDuringSchedulingIgnoredDuringExecution(y)),
@@ -6543,7 +6589,8 @@ export function toJson_PrometheusSpecAlertingAlertmanagers(obj: PrometheusSpecAl
     'noProxy': obj.noProxy,
     'pathPrefix': obj.pathPrefix,
     'port': obj.port?.value,
-    'proxyConnectHeader': ((obj.proxyConnectHeader) === undefined) ? undefined : (Object.entries(obj.proxyConnectHeader).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1]?.map(y => toJson_PrometheusSpecAlertingAlertmanagersProxyConnectHeader(y)) }), {})),
+    'proxyConnectHeader': ((obj.proxyConnectHeader) === undefined) ? undefined : (Object.entries(obj.proxyConnectHeader).reduce((r,
+      i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1]?.map(y => toJson_PrometheusSpecAlertingAlertmanagersProxyConnectHeader(y)) }), {})),
     'proxyFromEnvironment': obj.proxyFromEnvironment,
     'proxyUrl': obj.proxyUrl,
     'relabelings': obj.relabelings?.map(y => toJson_PrometheusSpecAlertingAlertmanagersRelabelings(y)),
@@ -6596,7 +6643,8 @@ export interface PrometheusSpecApiserverConfigAuthorization {
  * Converts an object of type 'PrometheusSpecApiserverConfigAuthorization' to JSON representation.
  */
 /* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
-export function toJson_PrometheusSpecApiserverConfigAuthorization(obj: PrometheusSpecApiserverConfigAuthorization | undefined): Record<string, any> | undefined {
+export function toJson_PrometheusSpecApiserverConfigAuthorization(obj: PrometheusSpecApiserverConfigAuthorization | undefined): Record<string,
+  any> | undefined {
   if (obj === undefined) { return undefined; }
   const result = {
     'credentials': toJson_PrometheusSpecApiserverConfigAuthorizationCredentials(obj.credentials),
@@ -6638,7 +6686,8 @@ export interface PrometheusSpecApiserverConfigBasicAuth {
  * Converts an object of type 'PrometheusSpecApiserverConfigBasicAuth' to JSON representation.
  */
 /* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
-export function toJson_PrometheusSpecApiserverConfigBasicAuth(obj: PrometheusSpecApiserverConfigBasicAuth | undefined): Record<string, any> | undefined {
+export function toJson_PrometheusSpecApiserverConfigBasicAuth(obj: PrometheusSpecApiserverConfigBasicAuth | undefined): Record<string,
+  any> | undefined {
   if (obj === undefined) { return undefined; }
   const result = {
     'password': toJson_PrometheusSpecApiserverConfigBasicAuthPassword(obj.password),
@@ -6782,7 +6831,8 @@ export interface PrometheusSpecApiserverConfigTlsConfig {
  * Converts an object of type 'PrometheusSpecApiserverConfigTlsConfig' to JSON representation.
  */
 /* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
-export function toJson_PrometheusSpecApiserverConfigTlsConfig(obj: PrometheusSpecApiserverConfigTlsConfig | undefined): Record<string, any> | undefined {
+export function toJson_PrometheusSpecApiserverConfigTlsConfig(obj: PrometheusSpecApiserverConfigTlsConfig | undefined): Record<string,
+  any> | undefined {
   if (obj === undefined) { return undefined; }
   const result = {
     'ca': toJson_PrometheusSpecApiserverConfigTlsConfigCa(obj.ca),
@@ -7061,7 +7111,8 @@ export interface PrometheusSpecContainersLivenessProbe {
  * Converts an object of type 'PrometheusSpecContainersLivenessProbe' to JSON representation.
  */
 /* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
-export function toJson_PrometheusSpecContainersLivenessProbe(obj: PrometheusSpecContainersLivenessProbe | undefined): Record<string, any> | undefined {
+export function toJson_PrometheusSpecContainersLivenessProbe(obj: PrometheusSpecContainersLivenessProbe | undefined): Record<string,
+  any> | undefined {
   if (obj === undefined) { return undefined; }
   const result = {
     'exec': toJson_PrometheusSpecContainersLivenessProbeExec(obj.exec),
@@ -7251,7 +7302,8 @@ export interface PrometheusSpecContainersReadinessProbe {
  * Converts an object of type 'PrometheusSpecContainersReadinessProbe' to JSON representation.
  */
 /* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
-export function toJson_PrometheusSpecContainersReadinessProbe(obj: PrometheusSpecContainersReadinessProbe | undefined): Record<string, any> | undefined {
+export function toJson_PrometheusSpecContainersReadinessProbe(obj: PrometheusSpecContainersReadinessProbe | undefined): Record<string,
+  any> | undefined {
   if (obj === undefined) { return undefined; }
   const result = {
     'exec': toJson_PrometheusSpecContainersReadinessProbeExec(obj.exec),
@@ -7356,8 +7408,10 @@ export function toJson_PrometheusSpecContainersResources(obj: PrometheusSpecCont
   if (obj === undefined) { return undefined; }
   const result = {
     'claims': obj.claims?.map(y => toJson_PrometheusSpecContainersResourcesClaims(y)),
-    'limits': ((obj.limits) === undefined) ? undefined : (Object.entries(obj.limits).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1]?.value }), {})),
-    'requests': ((obj.requests) === undefined) ? undefined : (Object.entries(obj.requests).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1]?.value }), {})),
+    'limits': ((obj.limits) === undefined) ? undefined : (Object.entries(obj.limits).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r,
+      [i[0]]: i[1]?.value }), {})),
+    'requests': ((obj.requests) === undefined) ? undefined : (Object.entries(obj.requests).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r,
+      [i[0]]: i[1]?.value }), {})),
   };
   // filter undefined values
   return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
@@ -7391,7 +7445,8 @@ export interface PrometheusSpecContainersRestartPolicyRules {
  * Converts an object of type 'PrometheusSpecContainersRestartPolicyRules' to JSON representation.
  */
 /* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
-export function toJson_PrometheusSpecContainersRestartPolicyRules(obj: PrometheusSpecContainersRestartPolicyRules | undefined): Record<string, any> | undefined {
+export function toJson_PrometheusSpecContainersRestartPolicyRules(obj: PrometheusSpecContainersRestartPolicyRules | undefined): Record<string,
+  any> | undefined {
   if (obj === undefined) { return undefined; }
   const result = {
     'action': obj.action,
@@ -7544,7 +7599,8 @@ export interface PrometheusSpecContainersSecurityContext {
  * Converts an object of type 'PrometheusSpecContainersSecurityContext' to JSON representation.
  */
 /* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
-export function toJson_PrometheusSpecContainersSecurityContext(obj: PrometheusSpecContainersSecurityContext | undefined): Record<string, any> | undefined {
+export function toJson_PrometheusSpecContainersSecurityContext(obj: PrometheusSpecContainersSecurityContext | undefined): Record<string,
+  any> | undefined {
   if (obj === undefined) { return undefined; }
   const result = {
     'allowPrivilegeEscalation': obj.allowPrivilegeEscalation,
@@ -7715,7 +7771,8 @@ export interface PrometheusSpecContainersVolumeDevices {
  * Converts an object of type 'PrometheusSpecContainersVolumeDevices' to JSON representation.
  */
 /* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
-export function toJson_PrometheusSpecContainersVolumeDevices(obj: PrometheusSpecContainersVolumeDevices | undefined): Record<string, any> | undefined {
+export function toJson_PrometheusSpecContainersVolumeDevices(obj: PrometheusSpecContainersVolumeDevices | undefined): Record<string,
+  any> | undefined {
   if (obj === undefined) { return undefined; }
   const result = {
     'devicePath': obj.devicePath,
@@ -8040,7 +8097,8 @@ export interface PrometheusSpecInitContainersLifecycle {
  * Converts an object of type 'PrometheusSpecInitContainersLifecycle' to JSON representation.
  */
 /* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
-export function toJson_PrometheusSpecInitContainersLifecycle(obj: PrometheusSpecInitContainersLifecycle | undefined): Record<string, any> | undefined {
+export function toJson_PrometheusSpecInitContainersLifecycle(obj: PrometheusSpecInitContainersLifecycle | undefined): Record<string,
+  any> | undefined {
   if (obj === undefined) { return undefined; }
   const result = {
     'postStart': toJson_PrometheusSpecInitContainersLifecyclePostStart(obj.postStart),
@@ -8155,7 +8213,8 @@ export interface PrometheusSpecInitContainersLivenessProbe {
  * Converts an object of type 'PrometheusSpecInitContainersLivenessProbe' to JSON representation.
  */
 /* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
-export function toJson_PrometheusSpecInitContainersLivenessProbe(obj: PrometheusSpecInitContainersLivenessProbe | undefined): Record<string, any> | undefined {
+export function toJson_PrometheusSpecInitContainersLivenessProbe(obj: PrometheusSpecInitContainersLivenessProbe | undefined): Record<string,
+  any> | undefined {
   if (obj === undefined) { return undefined; }
   const result = {
     'exec': toJson_PrometheusSpecInitContainersLivenessProbeExec(obj.exec),
@@ -8345,7 +8404,8 @@ export interface PrometheusSpecInitContainersReadinessProbe {
  * Converts an object of type 'PrometheusSpecInitContainersReadinessProbe' to JSON representation.
  */
 /* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
-export function toJson_PrometheusSpecInitContainersReadinessProbe(obj: PrometheusSpecInitContainersReadinessProbe | undefined): Record<string, any> | undefined {
+export function toJson_PrometheusSpecInitContainersReadinessProbe(obj: PrometheusSpecInitContainersReadinessProbe | undefined): Record<string,
+  any> | undefined {
   if (obj === undefined) { return undefined; }
   const result = {
     'exec': toJson_PrometheusSpecInitContainersReadinessProbeExec(obj.exec),
@@ -8391,7 +8451,8 @@ export interface PrometheusSpecInitContainersResizePolicy {
  * Converts an object of type 'PrometheusSpecInitContainersResizePolicy' to JSON representation.
  */
 /* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
-export function toJson_PrometheusSpecInitContainersResizePolicy(obj: PrometheusSpecInitContainersResizePolicy | undefined): Record<string, any> | undefined {
+export function toJson_PrometheusSpecInitContainersResizePolicy(obj: PrometheusSpecInitContainersResizePolicy | undefined): Record<string,
+  any> | undefined {
   if (obj === undefined) { return undefined; }
   const result = {
     'resourceName': obj.resourceName,
@@ -8446,12 +8507,15 @@ export interface PrometheusSpecInitContainersResources {
  * Converts an object of type 'PrometheusSpecInitContainersResources' to JSON representation.
  */
 /* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
-export function toJson_PrometheusSpecInitContainersResources(obj: PrometheusSpecInitContainersResources | undefined): Record<string, any> | undefined {
+export function toJson_PrometheusSpecInitContainersResources(obj: PrometheusSpecInitContainersResources | undefined): Record<string,
+  any> | undefined {
   if (obj === undefined) { return undefined; }
   const result = {
     'claims': obj.claims?.map(y => toJson_PrometheusSpecInitContainersResourcesClaims(y)),
-    'limits': ((obj.limits) === undefined) ? undefined : (Object.entries(obj.limits).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1]?.value }), {})),
-    'requests': ((obj.requests) === undefined) ? undefined : (Object.entries(obj.requests).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1]?.value }), {})),
+    'limits': ((obj.limits) === undefined) ? undefined : (Object.entries(obj.limits).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r,
+      [i[0]]: i[1]?.value }), {})),
+    'requests': ((obj.requests) === undefined) ? undefined : (Object.entries(obj.requests).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r,
+      [i[0]]: i[1]?.value }), {})),
   };
   // filter undefined values
   return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
@@ -8638,7 +8702,8 @@ export interface PrometheusSpecInitContainersSecurityContext {
  * Converts an object of type 'PrometheusSpecInitContainersSecurityContext' to JSON representation.
  */
 /* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
-export function toJson_PrometheusSpecInitContainersSecurityContext(obj: PrometheusSpecInitContainersSecurityContext | undefined): Record<string, any> | undefined {
+export function toJson_PrometheusSpecInitContainersSecurityContext(obj: PrometheusSpecInitContainersSecurityContext | undefined): Record<string,
+  any> | undefined {
   if (obj === undefined) { return undefined; }
   const result = {
     'allowPrivilegeEscalation': obj.allowPrivilegeEscalation,
@@ -8765,7 +8830,8 @@ export interface PrometheusSpecInitContainersStartupProbe {
  * Converts an object of type 'PrometheusSpecInitContainersStartupProbe' to JSON representation.
  */
 /* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
-export function toJson_PrometheusSpecInitContainersStartupProbe(obj: PrometheusSpecInitContainersStartupProbe | undefined): Record<string, any> | undefined {
+export function toJson_PrometheusSpecInitContainersStartupProbe(obj: PrometheusSpecInitContainersStartupProbe | undefined): Record<string,
+  any> | undefined {
   if (obj === undefined) { return undefined; }
   const result = {
     'exec': toJson_PrometheusSpecInitContainersStartupProbeExec(obj.exec),
@@ -8809,7 +8875,8 @@ export interface PrometheusSpecInitContainersVolumeDevices {
  * Converts an object of type 'PrometheusSpecInitContainersVolumeDevices' to JSON representation.
  */
 /* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
-export function toJson_PrometheusSpecInitContainersVolumeDevices(obj: PrometheusSpecInitContainersVolumeDevices | undefined): Record<string, any> | undefined {
+export function toJson_PrometheusSpecInitContainersVolumeDevices(obj: PrometheusSpecInitContainersVolumeDevices | undefined): Record<string,
+  any> | undefined {
   if (obj === undefined) { return undefined; }
   const result = {
     'devicePath': obj.devicePath,
@@ -8909,7 +8976,8 @@ export interface PrometheusSpecInitContainersVolumeMounts {
  * Converts an object of type 'PrometheusSpecInitContainersVolumeMounts' to JSON representation.
  */
 /* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
-export function toJson_PrometheusSpecInitContainersVolumeMounts(obj: PrometheusSpecInitContainersVolumeMounts | undefined): Record<string, any> | undefined {
+export function toJson_PrometheusSpecInitContainersVolumeMounts(obj: PrometheusSpecInitContainersVolumeMounts | undefined): Record<string,
+  any> | undefined {
   if (obj === undefined) { return undefined; }
   const result = {
     'mountPath': obj.mountPath,
@@ -9127,7 +9195,8 @@ export interface PrometheusSpecProbeSelectorMatchExpressions {
  * Converts an object of type 'PrometheusSpecProbeSelectorMatchExpressions' to JSON representation.
  */
 /* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
-export function toJson_PrometheusSpecProbeSelectorMatchExpressions(obj: PrometheusSpecProbeSelectorMatchExpressions | undefined): Record<string, any> | undefined {
+export function toJson_PrometheusSpecProbeSelectorMatchExpressions(obj: PrometheusSpecProbeSelectorMatchExpressions | undefined): Record<string,
+  any> | undefined {
   if (obj === undefined) { return undefined; }
   const result = {
     'key': obj.key,
@@ -9179,7 +9248,8 @@ export interface PrometheusSpecRemoteReadAuthorization {
  * Converts an object of type 'PrometheusSpecRemoteReadAuthorization' to JSON representation.
  */
 /* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
-export function toJson_PrometheusSpecRemoteReadAuthorization(obj: PrometheusSpecRemoteReadAuthorization | undefined): Record<string, any> | undefined {
+export function toJson_PrometheusSpecRemoteReadAuthorization(obj: PrometheusSpecRemoteReadAuthorization | undefined): Record<string,
+  any> | undefined {
   if (obj === undefined) { return undefined; }
   const result = {
     'credentials': toJson_PrometheusSpecRemoteReadAuthorizationCredentials(obj.credentials),
@@ -9334,9 +9404,11 @@ export function toJson_PrometheusSpecRemoteReadOauth2(obj: PrometheusSpecRemoteR
   const result = {
     'clientId': toJson_PrometheusSpecRemoteReadOauth2ClientId(obj.clientId),
     'clientSecret': toJson_PrometheusSpecRemoteReadOauth2ClientSecret(obj.clientSecret),
-    'endpointParams': ((obj.endpointParams) === undefined) ? undefined : (Object.entries(obj.endpointParams).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {})),
+    'endpointParams': ((obj.endpointParams) === undefined) ? undefined : (Object.entries(obj.endpointParams).reduce((r,
+      i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {})),
     'noProxy': obj.noProxy,
-    'proxyConnectHeader': ((obj.proxyConnectHeader) === undefined) ? undefined : (Object.entries(obj.proxyConnectHeader).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1]?.map(y => toJson_PrometheusSpecRemoteReadOauth2ProxyConnectHeader(y)) }), {})),
+    'proxyConnectHeader': ((obj.proxyConnectHeader) === undefined) ? undefined : (Object.entries(obj.proxyConnectHeader).reduce((r,
+      i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1]?.map(y => toJson_PrometheusSpecRemoteReadOauth2ProxyConnectHeader(y)) }), {})),
     'proxyFromEnvironment': obj.proxyFromEnvironment,
     'proxyUrl': obj.proxyUrl,
     'scopes': obj.scopes?.map(y => y),
@@ -9384,7 +9456,8 @@ export interface PrometheusSpecRemoteReadProxyConnectHeader {
  * Converts an object of type 'PrometheusSpecRemoteReadProxyConnectHeader' to JSON representation.
  */
 /* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
-export function toJson_PrometheusSpecRemoteReadProxyConnectHeader(obj: PrometheusSpecRemoteReadProxyConnectHeader | undefined): Record<string, any> | undefined {
+export function toJson_PrometheusSpecRemoteReadProxyConnectHeader(obj: PrometheusSpecRemoteReadProxyConnectHeader | undefined): Record<string,
+  any> | undefined {
   if (obj === undefined) { return undefined; }
   const result = {
     'key': obj.key,
@@ -9540,7 +9613,8 @@ export interface PrometheusSpecRemoteWriteAuthorization {
  * Converts an object of type 'PrometheusSpecRemoteWriteAuthorization' to JSON representation.
  */
 /* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
-export function toJson_PrometheusSpecRemoteWriteAuthorization(obj: PrometheusSpecRemoteWriteAuthorization | undefined): Record<string, any> | undefined {
+export function toJson_PrometheusSpecRemoteWriteAuthorization(obj: PrometheusSpecRemoteWriteAuthorization | undefined): Record<string,
+  any> | undefined {
   if (obj === undefined) { return undefined; }
   const result = {
     'credentials': toJson_PrometheusSpecRemoteWriteAuthorizationCredentials(obj.credentials),
@@ -9738,7 +9812,8 @@ export interface PrometheusSpecRemoteWriteMetadataConfig {
  * Converts an object of type 'PrometheusSpecRemoteWriteMetadataConfig' to JSON representation.
  */
 /* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
-export function toJson_PrometheusSpecRemoteWriteMetadataConfig(obj: PrometheusSpecRemoteWriteMetadataConfig | undefined): Record<string, any> | undefined {
+export function toJson_PrometheusSpecRemoteWriteMetadataConfig(obj: PrometheusSpecRemoteWriteMetadataConfig | undefined): Record<string,
+  any> | undefined {
   if (obj === undefined) { return undefined; }
   const result = {
     'maxSamplesPerSend': obj.maxSamplesPerSend,
@@ -9853,9 +9928,11 @@ export function toJson_PrometheusSpecRemoteWriteOauth2(obj: PrometheusSpecRemote
   const result = {
     'clientId': toJson_PrometheusSpecRemoteWriteOauth2ClientId(obj.clientId),
     'clientSecret': toJson_PrometheusSpecRemoteWriteOauth2ClientSecret(obj.clientSecret),
-    'endpointParams': ((obj.endpointParams) === undefined) ? undefined : (Object.entries(obj.endpointParams).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {})),
+    'endpointParams': ((obj.endpointParams) === undefined) ? undefined : (Object.entries(obj.endpointParams).reduce((r,
+      i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {})),
     'noProxy': obj.noProxy,
-    'proxyConnectHeader': ((obj.proxyConnectHeader) === undefined) ? undefined : (Object.entries(obj.proxyConnectHeader).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1]?.map(y => toJson_PrometheusSpecRemoteWriteOauth2ProxyConnectHeader(y)) }), {})),
+    'proxyConnectHeader': ((obj.proxyConnectHeader) === undefined) ? undefined : (Object.entries(obj.proxyConnectHeader).reduce((r,
+      i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1]?.map(y => toJson_PrometheusSpecRemoteWriteOauth2ProxyConnectHeader(y)) }), {})),
     'proxyFromEnvironment': obj.proxyFromEnvironment,
     'proxyUrl': obj.proxyUrl,
     'scopes': obj.scopes?.map(y => y),
@@ -9903,7 +9980,8 @@ export interface PrometheusSpecRemoteWriteProxyConnectHeader {
  * Converts an object of type 'PrometheusSpecRemoteWriteProxyConnectHeader' to JSON representation.
  */
 /* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
-export function toJson_PrometheusSpecRemoteWriteProxyConnectHeader(obj: PrometheusSpecRemoteWriteProxyConnectHeader | undefined): Record<string, any> | undefined {
+export function toJson_PrometheusSpecRemoteWriteProxyConnectHeader(obj: PrometheusSpecRemoteWriteProxyConnectHeader | undefined): Record<string,
+  any> | undefined {
   if (obj === undefined) { return undefined; }
   const result = {
     'key': obj.key,
@@ -10288,7 +10366,8 @@ export interface PrometheusSpecRemoteWriteWriteRelabelConfigs {
  * Converts an object of type 'PrometheusSpecRemoteWriteWriteRelabelConfigs' to JSON representation.
  */
 /* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
-export function toJson_PrometheusSpecRemoteWriteWriteRelabelConfigs(obj: PrometheusSpecRemoteWriteWriteRelabelConfigs | undefined): Record<string, any> | undefined {
+export function toJson_PrometheusSpecRemoteWriteWriteRelabelConfigs(obj: PrometheusSpecRemoteWriteWriteRelabelConfigs | undefined): Record<string,
+  any> | undefined {
   if (obj === undefined) { return undefined; }
   const result = {
     'action': obj.action,
@@ -10458,7 +10537,8 @@ export interface PrometheusSpecRuleSelectorMatchExpressions {
  * Converts an object of type 'PrometheusSpecRuleSelectorMatchExpressions' to JSON representation.
  */
 /* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
-export function toJson_PrometheusSpecRuleSelectorMatchExpressions(obj: PrometheusSpecRuleSelectorMatchExpressions | undefined): Record<string, any> | undefined {
+export function toJson_PrometheusSpecRuleSelectorMatchExpressions(obj: PrometheusSpecRuleSelectorMatchExpressions | undefined): Record<string,
+  any> | undefined {
   if (obj === undefined) { return undefined; }
   const result = {
     'key': obj.key,
@@ -10549,7 +10629,8 @@ export interface PrometheusSpecScrapeClassesAttachMetadata {
  * Converts an object of type 'PrometheusSpecScrapeClassesAttachMetadata' to JSON representation.
  */
 /* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
-export function toJson_PrometheusSpecScrapeClassesAttachMetadata(obj: PrometheusSpecScrapeClassesAttachMetadata | undefined): Record<string, any> | undefined {
+export function toJson_PrometheusSpecScrapeClassesAttachMetadata(obj: PrometheusSpecScrapeClassesAttachMetadata | undefined): Record<string,
+  any> | undefined {
   if (obj === undefined) { return undefined; }
   const result = {
     'node': obj.node,
@@ -10596,7 +10677,8 @@ export interface PrometheusSpecScrapeClassesAuthorization {
  * Converts an object of type 'PrometheusSpecScrapeClassesAuthorization' to JSON representation.
  */
 /* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
-export function toJson_PrometheusSpecScrapeClassesAuthorization(obj: PrometheusSpecScrapeClassesAuthorization | undefined): Record<string, any> | undefined {
+export function toJson_PrometheusSpecScrapeClassesAuthorization(obj: PrometheusSpecScrapeClassesAuthorization | undefined): Record<string,
+  any> | undefined {
   if (obj === undefined) { return undefined; }
   const result = {
     'credentials': toJson_PrometheusSpecScrapeClassesAuthorizationCredentials(obj.credentials),
@@ -10709,7 +10791,8 @@ export interface PrometheusSpecScrapeClassesMetricRelabelings {
  * Converts an object of type 'PrometheusSpecScrapeClassesMetricRelabelings' to JSON representation.
  */
 /* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
-export function toJson_PrometheusSpecScrapeClassesMetricRelabelings(obj: PrometheusSpecScrapeClassesMetricRelabelings | undefined): Record<string, any> | undefined {
+export function toJson_PrometheusSpecScrapeClassesMetricRelabelings(obj: PrometheusSpecScrapeClassesMetricRelabelings | undefined): Record<string,
+  any> | undefined {
   if (obj === undefined) { return undefined; }
   const result = {
     'action': obj.action,
@@ -10805,7 +10888,8 @@ export interface PrometheusSpecScrapeClassesRelabelings {
  * Converts an object of type 'PrometheusSpecScrapeClassesRelabelings' to JSON representation.
  */
 /* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
-export function toJson_PrometheusSpecScrapeClassesRelabelings(obj: PrometheusSpecScrapeClassesRelabelings | undefined): Record<string, any> | undefined {
+export function toJson_PrometheusSpecScrapeClassesRelabelings(obj: PrometheusSpecScrapeClassesRelabelings | undefined): Record<string,
+  any> | undefined {
   if (obj === undefined) { return undefined; }
   const result = {
     'action': obj.action,
@@ -11060,7 +11144,8 @@ export interface PrometheusSpecSecurityContextAppArmorProfile {
  * Converts an object of type 'PrometheusSpecSecurityContextAppArmorProfile' to JSON representation.
  */
 /* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
-export function toJson_PrometheusSpecSecurityContextAppArmorProfile(obj: PrometheusSpecSecurityContextAppArmorProfile | undefined): Record<string, any> | undefined {
+export function toJson_PrometheusSpecSecurityContextAppArmorProfile(obj: PrometheusSpecSecurityContextAppArmorProfile | undefined): Record<string,
+  any> | undefined {
   if (obj === undefined) { return undefined; }
   const result = {
     'localhostProfile': obj.localhostProfile,
@@ -11115,7 +11200,8 @@ export interface PrometheusSpecSecurityContextSeLinuxOptions {
  * Converts an object of type 'PrometheusSpecSecurityContextSeLinuxOptions' to JSON representation.
  */
 /* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
-export function toJson_PrometheusSpecSecurityContextSeLinuxOptions(obj: PrometheusSpecSecurityContextSeLinuxOptions | undefined): Record<string, any> | undefined {
+export function toJson_PrometheusSpecSecurityContextSeLinuxOptions(obj: PrometheusSpecSecurityContextSeLinuxOptions | undefined): Record<string,
+  any> | undefined {
   if (obj === undefined) { return undefined; }
   const result = {
     'level': obj.level,
@@ -11162,7 +11248,8 @@ export interface PrometheusSpecSecurityContextSeccompProfile {
  * Converts an object of type 'PrometheusSpecSecurityContextSeccompProfile' to JSON representation.
  */
 /* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
-export function toJson_PrometheusSpecSecurityContextSeccompProfile(obj: PrometheusSpecSecurityContextSeccompProfile | undefined): Record<string, any> | undefined {
+export function toJson_PrometheusSpecSecurityContextSeccompProfile(obj: PrometheusSpecSecurityContextSeccompProfile | undefined): Record<string,
+  any> | undefined {
   if (obj === undefined) { return undefined; }
   const result = {
     'localhostProfile': obj.localhostProfile,
@@ -11260,7 +11347,8 @@ export interface PrometheusSpecSecurityContextWindowsOptions {
  * Converts an object of type 'PrometheusSpecSecurityContextWindowsOptions' to JSON representation.
  */
 /* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
-export function toJson_PrometheusSpecSecurityContextWindowsOptions(obj: PrometheusSpecSecurityContextWindowsOptions | undefined): Record<string, any> | undefined {
+export function toJson_PrometheusSpecSecurityContextWindowsOptions(obj: PrometheusSpecSecurityContextWindowsOptions | undefined): Record<string,
+  any> | undefined {
   if (obj === undefined) { return undefined; }
   const result = {
     'gmsaCredentialSpec': obj.gmsaCredentialSpec,
@@ -11395,7 +11483,8 @@ export interface PrometheusSpecShardRetentionPolicyRetain {
  * Converts an object of type 'PrometheusSpecShardRetentionPolicyRetain' to JSON representation.
  */
 /* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
-export function toJson_PrometheusSpecShardRetentionPolicyRetain(obj: PrometheusSpecShardRetentionPolicyRetain | undefined): Record<string, any> | undefined {
+export function toJson_PrometheusSpecShardRetentionPolicyRetain(obj: PrometheusSpecShardRetentionPolicyRetain | undefined): Record<string,
+  any> | undefined {
   if (obj === undefined) { return undefined; }
   const result = {
     'retentionPeriod': obj.retentionPeriod,
@@ -11472,7 +11561,8 @@ export interface PrometheusSpecShardingStrategyTopology {
  * Converts an object of type 'PrometheusSpecShardingStrategyTopology' to JSON representation.
  */
 /* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
-export function toJson_PrometheusSpecShardingStrategyTopology(obj: PrometheusSpecShardingStrategyTopology | undefined): Record<string, any> | undefined {
+export function toJson_PrometheusSpecShardingStrategyTopology(obj: PrometheusSpecShardingStrategyTopology | undefined): Record<string,
+  any> | undefined {
   if (obj === undefined) { return undefined; }
   const result = {
     'externalLabelName': obj.externalLabelName,
@@ -11636,7 +11726,8 @@ export interface PrometheusSpecStorageVolumeClaimTemplate {
  * Converts an object of type 'PrometheusSpecStorageVolumeClaimTemplate' to JSON representation.
  */
 /* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
-export function toJson_PrometheusSpecStorageVolumeClaimTemplate(obj: PrometheusSpecStorageVolumeClaimTemplate | undefined): Record<string, any> | undefined {
+export function toJson_PrometheusSpecStorageVolumeClaimTemplate(obj: PrometheusSpecStorageVolumeClaimTemplate | undefined): Record<string,
+  any> | undefined {
   if (obj === undefined) { return undefined; }
   const result = {
     'apiVersion': obj.apiVersion,
@@ -11803,7 +11894,8 @@ export interface PrometheusSpecThanosGrpcServerTlsConfig {
  * Converts an object of type 'PrometheusSpecThanosGrpcServerTlsConfig' to JSON representation.
  */
 /* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
-export function toJson_PrometheusSpecThanosGrpcServerTlsConfig(obj: PrometheusSpecThanosGrpcServerTlsConfig | undefined): Record<string, any> | undefined {
+export function toJson_PrometheusSpecThanosGrpcServerTlsConfig(obj: PrometheusSpecThanosGrpcServerTlsConfig | undefined): Record<string,
+  any> | undefined {
   if (obj === undefined) { return undefined; }
   const result = {
     'ca': toJson_PrometheusSpecThanosGrpcServerTlsConfigCa(obj.ca),
@@ -11892,7 +11984,8 @@ export interface PrometheusSpecThanosObjectStorageConfig {
  * Converts an object of type 'PrometheusSpecThanosObjectStorageConfig' to JSON representation.
  */
 /* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
-export function toJson_PrometheusSpecThanosObjectStorageConfig(obj: PrometheusSpecThanosObjectStorageConfig | undefined): Record<string, any> | undefined {
+export function toJson_PrometheusSpecThanosObjectStorageConfig(obj: PrometheusSpecThanosObjectStorageConfig | undefined): Record<string,
+  any> | undefined {
   if (obj === undefined) { return undefined; }
   const result = {
     'key': obj.key,
@@ -11950,8 +12043,10 @@ export function toJson_PrometheusSpecThanosResources(obj: PrometheusSpecThanosRe
   if (obj === undefined) { return undefined; }
   const result = {
     'claims': obj.claims?.map(y => toJson_PrometheusSpecThanosResourcesClaims(y)),
-    'limits': ((obj.limits) === undefined) ? undefined : (Object.entries(obj.limits).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1]?.value }), {})),
-    'requests': ((obj.requests) === undefined) ? undefined : (Object.entries(obj.requests).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1]?.value }), {})),
+    'limits': ((obj.limits) === undefined) ? undefined : (Object.entries(obj.limits).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r,
+      [i[0]]: i[1]?.value }), {})),
+    'requests': ((obj.requests) === undefined) ? undefined : (Object.entries(obj.requests).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r,
+      [i[0]]: i[1]?.value }), {})),
   };
   // filter undefined values
   return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
@@ -12163,7 +12258,8 @@ export function toJson_PrometheusSpecTopologySpreadConstraintsLabelSelector(obj:
   if (obj === undefined) { return undefined; }
   const result = {
     'matchExpressions': obj.matchExpressions?.map(y => toJson_PrometheusSpecTopologySpreadConstraintsLabelSelectorMatchExpressions(y)),
-    'matchLabels': ((obj.matchLabels) === undefined) ? undefined : (Object.entries(obj.matchLabels).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {})),
+    'matchLabels': ((obj.matchLabels) === undefined) ? undefined : (Object.entries(obj.matchLabels).reduce((r,
+      i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {})),
   };
   // filter undefined values
   return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
@@ -12407,7 +12503,8 @@ export interface PrometheusSpecUpdateStrategyRollingUpdate {
  * Converts an object of type 'PrometheusSpecUpdateStrategyRollingUpdate' to JSON representation.
  */
 /* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
-export function toJson_PrometheusSpecUpdateStrategyRollingUpdate(obj: PrometheusSpecUpdateStrategyRollingUpdate | undefined): Record<string, any> | undefined {
+export function toJson_PrometheusSpecUpdateStrategyRollingUpdate(obj: PrometheusSpecUpdateStrategyRollingUpdate | undefined): Record<string,
+  any> | undefined {
   if (obj === undefined) { return undefined; }
   const result = {
     'maxUnavailable': obj.maxUnavailable?.value,
@@ -12483,7 +12580,8 @@ export interface PrometheusSpecVolumesAwsElasticBlockStore {
  * Converts an object of type 'PrometheusSpecVolumesAwsElasticBlockStore' to JSON representation.
  */
 /* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
-export function toJson_PrometheusSpecVolumesAwsElasticBlockStore(obj: PrometheusSpecVolumesAwsElasticBlockStore | undefined): Record<string, any> | undefined {
+export function toJson_PrometheusSpecVolumesAwsElasticBlockStore(obj: PrometheusSpecVolumesAwsElasticBlockStore | undefined): Record<string,
+  any> | undefined {
   if (obj === undefined) { return undefined; }
   const result = {
     'fsType': obj.fsType,
@@ -12887,7 +12985,8 @@ export function toJson_PrometheusSpecVolumesCsi(obj: PrometheusSpecVolumesCsi | 
     'fsType': obj.fsType,
     'nodePublishSecretRef': toJson_PrometheusSpecVolumesCsiNodePublishSecretRef(obj.nodePublishSecretRef),
     'readOnly': obj.readOnly,
-    'volumeAttributes': ((obj.volumeAttributes) === undefined) ? undefined : (Object.entries(obj.volumeAttributes).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {})),
+    'volumeAttributes': ((obj.volumeAttributes) === undefined) ? undefined : (Object.entries(obj.volumeAttributes).reduce((r,
+      i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {})),
   };
   // filter undefined values
   return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
@@ -13179,7 +13278,8 @@ export function toJson_PrometheusSpecVolumesFlexVolume(obj: PrometheusSpecVolume
   const result = {
     'driver': obj.driver,
     'fsType': obj.fsType,
-    'options': ((obj.options) === undefined) ? undefined : (Object.entries(obj.options).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {})),
+    'options': ((obj.options) === undefined) ? undefined : (Object.entries(obj.options).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r,
+      [i[0]]: i[1] }), {})),
     'readOnly': obj.readOnly,
     'secretRef': toJson_PrometheusSpecVolumesFlexVolumeSecretRef(obj.secretRef),
   };
@@ -13280,7 +13380,8 @@ export interface PrometheusSpecVolumesGcePersistentDisk {
  * Converts an object of type 'PrometheusSpecVolumesGcePersistentDisk' to JSON representation.
  */
 /* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
-export function toJson_PrometheusSpecVolumesGcePersistentDisk(obj: PrometheusSpecVolumesGcePersistentDisk | undefined): Record<string, any> | undefined {
+export function toJson_PrometheusSpecVolumesGcePersistentDisk(obj: PrometheusSpecVolumesGcePersistentDisk | undefined): Record<string,
+  any> | undefined {
   if (obj === undefined) { return undefined; }
   const result = {
     'fsType': obj.fsType,
@@ -13443,7 +13544,8 @@ export function toJson_PrometheusSpecVolumesHostPath(obj: PrometheusSpecVolumesH
  *
  * - Always: the kubelet always attempts to pull the reference. Container creation will fail If the pull fails.
  * - Never: the kubelet never pulls the reference and only uses a local image or artifact. Container creation will fail if the reference isn't present.
- * - IfNotPresent: the kubelet pulls if the reference isn't already present on disk. Container creation will fail if the reference isn't present and the pull fails.
+ * - IfNotPresent: the kubelet pulls if the reference isn't already present on disk. Container creation will fail if the reference '
+   + 'isn't present and the pull fails.
  *
  * The volume gets re-resolved if the pod gets deleted and recreated, which means that new remote content will become available on pod recreation.
  * A failure to resolve or pull the image during pod startup will block containers from starting and may add significant latency. Failures will be retried using normal volume backoff and will be reported on the pod reason and message.
@@ -13460,7 +13562,8 @@ export interface PrometheusSpecVolumesImage {
    * Policy for pulling OCI objects. Possible values are:
    * Always: the kubelet always attempts to pull the reference. Container creation will fail If the pull fails.
    * Never: the kubelet never pulls the reference and only uses a local image or artifact. Container creation will fail if the reference isn't present.
-   * IfNotPresent: the kubelet pulls if the reference isn't already present on disk. Container creation will fail if the reference isn't present and the pull fails.
+   * IfNotPresent: the kubelet pulls if the reference isn't already present on disk. Container creation will fail if the reference '
+     + 'isn't present and the pull fails.
    * Defaults to Always if :latest tag is specified, or IfNotPresent otherwise.
    *
    * @default Always if :latest tag is specified, or IfNotPresent otherwise.
@@ -13471,7 +13574,8 @@ export interface PrometheusSpecVolumesImage {
   /**
    * Required: Image or artifact reference to be used.
    * Behaves in the same way as pod.spec.containers[*].image.
-   * Pull secrets will be assembled in the same way as for the container image by looking up node credentials, SA image pull secrets, and pod spec image pull secrets.
+   * Pull secrets will be assembled in the same way as for the container image by looking up node credentials, SA image pull secrets,
+     and pod spec image pull secrets.
    * More info: https://kubernetes.io/docs/concepts/containers/images
    * This field is optional to allow higher level config management to default or override
    * container images in workload controllers like Deployments and StatefulSets.
@@ -13696,7 +13800,8 @@ export interface PrometheusSpecVolumesPersistentVolumeClaim {
  * Converts an object of type 'PrometheusSpecVolumesPersistentVolumeClaim' to JSON representation.
  */
 /* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
-export function toJson_PrometheusSpecVolumesPersistentVolumeClaim(obj: PrometheusSpecVolumesPersistentVolumeClaim | undefined): Record<string, any> | undefined {
+export function toJson_PrometheusSpecVolumesPersistentVolumeClaim(obj: PrometheusSpecVolumesPersistentVolumeClaim | undefined): Record<string,
+  any> | undefined {
   if (obj === undefined) { return undefined; }
   const result = {
     'claimName': obj.claimName,
@@ -13735,7 +13840,8 @@ export interface PrometheusSpecVolumesPhotonPersistentDisk {
  * Converts an object of type 'PrometheusSpecVolumesPhotonPersistentDisk' to JSON representation.
  */
 /* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
-export function toJson_PrometheusSpecVolumesPhotonPersistentDisk(obj: PrometheusSpecVolumesPhotonPersistentDisk | undefined): Record<string, any> | undefined {
+export function toJson_PrometheusSpecVolumesPhotonPersistentDisk(obj: PrometheusSpecVolumesPhotonPersistentDisk | undefined): Record<string,
+  any> | undefined {
   if (obj === undefined) { return undefined; }
   const result = {
     'fsType': obj.fsType,
@@ -15039,7 +15145,8 @@ export interface PrometheusSpecAlertingAlertmanagersBasicAuth {
  * Converts an object of type 'PrometheusSpecAlertingAlertmanagersBasicAuth' to JSON representation.
  */
 /* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
-export function toJson_PrometheusSpecAlertingAlertmanagersBasicAuth(obj: PrometheusSpecAlertingAlertmanagersBasicAuth | undefined): Record<string, any> | undefined {
+export function toJson_PrometheusSpecAlertingAlertmanagersBasicAuth(obj: PrometheusSpecAlertingAlertmanagersBasicAuth | undefined): Record<string,
+  any> | undefined {
   if (obj === undefined) { return undefined; }
   const result = {
     'password': toJson_PrometheusSpecAlertingAlertmanagersBasicAuthPassword(obj.password),
@@ -15290,7 +15397,8 @@ export interface PrometheusSpecAlertingAlertmanagersSigv4 {
  * Converts an object of type 'PrometheusSpecAlertingAlertmanagersSigv4' to JSON representation.
  */
 /* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
-export function toJson_PrometheusSpecAlertingAlertmanagersSigv4(obj: PrometheusSpecAlertingAlertmanagersSigv4 | undefined): Record<string, any> | undefined {
+export function toJson_PrometheusSpecAlertingAlertmanagersSigv4(obj: PrometheusSpecAlertingAlertmanagersSigv4 | undefined): Record<string,
+  any> | undefined {
   if (obj === undefined) { return undefined; }
   const result = {
     'accessKey': toJson_PrometheusSpecAlertingAlertmanagersSigv4AccessKey(obj.accessKey),
@@ -15391,7 +15499,8 @@ export interface PrometheusSpecAlertingAlertmanagersTlsConfig {
  * Converts an object of type 'PrometheusSpecAlertingAlertmanagersTlsConfig' to JSON representation.
  */
 /* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
-export function toJson_PrometheusSpecAlertingAlertmanagersTlsConfig(obj: PrometheusSpecAlertingAlertmanagersTlsConfig | undefined): Record<string, any> | undefined {
+export function toJson_PrometheusSpecAlertingAlertmanagersTlsConfig(obj: PrometheusSpecAlertingAlertmanagersTlsConfig | undefined): Record<string,
+  any> | undefined {
   if (obj === undefined) { return undefined; }
   const result = {
     'ca': toJson_PrometheusSpecAlertingAlertmanagersTlsConfigCa(obj.ca),
@@ -15581,7 +15690,8 @@ export interface PrometheusSpecApiserverConfigTlsConfigCa {
  * Converts an object of type 'PrometheusSpecApiserverConfigTlsConfigCa' to JSON representation.
  */
 /* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
-export function toJson_PrometheusSpecApiserverConfigTlsConfigCa(obj: PrometheusSpecApiserverConfigTlsConfigCa | undefined): Record<string, any> | undefined {
+export function toJson_PrometheusSpecApiserverConfigTlsConfigCa(obj: PrometheusSpecApiserverConfigTlsConfigCa | undefined): Record<string,
+  any> | undefined {
   if (obj === undefined) { return undefined; }
   const result = {
     'configMap': toJson_PrometheusSpecApiserverConfigTlsConfigCaConfigMap(obj.configMap),
@@ -15617,7 +15727,8 @@ export interface PrometheusSpecApiserverConfigTlsConfigCert {
  * Converts an object of type 'PrometheusSpecApiserverConfigTlsConfigCert' to JSON representation.
  */
 /* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
-export function toJson_PrometheusSpecApiserverConfigTlsConfigCert(obj: PrometheusSpecApiserverConfigTlsConfigCert | undefined): Record<string, any> | undefined {
+export function toJson_PrometheusSpecApiserverConfigTlsConfigCert(obj: PrometheusSpecApiserverConfigTlsConfigCert | undefined): Record<string,
+  any> | undefined {
   if (obj === undefined) { return undefined; }
   const result = {
     'configMap': toJson_PrometheusSpecApiserverConfigTlsConfigCertConfigMap(obj.configMap),
@@ -15804,7 +15915,8 @@ export interface PrometheusSpecContainersEnvFromConfigMapRef {
  * Converts an object of type 'PrometheusSpecContainersEnvFromConfigMapRef' to JSON representation.
  */
 /* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
-export function toJson_PrometheusSpecContainersEnvFromConfigMapRef(obj: PrometheusSpecContainersEnvFromConfigMapRef | undefined): Record<string, any> | undefined {
+export function toJson_PrometheusSpecContainersEnvFromConfigMapRef(obj: PrometheusSpecContainersEnvFromConfigMapRef | undefined): Record<string,
+  any> | undefined {
   if (obj === undefined) { return undefined; }
   const result = {
     'name': obj.name,
@@ -15844,7 +15956,8 @@ export interface PrometheusSpecContainersEnvFromSecretRef {
  * Converts an object of type 'PrometheusSpecContainersEnvFromSecretRef' to JSON representation.
  */
 /* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
-export function toJson_PrometheusSpecContainersEnvFromSecretRef(obj: PrometheusSpecContainersEnvFromSecretRef | undefined): Record<string, any> | undefined {
+export function toJson_PrometheusSpecContainersEnvFromSecretRef(obj: PrometheusSpecContainersEnvFromSecretRef | undefined): Record<string,
+  any> | undefined {
   if (obj === undefined) { return undefined; }
   const result = {
     'name': obj.name,
@@ -15899,7 +16012,8 @@ export interface PrometheusSpecContainersLifecyclePostStart {
  * Converts an object of type 'PrometheusSpecContainersLifecyclePostStart' to JSON representation.
  */
 /* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
-export function toJson_PrometheusSpecContainersLifecyclePostStart(obj: PrometheusSpecContainersLifecyclePostStart | undefined): Record<string, any> | undefined {
+export function toJson_PrometheusSpecContainersLifecyclePostStart(obj: PrometheusSpecContainersLifecyclePostStart | undefined): Record<string,
+  any> | undefined {
   if (obj === undefined) { return undefined; }
   const result = {
     'exec': toJson_PrometheusSpecContainersLifecyclePostStartExec(obj.exec),
@@ -15961,7 +16075,8 @@ export interface PrometheusSpecContainersLifecyclePreStop {
  * Converts an object of type 'PrometheusSpecContainersLifecyclePreStop' to JSON representation.
  */
 /* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
-export function toJson_PrometheusSpecContainersLifecyclePreStop(obj: PrometheusSpecContainersLifecyclePreStop | undefined): Record<string, any> | undefined {
+export function toJson_PrometheusSpecContainersLifecyclePreStop(obj: PrometheusSpecContainersLifecyclePreStop | undefined): Record<string,
+  any> | undefined {
   if (obj === undefined) { return undefined; }
   const result = {
     'exec': toJson_PrometheusSpecContainersLifecyclePreStopExec(obj.exec),
@@ -15996,7 +16111,8 @@ export interface PrometheusSpecContainersLivenessProbeExec {
  * Converts an object of type 'PrometheusSpecContainersLivenessProbeExec' to JSON representation.
  */
 /* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
-export function toJson_PrometheusSpecContainersLivenessProbeExec(obj: PrometheusSpecContainersLivenessProbeExec | undefined): Record<string, any> | undefined {
+export function toJson_PrometheusSpecContainersLivenessProbeExec(obj: PrometheusSpecContainersLivenessProbeExec | undefined): Record<string,
+  any> | undefined {
   if (obj === undefined) { return undefined; }
   const result = {
     'command': obj.command?.map(y => y),
@@ -16034,7 +16150,8 @@ export interface PrometheusSpecContainersLivenessProbeGrpc {
  * Converts an object of type 'PrometheusSpecContainersLivenessProbeGrpc' to JSON representation.
  */
 /* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
-export function toJson_PrometheusSpecContainersLivenessProbeGrpc(obj: PrometheusSpecContainersLivenessProbeGrpc | undefined): Record<string, any> | undefined {
+export function toJson_PrometheusSpecContainersLivenessProbeGrpc(obj: PrometheusSpecContainersLivenessProbeGrpc | undefined): Record<string,
+  any> | undefined {
   if (obj === undefined) { return undefined; }
   const result = {
     'port': obj.port,
@@ -16096,7 +16213,8 @@ export interface PrometheusSpecContainersLivenessProbeHttpGet {
  * Converts an object of type 'PrometheusSpecContainersLivenessProbeHttpGet' to JSON representation.
  */
 /* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
-export function toJson_PrometheusSpecContainersLivenessProbeHttpGet(obj: PrometheusSpecContainersLivenessProbeHttpGet | undefined): Record<string, any> | undefined {
+export function toJson_PrometheusSpecContainersLivenessProbeHttpGet(obj: PrometheusSpecContainersLivenessProbeHttpGet | undefined): Record<string,
+  any> | undefined {
   if (obj === undefined) { return undefined; }
   const result = {
     'host': obj.host,
@@ -16170,7 +16288,8 @@ export interface PrometheusSpecContainersReadinessProbeExec {
  * Converts an object of type 'PrometheusSpecContainersReadinessProbeExec' to JSON representation.
  */
 /* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
-export function toJson_PrometheusSpecContainersReadinessProbeExec(obj: PrometheusSpecContainersReadinessProbeExec | undefined): Record<string, any> | undefined {
+export function toJson_PrometheusSpecContainersReadinessProbeExec(obj: PrometheusSpecContainersReadinessProbeExec | undefined): Record<string,
+  any> | undefined {
   if (obj === undefined) { return undefined; }
   const result = {
     'command': obj.command?.map(y => y),
@@ -16208,7 +16327,8 @@ export interface PrometheusSpecContainersReadinessProbeGrpc {
  * Converts an object of type 'PrometheusSpecContainersReadinessProbeGrpc' to JSON representation.
  */
 /* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
-export function toJson_PrometheusSpecContainersReadinessProbeGrpc(obj: PrometheusSpecContainersReadinessProbeGrpc | undefined): Record<string, any> | undefined {
+export function toJson_PrometheusSpecContainersReadinessProbeGrpc(obj: PrometheusSpecContainersReadinessProbeGrpc | undefined): Record<string,
+  any> | undefined {
   if (obj === undefined) { return undefined; }
   const result = {
     'port': obj.port,
@@ -16270,7 +16390,8 @@ export interface PrometheusSpecContainersReadinessProbeHttpGet {
  * Converts an object of type 'PrometheusSpecContainersReadinessProbeHttpGet' to JSON representation.
  */
 /* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
-export function toJson_PrometheusSpecContainersReadinessProbeHttpGet(obj: PrometheusSpecContainersReadinessProbeHttpGet | undefined): Record<string, any> | undefined {
+export function toJson_PrometheusSpecContainersReadinessProbeHttpGet(obj: PrometheusSpecContainersReadinessProbeHttpGet | undefined): Record<string,
+  any> | undefined {
   if (obj === undefined) { return undefined; }
   const result = {
     'host': obj.host,
@@ -16351,7 +16472,8 @@ export interface PrometheusSpecContainersResourcesClaims {
  * Converts an object of type 'PrometheusSpecContainersResourcesClaims' to JSON representation.
  */
 /* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
-export function toJson_PrometheusSpecContainersResourcesClaims(obj: PrometheusSpecContainersResourcesClaims | undefined): Record<string, any> | undefined {
+export function toJson_PrometheusSpecContainersResourcesClaims(obj: PrometheusSpecContainersResourcesClaims | undefined): Record<string,
+  any> | undefined {
   if (obj === undefined) { return undefined; }
   const result = {
     'name': obj.name,
@@ -16705,7 +16827,8 @@ export interface PrometheusSpecContainersStartupProbeExec {
  * Converts an object of type 'PrometheusSpecContainersStartupProbeExec' to JSON representation.
  */
 /* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
-export function toJson_PrometheusSpecContainersStartupProbeExec(obj: PrometheusSpecContainersStartupProbeExec | undefined): Record<string, any> | undefined {
+export function toJson_PrometheusSpecContainersStartupProbeExec(obj: PrometheusSpecContainersStartupProbeExec | undefined): Record<string,
+  any> | undefined {
   if (obj === undefined) { return undefined; }
   const result = {
     'command': obj.command?.map(y => y),
@@ -16743,7 +16866,8 @@ export interface PrometheusSpecContainersStartupProbeGrpc {
  * Converts an object of type 'PrometheusSpecContainersStartupProbeGrpc' to JSON representation.
  */
 /* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
-export function toJson_PrometheusSpecContainersStartupProbeGrpc(obj: PrometheusSpecContainersStartupProbeGrpc | undefined): Record<string, any> | undefined {
+export function toJson_PrometheusSpecContainersStartupProbeGrpc(obj: PrometheusSpecContainersStartupProbeGrpc | undefined): Record<string,
+  any> | undefined {
   if (obj === undefined) { return undefined; }
   const result = {
     'port': obj.port,
@@ -16805,7 +16929,8 @@ export interface PrometheusSpecContainersStartupProbeHttpGet {
  * Converts an object of type 'PrometheusSpecContainersStartupProbeHttpGet' to JSON representation.
  */
 /* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
-export function toJson_PrometheusSpecContainersStartupProbeHttpGet(obj: PrometheusSpecContainersStartupProbeHttpGet | undefined): Record<string, any> | undefined {
+export function toJson_PrometheusSpecContainersStartupProbeHttpGet(obj: PrometheusSpecContainersStartupProbeHttpGet | undefined): Record<string,
+  any> | undefined {
   if (obj === undefined) { return undefined; }
   const result = {
     'host': obj.host,
@@ -16846,7 +16971,8 @@ export interface PrometheusSpecContainersStartupProbeTcpSocket {
  * Converts an object of type 'PrometheusSpecContainersStartupProbeTcpSocket' to JSON representation.
  */
 /* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
-export function toJson_PrometheusSpecContainersStartupProbeTcpSocket(obj: PrometheusSpecContainersStartupProbeTcpSocket | undefined): Record<string, any> | undefined {
+export function toJson_PrometheusSpecContainersStartupProbeTcpSocket(obj: PrometheusSpecContainersStartupProbeTcpSocket | undefined): Record<string,
+  any> | undefined {
   if (obj === undefined) { return undefined; }
   const result = {
     'host': obj.host,
@@ -16906,7 +17032,8 @@ export interface PrometheusSpecInitContainersEnvValueFrom {
  * Converts an object of type 'PrometheusSpecInitContainersEnvValueFrom' to JSON representation.
  */
 /* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
-export function toJson_PrometheusSpecInitContainersEnvValueFrom(obj: PrometheusSpecInitContainersEnvValueFrom | undefined): Record<string, any> | undefined {
+export function toJson_PrometheusSpecInitContainersEnvValueFrom(obj: PrometheusSpecInitContainersEnvValueFrom | undefined): Record<string,
+  any> | undefined {
   if (obj === undefined) { return undefined; }
   const result = {
     'configMapKeyRef': toJson_PrometheusSpecInitContainersEnvValueFromConfigMapKeyRef(obj.configMapKeyRef),
@@ -16989,7 +17116,8 @@ export interface PrometheusSpecInitContainersEnvFromSecretRef {
  * Converts an object of type 'PrometheusSpecInitContainersEnvFromSecretRef' to JSON representation.
  */
 /* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
-export function toJson_PrometheusSpecInitContainersEnvFromSecretRef(obj: PrometheusSpecInitContainersEnvFromSecretRef | undefined): Record<string, any> | undefined {
+export function toJson_PrometheusSpecInitContainersEnvFromSecretRef(obj: PrometheusSpecInitContainersEnvFromSecretRef | undefined): Record<string,
+  any> | undefined {
   if (obj === undefined) { return undefined; }
   const result = {
     'name': obj.name,
@@ -17106,7 +17234,8 @@ export interface PrometheusSpecInitContainersLifecyclePreStop {
  * Converts an object of type 'PrometheusSpecInitContainersLifecyclePreStop' to JSON representation.
  */
 /* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
-export function toJson_PrometheusSpecInitContainersLifecyclePreStop(obj: PrometheusSpecInitContainersLifecyclePreStop | undefined): Record<string, any> | undefined {
+export function toJson_PrometheusSpecInitContainersLifecyclePreStop(obj: PrometheusSpecInitContainersLifecyclePreStop | undefined): Record<string,
+  any> | undefined {
   if (obj === undefined) { return undefined; }
   const result = {
     'exec': toJson_PrometheusSpecInitContainersLifecyclePreStopExec(obj.exec),
@@ -17141,7 +17270,8 @@ export interface PrometheusSpecInitContainersLivenessProbeExec {
  * Converts an object of type 'PrometheusSpecInitContainersLivenessProbeExec' to JSON representation.
  */
 /* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
-export function toJson_PrometheusSpecInitContainersLivenessProbeExec(obj: PrometheusSpecInitContainersLivenessProbeExec | undefined): Record<string, any> | undefined {
+export function toJson_PrometheusSpecInitContainersLivenessProbeExec(obj: PrometheusSpecInitContainersLivenessProbeExec | undefined): Record<string,
+  any> | undefined {
   if (obj === undefined) { return undefined; }
   const result = {
     'command': obj.command?.map(y => y),
@@ -17179,7 +17309,8 @@ export interface PrometheusSpecInitContainersLivenessProbeGrpc {
  * Converts an object of type 'PrometheusSpecInitContainersLivenessProbeGrpc' to JSON representation.
  */
 /* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
-export function toJson_PrometheusSpecInitContainersLivenessProbeGrpc(obj: PrometheusSpecInitContainersLivenessProbeGrpc | undefined): Record<string, any> | undefined {
+export function toJson_PrometheusSpecInitContainersLivenessProbeGrpc(obj: PrometheusSpecInitContainersLivenessProbeGrpc | undefined): Record<string,
+  any> | undefined {
   if (obj === undefined) { return undefined; }
   const result = {
     'port': obj.port,
@@ -17496,7 +17627,8 @@ export interface PrometheusSpecInitContainersResourcesClaims {
  * Converts an object of type 'PrometheusSpecInitContainersResourcesClaims' to JSON representation.
  */
 /* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
-export function toJson_PrometheusSpecInitContainersResourcesClaims(obj: PrometheusSpecInitContainersResourcesClaims | undefined): Record<string, any> | undefined {
+export function toJson_PrometheusSpecInitContainersResourcesClaims(obj: PrometheusSpecInitContainersResourcesClaims | undefined): Record<string,
+  any> | undefined {
   if (obj === undefined) { return undefined; }
   const result = {
     'name': obj.name,
@@ -17850,7 +17982,8 @@ export interface PrometheusSpecInitContainersStartupProbeExec {
  * Converts an object of type 'PrometheusSpecInitContainersStartupProbeExec' to JSON representation.
  */
 /* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
-export function toJson_PrometheusSpecInitContainersStartupProbeExec(obj: PrometheusSpecInitContainersStartupProbeExec | undefined): Record<string, any> | undefined {
+export function toJson_PrometheusSpecInitContainersStartupProbeExec(obj: PrometheusSpecInitContainersStartupProbeExec | undefined): Record<string,
+  any> | undefined {
   if (obj === undefined) { return undefined; }
   const result = {
     'command': obj.command?.map(y => y),
@@ -17888,7 +18021,8 @@ export interface PrometheusSpecInitContainersStartupProbeGrpc {
  * Converts an object of type 'PrometheusSpecInitContainersStartupProbeGrpc' to JSON representation.
  */
 /* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
-export function toJson_PrometheusSpecInitContainersStartupProbeGrpc(obj: PrometheusSpecInitContainersStartupProbeGrpc | undefined): Record<string, any> | undefined {
+export function toJson_PrometheusSpecInitContainersStartupProbeGrpc(obj: PrometheusSpecInitContainersStartupProbeGrpc | undefined): Record<string,
+  any> | undefined {
   if (obj === undefined) { return undefined; }
   const result = {
     'port': obj.port,
@@ -18087,7 +18221,8 @@ export interface PrometheusSpecRemoteReadBasicAuthPassword {
  * Converts an object of type 'PrometheusSpecRemoteReadBasicAuthPassword' to JSON representation.
  */
 /* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
-export function toJson_PrometheusSpecRemoteReadBasicAuthPassword(obj: PrometheusSpecRemoteReadBasicAuthPassword | undefined): Record<string, any> | undefined {
+export function toJson_PrometheusSpecRemoteReadBasicAuthPassword(obj: PrometheusSpecRemoteReadBasicAuthPassword | undefined): Record<string,
+  any> | undefined {
   if (obj === undefined) { return undefined; }
   const result = {
     'key': obj.key,
@@ -18136,7 +18271,8 @@ export interface PrometheusSpecRemoteReadBasicAuthUsername {
  * Converts an object of type 'PrometheusSpecRemoteReadBasicAuthUsername' to JSON representation.
  */
 /* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
-export function toJson_PrometheusSpecRemoteReadBasicAuthUsername(obj: PrometheusSpecRemoteReadBasicAuthUsername | undefined): Record<string, any> | undefined {
+export function toJson_PrometheusSpecRemoteReadBasicAuthUsername(obj: PrometheusSpecRemoteReadBasicAuthUsername | undefined): Record<string,
+  any> | undefined {
   if (obj === undefined) { return undefined; }
   const result = {
     'key': obj.key,
@@ -18174,7 +18310,8 @@ export interface PrometheusSpecRemoteReadOauth2ClientId {
  * Converts an object of type 'PrometheusSpecRemoteReadOauth2ClientId' to JSON representation.
  */
 /* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
-export function toJson_PrometheusSpecRemoteReadOauth2ClientId(obj: PrometheusSpecRemoteReadOauth2ClientId | undefined): Record<string, any> | undefined {
+export function toJson_PrometheusSpecRemoteReadOauth2ClientId(obj: PrometheusSpecRemoteReadOauth2ClientId | undefined): Record<string,
+  any> | undefined {
   if (obj === undefined) { return undefined; }
   const result = {
     'configMap': toJson_PrometheusSpecRemoteReadOauth2ClientIdConfigMap(obj.configMap),
@@ -18222,7 +18359,8 @@ export interface PrometheusSpecRemoteReadOauth2ClientSecret {
  * Converts an object of type 'PrometheusSpecRemoteReadOauth2ClientSecret' to JSON representation.
  */
 /* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
-export function toJson_PrometheusSpecRemoteReadOauth2ClientSecret(obj: PrometheusSpecRemoteReadOauth2ClientSecret | undefined): Record<string, any> | undefined {
+export function toJson_PrometheusSpecRemoteReadOauth2ClientSecret(obj: PrometheusSpecRemoteReadOauth2ClientSecret | undefined): Record<string,
+  any> | undefined {
   if (obj === undefined) { return undefined; }
   const result = {
     'key': obj.key,
@@ -18347,7 +18485,8 @@ export interface PrometheusSpecRemoteReadOauth2TlsConfig {
  * Converts an object of type 'PrometheusSpecRemoteReadOauth2TlsConfig' to JSON representation.
  */
 /* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
-export function toJson_PrometheusSpecRemoteReadOauth2TlsConfig(obj: PrometheusSpecRemoteReadOauth2TlsConfig | undefined): Record<string, any> | undefined {
+export function toJson_PrometheusSpecRemoteReadOauth2TlsConfig(obj: PrometheusSpecRemoteReadOauth2TlsConfig | undefined): Record<string,
+  any> | undefined {
   if (obj === undefined) { return undefined; }
   const result = {
     'ca': toJson_PrometheusSpecRemoteReadOauth2TlsConfigCa(obj.ca),
@@ -18424,7 +18563,8 @@ export interface PrometheusSpecRemoteReadTlsConfigCert {
  * Converts an object of type 'PrometheusSpecRemoteReadTlsConfigCert' to JSON representation.
  */
 /* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
-export function toJson_PrometheusSpecRemoteReadTlsConfigCert(obj: PrometheusSpecRemoteReadTlsConfigCert | undefined): Record<string, any> | undefined {
+export function toJson_PrometheusSpecRemoteReadTlsConfigCert(obj: PrometheusSpecRemoteReadTlsConfigCert | undefined): Record<string,
+  any> | undefined {
   if (obj === undefined) { return undefined; }
   const result = {
     'configMap': toJson_PrometheusSpecRemoteReadTlsConfigCertConfigMap(obj.configMap),
@@ -18471,7 +18611,8 @@ export interface PrometheusSpecRemoteReadTlsConfigKeySecret {
  * Converts an object of type 'PrometheusSpecRemoteReadTlsConfigKeySecret' to JSON representation.
  */
 /* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
-export function toJson_PrometheusSpecRemoteReadTlsConfigKeySecret(obj: PrometheusSpecRemoteReadTlsConfigKeySecret | undefined): Record<string, any> | undefined {
+export function toJson_PrometheusSpecRemoteReadTlsConfigKeySecret(obj: PrometheusSpecRemoteReadTlsConfigKeySecret | undefined): Record<string,
+  any> | undefined {
   if (obj === undefined) { return undefined; }
   const result = {
     'key': obj.key,
@@ -18647,7 +18788,8 @@ export interface PrometheusSpecRemoteWriteAzureAdOauth {
  * Converts an object of type 'PrometheusSpecRemoteWriteAzureAdOauth' to JSON representation.
  */
 /* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
-export function toJson_PrometheusSpecRemoteWriteAzureAdOauth(obj: PrometheusSpecRemoteWriteAzureAdOauth | undefined): Record<string, any> | undefined {
+export function toJson_PrometheusSpecRemoteWriteAzureAdOauth(obj: PrometheusSpecRemoteWriteAzureAdOauth | undefined): Record<string,
+  any> | undefined {
   if (obj === undefined) { return undefined; }
   const result = {
     'clientId': obj.clientId,
@@ -18767,7 +18909,8 @@ export interface PrometheusSpecRemoteWriteBasicAuthPassword {
  * Converts an object of type 'PrometheusSpecRemoteWriteBasicAuthPassword' to JSON representation.
  */
 /* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
-export function toJson_PrometheusSpecRemoteWriteBasicAuthPassword(obj: PrometheusSpecRemoteWriteBasicAuthPassword | undefined): Record<string, any> | undefined {
+export function toJson_PrometheusSpecRemoteWriteBasicAuthPassword(obj: PrometheusSpecRemoteWriteBasicAuthPassword | undefined): Record<string,
+  any> | undefined {
   if (obj === undefined) { return undefined; }
   const result = {
     'key': obj.key,
@@ -18816,7 +18959,8 @@ export interface PrometheusSpecRemoteWriteBasicAuthUsername {
  * Converts an object of type 'PrometheusSpecRemoteWriteBasicAuthUsername' to JSON representation.
  */
 /* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
-export function toJson_PrometheusSpecRemoteWriteBasicAuthUsername(obj: PrometheusSpecRemoteWriteBasicAuthUsername | undefined): Record<string, any> | undefined {
+export function toJson_PrometheusSpecRemoteWriteBasicAuthUsername(obj: PrometheusSpecRemoteWriteBasicAuthUsername | undefined): Record<string,
+  any> | undefined {
   if (obj === undefined) { return undefined; }
   const result = {
     'key': obj.key,
@@ -18854,7 +18998,8 @@ export interface PrometheusSpecRemoteWriteOauth2ClientId {
  * Converts an object of type 'PrometheusSpecRemoteWriteOauth2ClientId' to JSON representation.
  */
 /* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
-export function toJson_PrometheusSpecRemoteWriteOauth2ClientId(obj: PrometheusSpecRemoteWriteOauth2ClientId | undefined): Record<string, any> | undefined {
+export function toJson_PrometheusSpecRemoteWriteOauth2ClientId(obj: PrometheusSpecRemoteWriteOauth2ClientId | undefined): Record<string,
+  any> | undefined {
   if (obj === undefined) { return undefined; }
   const result = {
     'configMap': toJson_PrometheusSpecRemoteWriteOauth2ClientIdConfigMap(obj.configMap),
@@ -18902,7 +19047,8 @@ export interface PrometheusSpecRemoteWriteOauth2ClientSecret {
  * Converts an object of type 'PrometheusSpecRemoteWriteOauth2ClientSecret' to JSON representation.
  */
 /* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
-export function toJson_PrometheusSpecRemoteWriteOauth2ClientSecret(obj: PrometheusSpecRemoteWriteOauth2ClientSecret | undefined): Record<string, any> | undefined {
+export function toJson_PrometheusSpecRemoteWriteOauth2ClientSecret(obj: PrometheusSpecRemoteWriteOauth2ClientSecret | undefined): Record<string,
+  any> | undefined {
   if (obj === undefined) { return undefined; }
   const result = {
     'key': obj.key,
@@ -19027,7 +19173,8 @@ export interface PrometheusSpecRemoteWriteOauth2TlsConfig {
  * Converts an object of type 'PrometheusSpecRemoteWriteOauth2TlsConfig' to JSON representation.
  */
 /* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
-export function toJson_PrometheusSpecRemoteWriteOauth2TlsConfig(obj: PrometheusSpecRemoteWriteOauth2TlsConfig | undefined): Record<string, any> | undefined {
+export function toJson_PrometheusSpecRemoteWriteOauth2TlsConfig(obj: PrometheusSpecRemoteWriteOauth2TlsConfig | undefined): Record<string,
+  any> | undefined {
   if (obj === undefined) { return undefined; }
   const result = {
     'ca': toJson_PrometheusSpecRemoteWriteOauth2TlsConfigCa(obj.ca),
@@ -19080,7 +19227,8 @@ export interface PrometheusSpecRemoteWriteSigv4AccessKey {
  * Converts an object of type 'PrometheusSpecRemoteWriteSigv4AccessKey' to JSON representation.
  */
 /* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
-export function toJson_PrometheusSpecRemoteWriteSigv4AccessKey(obj: PrometheusSpecRemoteWriteSigv4AccessKey | undefined): Record<string, any> | undefined {
+export function toJson_PrometheusSpecRemoteWriteSigv4AccessKey(obj: PrometheusSpecRemoteWriteSigv4AccessKey | undefined): Record<string,
+  any> | undefined {
   if (obj === undefined) { return undefined; }
   const result = {
     'key': obj.key,
@@ -19129,7 +19277,8 @@ export interface PrometheusSpecRemoteWriteSigv4SecretKey {
  * Converts an object of type 'PrometheusSpecRemoteWriteSigv4SecretKey' to JSON representation.
  */
 /* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
-export function toJson_PrometheusSpecRemoteWriteSigv4SecretKey(obj: PrometheusSpecRemoteWriteSigv4SecretKey | undefined): Record<string, any> | undefined {
+export function toJson_PrometheusSpecRemoteWriteSigv4SecretKey(obj: PrometheusSpecRemoteWriteSigv4SecretKey | undefined): Record<string,
+  any> | undefined {
   if (obj === undefined) { return undefined; }
   const result = {
     'key': obj.key,
@@ -19202,7 +19351,8 @@ export interface PrometheusSpecRemoteWriteTlsConfigCert {
  * Converts an object of type 'PrometheusSpecRemoteWriteTlsConfigCert' to JSON representation.
  */
 /* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
-export function toJson_PrometheusSpecRemoteWriteTlsConfigCert(obj: PrometheusSpecRemoteWriteTlsConfigCert | undefined): Record<string, any> | undefined {
+export function toJson_PrometheusSpecRemoteWriteTlsConfigCert(obj: PrometheusSpecRemoteWriteTlsConfigCert | undefined): Record<string,
+  any> | undefined {
   if (obj === undefined) { return undefined; }
   const result = {
     'configMap': toJson_PrometheusSpecRemoteWriteTlsConfigCertConfigMap(obj.configMap),
@@ -19249,7 +19399,8 @@ export interface PrometheusSpecRemoteWriteTlsConfigKeySecret {
  * Converts an object of type 'PrometheusSpecRemoteWriteTlsConfigKeySecret' to JSON representation.
  */
 /* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
-export function toJson_PrometheusSpecRemoteWriteTlsConfigKeySecret(obj: PrometheusSpecRemoteWriteTlsConfigKeySecret | undefined): Record<string, any> | undefined {
+export function toJson_PrometheusSpecRemoteWriteTlsConfigKeySecret(obj: PrometheusSpecRemoteWriteTlsConfigKeySecret | undefined): Record<string,
+  any> | undefined {
   if (obj === undefined) { return undefined; }
   const result = {
     'key': obj.key,
@@ -19475,7 +19626,8 @@ export interface PrometheusSpecScrapeClassesTlsConfigCa {
  * Converts an object of type 'PrometheusSpecScrapeClassesTlsConfigCa' to JSON representation.
  */
 /* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
-export function toJson_PrometheusSpecScrapeClassesTlsConfigCa(obj: PrometheusSpecScrapeClassesTlsConfigCa | undefined): Record<string, any> | undefined {
+export function toJson_PrometheusSpecScrapeClassesTlsConfigCa(obj: PrometheusSpecScrapeClassesTlsConfigCa | undefined): Record<string,
+  any> | undefined {
   if (obj === undefined) { return undefined; }
   const result = {
     'configMap': toJson_PrometheusSpecScrapeClassesTlsConfigCaConfigMap(obj.configMap),
@@ -19511,7 +19663,8 @@ export interface PrometheusSpecScrapeClassesTlsConfigCert {
  * Converts an object of type 'PrometheusSpecScrapeClassesTlsConfigCert' to JSON representation.
  */
 /* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
-export function toJson_PrometheusSpecScrapeClassesTlsConfigCert(obj: PrometheusSpecScrapeClassesTlsConfigCert | undefined): Record<string, any> | undefined {
+export function toJson_PrometheusSpecScrapeClassesTlsConfigCert(obj: PrometheusSpecScrapeClassesTlsConfigCert | undefined): Record<string,
+  any> | undefined {
   if (obj === undefined) { return undefined; }
   const result = {
     'configMap': toJson_PrometheusSpecScrapeClassesTlsConfigCertConfigMap(obj.configMap),
@@ -19558,7 +19711,8 @@ export interface PrometheusSpecScrapeClassesTlsConfigKeySecret {
  * Converts an object of type 'PrometheusSpecScrapeClassesTlsConfigKeySecret' to JSON representation.
  */
 /* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
-export function toJson_PrometheusSpecScrapeClassesTlsConfigKeySecret(obj: PrometheusSpecScrapeClassesTlsConfigKeySecret | undefined): Record<string, any> | undefined {
+export function toJson_PrometheusSpecScrapeClassesTlsConfigKeySecret(obj: PrometheusSpecScrapeClassesTlsConfigKeySecret | undefined): Record<string,
+  any> | undefined {
   if (obj === undefined) { return undefined; }
   const result = {
     'key': obj.key,
@@ -19734,8 +19888,10 @@ export interface PrometheusSpecStorageVolumeClaimTemplateMetadata {
 export function toJson_PrometheusSpecStorageVolumeClaimTemplateMetadata(obj: PrometheusSpecStorageVolumeClaimTemplateMetadata | undefined): Record<string, any> | undefined {
   if (obj === undefined) { return undefined; }
   const result = {
-    'annotations': ((obj.annotations) === undefined) ? undefined : (Object.entries(obj.annotations).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {})),
-    'labels': ((obj.labels) === undefined) ? undefined : (Object.entries(obj.labels).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {})),
+    'annotations': ((obj.annotations) === undefined) ? undefined : (Object.entries(obj.annotations).reduce((r,
+      i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {})),
+    'labels': ((obj.labels) === undefined) ? undefined : (Object.entries(obj.labels).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r,
+      [i[0]]: i[1] }), {})),
     'name': obj.name,
   };
   // filter undefined values
@@ -19863,7 +20019,8 @@ export interface PrometheusSpecStorageVolumeClaimTemplateSpec {
  * Converts an object of type 'PrometheusSpecStorageVolumeClaimTemplateSpec' to JSON representation.
  */
 /* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
-export function toJson_PrometheusSpecStorageVolumeClaimTemplateSpec(obj: PrometheusSpecStorageVolumeClaimTemplateSpec | undefined): Record<string, any> | undefined {
+export function toJson_PrometheusSpecStorageVolumeClaimTemplateSpec(obj: PrometheusSpecStorageVolumeClaimTemplateSpec | undefined): Record<string,
+  any> | undefined {
   if (obj === undefined) { return undefined; }
   const result = {
     'accessModes': obj.accessModes?.map(y => y),
@@ -20008,8 +20165,10 @@ export function toJson_PrometheusSpecStorageVolumeClaimTemplateStatus(obj: Prome
   const result = {
     'accessModes': obj.accessModes?.map(y => y),
     'allocatedResourceStatuses': ((obj.allocatedResourceStatuses) === undefined) ? undefined : (Object.entries(obj.allocatedResourceStatuses).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {})),
-    'allocatedResources': ((obj.allocatedResources) === undefined) ? undefined : (Object.entries(obj.allocatedResources).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1]?.value }), {})),
-    'capacity': ((obj.capacity) === undefined) ? undefined : (Object.entries(obj.capacity).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1]?.value }), {})),
+    'allocatedResources': ((obj.allocatedResources) === undefined) ? undefined : (Object.entries(obj.allocatedResources).reduce((r,
+      i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1]?.value }), {})),
+    'capacity': ((obj.capacity) === undefined) ? undefined : (Object.entries(obj.capacity).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r,
+      [i[0]]: i[1]?.value }), {})),
     'conditions': obj.conditions?.map(y => toJson_PrometheusSpecStorageVolumeClaimTemplateStatusConditions(y)),
     'currentVolumeAttributesClassName': obj.currentVolumeAttributesClassName,
     'modifyVolumeStatus': toJson_PrometheusSpecStorageVolumeClaimTemplateStatusModifyVolumeStatus(obj.modifyVolumeStatus),
@@ -20045,7 +20204,8 @@ export interface PrometheusSpecThanosGrpcServerTlsConfigCa {
  * Converts an object of type 'PrometheusSpecThanosGrpcServerTlsConfigCa' to JSON representation.
  */
 /* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
-export function toJson_PrometheusSpecThanosGrpcServerTlsConfigCa(obj: PrometheusSpecThanosGrpcServerTlsConfigCa | undefined): Record<string, any> | undefined {
+export function toJson_PrometheusSpecThanosGrpcServerTlsConfigCa(obj: PrometheusSpecThanosGrpcServerTlsConfigCa | undefined): Record<string,
+  any> | undefined {
   if (obj === undefined) { return undefined; }
   const result = {
     'configMap': toJson_PrometheusSpecThanosGrpcServerTlsConfigCaConfigMap(obj.configMap),
@@ -20081,7 +20241,8 @@ export interface PrometheusSpecThanosGrpcServerTlsConfigCert {
  * Converts an object of type 'PrometheusSpecThanosGrpcServerTlsConfigCert' to JSON representation.
  */
 /* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
-export function toJson_PrometheusSpecThanosGrpcServerTlsConfigCert(obj: PrometheusSpecThanosGrpcServerTlsConfigCert | undefined): Record<string, any> | undefined {
+export function toJson_PrometheusSpecThanosGrpcServerTlsConfigCert(obj: PrometheusSpecThanosGrpcServerTlsConfigCert | undefined): Record<string,
+  any> | undefined {
   if (obj === undefined) { return undefined; }
   const result = {
     'configMap': toJson_PrometheusSpecThanosGrpcServerTlsConfigCertConfigMap(obj.configMap),
@@ -20318,7 +20479,8 @@ export interface PrometheusSpecTracingConfigTlsConfigCa {
  * Converts an object of type 'PrometheusSpecTracingConfigTlsConfigCa' to JSON representation.
  */
 /* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
-export function toJson_PrometheusSpecTracingConfigTlsConfigCa(obj: PrometheusSpecTracingConfigTlsConfigCa | undefined): Record<string, any> | undefined {
+export function toJson_PrometheusSpecTracingConfigTlsConfigCa(obj: PrometheusSpecTracingConfigTlsConfigCa | undefined): Record<string,
+  any> | undefined {
   if (obj === undefined) { return undefined; }
   const result = {
     'configMap': toJson_PrometheusSpecTracingConfigTlsConfigCaConfigMap(obj.configMap),
@@ -20354,7 +20516,8 @@ export interface PrometheusSpecTracingConfigTlsConfigCert {
  * Converts an object of type 'PrometheusSpecTracingConfigTlsConfigCert' to JSON representation.
  */
 /* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
-export function toJson_PrometheusSpecTracingConfigTlsConfigCert(obj: PrometheusSpecTracingConfigTlsConfigCert | undefined): Record<string, any> | undefined {
+export function toJson_PrometheusSpecTracingConfigTlsConfigCert(obj: PrometheusSpecTracingConfigTlsConfigCert | undefined): Record<string,
+  any> | undefined {
   if (obj === undefined) { return undefined; }
   const result = {
     'configMap': toJson_PrometheusSpecTracingConfigTlsConfigCertConfigMap(obj.configMap),
@@ -20401,7 +20564,8 @@ export interface PrometheusSpecTracingConfigTlsConfigKeySecret {
  * Converts an object of type 'PrometheusSpecTracingConfigTlsConfigKeySecret' to JSON representation.
  */
 /* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
-export function toJson_PrometheusSpecTracingConfigTlsConfigKeySecret(obj: PrometheusSpecTracingConfigTlsConfigKeySecret | undefined): Record<string, any> | undefined {
+export function toJson_PrometheusSpecTracingConfigTlsConfigKeySecret(obj: PrometheusSpecTracingConfigTlsConfigKeySecret | undefined): Record<string,
+  any> | undefined {
   if (obj === undefined) { return undefined; }
   const result = {
     'key': obj.key,
@@ -20637,7 +20801,8 @@ export interface PrometheusSpecVolumesCsiNodePublishSecretRef {
  * Converts an object of type 'PrometheusSpecVolumesCsiNodePublishSecretRef' to JSON representation.
  */
 /* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
-export function toJson_PrometheusSpecVolumesCsiNodePublishSecretRef(obj: PrometheusSpecVolumesCsiNodePublishSecretRef | undefined): Record<string, any> | undefined {
+export function toJson_PrometheusSpecVolumesCsiNodePublishSecretRef(obj: PrometheusSpecVolumesCsiNodePublishSecretRef | undefined): Record<string,
+  any> | undefined {
   if (obj === undefined) { return undefined; }
   const result = {
     'name': obj.name,
@@ -20692,7 +20857,8 @@ export interface PrometheusSpecVolumesDownwardApiItems {
  * Converts an object of type 'PrometheusSpecVolumesDownwardApiItems' to JSON representation.
  */
 /* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
-export function toJson_PrometheusSpecVolumesDownwardApiItems(obj: PrometheusSpecVolumesDownwardApiItems | undefined): Record<string, any> | undefined {
+export function toJson_PrometheusSpecVolumesDownwardApiItems(obj: PrometheusSpecVolumesDownwardApiItems | undefined): Record<string,
+  any> | undefined {
   if (obj === undefined) { return undefined; }
   const result = {
     'fieldRef': toJson_PrometheusSpecVolumesDownwardApiItemsFieldRef(obj.fieldRef),
@@ -20813,7 +20979,8 @@ export interface PrometheusSpecVolumesFlexVolumeSecretRef {
  * Converts an object of type 'PrometheusSpecVolumesFlexVolumeSecretRef' to JSON representation.
  */
 /* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
-export function toJson_PrometheusSpecVolumesFlexVolumeSecretRef(obj: PrometheusSpecVolumesFlexVolumeSecretRef | undefined): Record<string, any> | undefined {
+export function toJson_PrometheusSpecVolumesFlexVolumeSecretRef(obj: PrometheusSpecVolumesFlexVolumeSecretRef | undefined): Record<string,
+  any> | undefined {
   if (obj === undefined) { return undefined; }
   const result = {
     'name': obj.name,
@@ -20954,7 +21121,8 @@ export interface PrometheusSpecVolumesProjectedSources {
  * Converts an object of type 'PrometheusSpecVolumesProjectedSources' to JSON representation.
  */
 /* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
-export function toJson_PrometheusSpecVolumesProjectedSources(obj: PrometheusSpecVolumesProjectedSources | undefined): Record<string, any> | undefined {
+export function toJson_PrometheusSpecVolumesProjectedSources(obj: PrometheusSpecVolumesProjectedSources | undefined): Record<string,
+  any> | undefined {
   if (obj === undefined) { return undefined; }
   const result = {
     'clusterTrustBundle': toJson_PrometheusSpecVolumesProjectedSourcesClusterTrustBundle(obj.clusterTrustBundle),
@@ -21028,7 +21196,8 @@ export interface PrometheusSpecVolumesScaleIoSecretRef {
  * Converts an object of type 'PrometheusSpecVolumesScaleIoSecretRef' to JSON representation.
  */
 /* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
-export function toJson_PrometheusSpecVolumesScaleIoSecretRef(obj: PrometheusSpecVolumesScaleIoSecretRef | undefined): Record<string, any> | undefined {
+export function toJson_PrometheusSpecVolumesScaleIoSecretRef(obj: PrometheusSpecVolumesScaleIoSecretRef | undefined): Record<string,
+  any> | undefined {
   if (obj === undefined) { return undefined; }
   const result = {
     'name': obj.name,
@@ -21113,7 +21282,8 @@ export interface PrometheusSpecVolumesStorageosSecretRef {
  * Converts an object of type 'PrometheusSpecVolumesStorageosSecretRef' to JSON representation.
  */
 /* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
-export function toJson_PrometheusSpecVolumesStorageosSecretRef(obj: PrometheusSpecVolumesStorageosSecretRef | undefined): Record<string, any> | undefined {
+export function toJson_PrometheusSpecVolumesStorageosSecretRef(obj: PrometheusSpecVolumesStorageosSecretRef | undefined): Record<string,
+  any> | undefined {
   if (obj === undefined) { return undefined; }
   const result = {
     'name': obj.name,
@@ -21526,7 +21696,8 @@ export function toJson_PrometheusSpecAffinityPodAffinityRequiredDuringScheduling
   if (obj === undefined) { return undefined; }
   const result = {
     'matchExpressions': obj.matchExpressions?.map(y => toJson_PrometheusSpecAffinityPodAffinityRequiredDuringSchedulingIgnoredDuringExecutionLabelSelectorMatchExpressions(y)),
-    'matchLabels': ((obj.matchLabels) === undefined) ? undefined : (Object.entries(obj.matchLabels).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {})),
+    'matchLabels': ((obj.matchLabels) === undefined) ? undefined : (Object.entries(obj.matchLabels).reduce((r,
+      i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {})),
   };
   // filter undefined values
   return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
@@ -21568,7 +21739,8 @@ export function toJson_PrometheusSpecAffinityPodAffinityRequiredDuringScheduling
   if (obj === undefined) { return undefined; }
   const result = {
     'matchExpressions': obj.matchExpressions?.map(y => toJson_PrometheusSpecAffinityPodAffinityRequiredDuringSchedulingIgnoredDuringExecutionNamespaceSelectorMatchExpressions(y)),
-    'matchLabels': ((obj.matchLabels) === undefined) ? undefined : (Object.entries(obj.matchLabels).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {})),
+    'matchLabels': ((obj.matchLabels) === undefined) ? undefined : (Object.entries(obj.matchLabels).reduce((r,
+      i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {})),
   };
   // filter undefined values
   return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
@@ -21701,7 +21873,8 @@ export function toJson_PrometheusSpecAffinityPodAntiAffinityRequiredDuringSchedu
   if (obj === undefined) { return undefined; }
   const result = {
     'matchExpressions': obj.matchExpressions?.map(y => toJson_PrometheusSpecAffinityPodAntiAffinityRequiredDuringSchedulingIgnoredDuringExecutionLabelSelectorMatchExpressions(y)),
-    'matchLabels': ((obj.matchLabels) === undefined) ? undefined : (Object.entries(obj.matchLabels).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {})),
+    'matchLabels': ((obj.matchLabels) === undefined) ? undefined : (Object.entries(obj.matchLabels).reduce((r,
+      i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {})),
   };
   // filter undefined values
   return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
@@ -21743,7 +21916,8 @@ export function toJson_PrometheusSpecAffinityPodAntiAffinityRequiredDuringSchedu
   if (obj === undefined) { return undefined; }
   const result = {
     'matchExpressions': obj.matchExpressions?.map(y => toJson_PrometheusSpecAffinityPodAntiAffinityRequiredDuringSchedulingIgnoredDuringExecutionNamespaceSelectorMatchExpressions(y)),
-    'matchLabels': ((obj.matchLabels) === undefined) ? undefined : (Object.entries(obj.matchLabels).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {})),
+    'matchLabels': ((obj.matchLabels) === undefined) ? undefined : (Object.entries(obj.matchLabels).reduce((r,
+      i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {})),
   };
   // filter undefined values
   return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
@@ -22486,7 +22660,8 @@ export interface PrometheusSpecContainersEnvValueFromFieldRef {
  * Converts an object of type 'PrometheusSpecContainersEnvValueFromFieldRef' to JSON representation.
  */
 /* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
-export function toJson_PrometheusSpecContainersEnvValueFromFieldRef(obj: PrometheusSpecContainersEnvValueFromFieldRef | undefined): Record<string, any> | undefined {
+export function toJson_PrometheusSpecContainersEnvValueFromFieldRef(obj: PrometheusSpecContainersEnvValueFromFieldRef | undefined): Record<string,
+  any> | undefined {
   if (obj === undefined) { return undefined; }
   const result = {
     'apiVersion': obj.apiVersion,
@@ -22839,7 +23014,8 @@ export interface PrometheusSpecContainersLifecyclePreStopExec {
  * Converts an object of type 'PrometheusSpecContainersLifecyclePreStopExec' to JSON representation.
  */
 /* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
-export function toJson_PrometheusSpecContainersLifecyclePreStopExec(obj: PrometheusSpecContainersLifecyclePreStopExec | undefined): Record<string, any> | undefined {
+export function toJson_PrometheusSpecContainersLifecyclePreStopExec(obj: PrometheusSpecContainersLifecyclePreStopExec | undefined): Record<string,
+  any> | undefined {
   if (obj === undefined) { return undefined; }
   const result = {
     'command': obj.command?.map(y => y),
@@ -22932,7 +23108,8 @@ export interface PrometheusSpecContainersLifecyclePreStopSleep {
  * Converts an object of type 'PrometheusSpecContainersLifecyclePreStopSleep' to JSON representation.
  */
 /* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
-export function toJson_PrometheusSpecContainersLifecyclePreStopSleep(obj: PrometheusSpecContainersLifecyclePreStopSleep | undefined): Record<string, any> | undefined {
+export function toJson_PrometheusSpecContainersLifecyclePreStopSleep(obj: PrometheusSpecContainersLifecyclePreStopSleep | undefined): Record<string,
+  any> | undefined {
   if (obj === undefined) { return undefined; }
   const result = {
     'seconds': obj.seconds,
@@ -24074,7 +24251,8 @@ export interface PrometheusSpecRemoteReadOauth2ClientIdSecret {
  * Converts an object of type 'PrometheusSpecRemoteReadOauth2ClientIdSecret' to JSON representation.
  */
 /* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
-export function toJson_PrometheusSpecRemoteReadOauth2ClientIdSecret(obj: PrometheusSpecRemoteReadOauth2ClientIdSecret | undefined): Record<string, any> | undefined {
+export function toJson_PrometheusSpecRemoteReadOauth2ClientIdSecret(obj: PrometheusSpecRemoteReadOauth2ClientIdSecret | undefined): Record<string,
+  any> | undefined {
   if (obj === undefined) { return undefined; }
   const result = {
     'key': obj.key,
@@ -24111,7 +24289,8 @@ export interface PrometheusSpecRemoteReadOauth2TlsConfigCa {
  * Converts an object of type 'PrometheusSpecRemoteReadOauth2TlsConfigCa' to JSON representation.
  */
 /* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
-export function toJson_PrometheusSpecRemoteReadOauth2TlsConfigCa(obj: PrometheusSpecRemoteReadOauth2TlsConfigCa | undefined): Record<string, any> | undefined {
+export function toJson_PrometheusSpecRemoteReadOauth2TlsConfigCa(obj: PrometheusSpecRemoteReadOauth2TlsConfigCa | undefined): Record<string,
+  any> | undefined {
   if (obj === undefined) { return undefined; }
   const result = {
     'configMap': toJson_PrometheusSpecRemoteReadOauth2TlsConfigCaConfigMap(obj.configMap),
@@ -24147,7 +24326,8 @@ export interface PrometheusSpecRemoteReadOauth2TlsConfigCert {
  * Converts an object of type 'PrometheusSpecRemoteReadOauth2TlsConfigCert' to JSON representation.
  */
 /* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
-export function toJson_PrometheusSpecRemoteReadOauth2TlsConfigCert(obj: PrometheusSpecRemoteReadOauth2TlsConfigCert | undefined): Record<string, any> | undefined {
+export function toJson_PrometheusSpecRemoteReadOauth2TlsConfigCert(obj: PrometheusSpecRemoteReadOauth2TlsConfigCert | undefined): Record<string,
+  any> | undefined {
   if (obj === undefined) { return undefined; }
   const result = {
     'configMap': toJson_PrometheusSpecRemoteReadOauth2TlsConfigCertConfigMap(obj.configMap),
@@ -24278,7 +24458,8 @@ export interface PrometheusSpecRemoteReadTlsConfigCaConfigMap {
  * Converts an object of type 'PrometheusSpecRemoteReadTlsConfigCaConfigMap' to JSON representation.
  */
 /* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
-export function toJson_PrometheusSpecRemoteReadTlsConfigCaConfigMap(obj: PrometheusSpecRemoteReadTlsConfigCaConfigMap | undefined): Record<string, any> | undefined {
+export function toJson_PrometheusSpecRemoteReadTlsConfigCaConfigMap(obj: PrometheusSpecRemoteReadTlsConfigCaConfigMap | undefined): Record<string,
+  any> | undefined {
   if (obj === undefined) { return undefined; }
   const result = {
     'key': obj.key,
@@ -24326,7 +24507,8 @@ export interface PrometheusSpecRemoteReadTlsConfigCaSecret {
  * Converts an object of type 'PrometheusSpecRemoteReadTlsConfigCaSecret' to JSON representation.
  */
 /* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
-export function toJson_PrometheusSpecRemoteReadTlsConfigCaSecret(obj: PrometheusSpecRemoteReadTlsConfigCaSecret | undefined): Record<string, any> | undefined {
+export function toJson_PrometheusSpecRemoteReadTlsConfigCaSecret(obj: PrometheusSpecRemoteReadTlsConfigCaSecret | undefined): Record<string,
+  any> | undefined {
   if (obj === undefined) { return undefined; }
   const result = {
     'key': obj.key,
@@ -24422,7 +24604,8 @@ export interface PrometheusSpecRemoteReadTlsConfigCertSecret {
  * Converts an object of type 'PrometheusSpecRemoteReadTlsConfigCertSecret' to JSON representation.
  */
 /* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
-export function toJson_PrometheusSpecRemoteReadTlsConfigCertSecret(obj: PrometheusSpecRemoteReadTlsConfigCertSecret | undefined): Record<string, any> | undefined {
+export function toJson_PrometheusSpecRemoteReadTlsConfigCertSecret(obj: PrometheusSpecRemoteReadTlsConfigCertSecret | undefined): Record<string,
+  any> | undefined {
   if (obj === undefined) { return undefined; }
   const result = {
     'key': obj.key,
@@ -24566,7 +24749,8 @@ export interface PrometheusSpecRemoteWriteOauth2ClientIdSecret {
  * Converts an object of type 'PrometheusSpecRemoteWriteOauth2ClientIdSecret' to JSON representation.
  */
 /* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
-export function toJson_PrometheusSpecRemoteWriteOauth2ClientIdSecret(obj: PrometheusSpecRemoteWriteOauth2ClientIdSecret | undefined): Record<string, any> | undefined {
+export function toJson_PrometheusSpecRemoteWriteOauth2ClientIdSecret(obj: PrometheusSpecRemoteWriteOauth2ClientIdSecret | undefined): Record<string,
+  any> | undefined {
   if (obj === undefined) { return undefined; }
   const result = {
     'key': obj.key,
@@ -24603,7 +24787,8 @@ export interface PrometheusSpecRemoteWriteOauth2TlsConfigCa {
  * Converts an object of type 'PrometheusSpecRemoteWriteOauth2TlsConfigCa' to JSON representation.
  */
 /* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
-export function toJson_PrometheusSpecRemoteWriteOauth2TlsConfigCa(obj: PrometheusSpecRemoteWriteOauth2TlsConfigCa | undefined): Record<string, any> | undefined {
+export function toJson_PrometheusSpecRemoteWriteOauth2TlsConfigCa(obj: PrometheusSpecRemoteWriteOauth2TlsConfigCa | undefined): Record<string,
+  any> | undefined {
   if (obj === undefined) { return undefined; }
   const result = {
     'configMap': toJson_PrometheusSpecRemoteWriteOauth2TlsConfigCaConfigMap(obj.configMap),
@@ -24639,7 +24824,8 @@ export interface PrometheusSpecRemoteWriteOauth2TlsConfigCert {
  * Converts an object of type 'PrometheusSpecRemoteWriteOauth2TlsConfigCert' to JSON representation.
  */
 /* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
-export function toJson_PrometheusSpecRemoteWriteOauth2TlsConfigCert(obj: PrometheusSpecRemoteWriteOauth2TlsConfigCert | undefined): Record<string, any> | undefined {
+export function toJson_PrometheusSpecRemoteWriteOauth2TlsConfigCert(obj: PrometheusSpecRemoteWriteOauth2TlsConfigCert | undefined): Record<string,
+  any> | undefined {
   if (obj === undefined) { return undefined; }
   const result = {
     'configMap': toJson_PrometheusSpecRemoteWriteOauth2TlsConfigCertConfigMap(obj.configMap),
@@ -24770,7 +24956,8 @@ export interface PrometheusSpecRemoteWriteTlsConfigCaConfigMap {
  * Converts an object of type 'PrometheusSpecRemoteWriteTlsConfigCaConfigMap' to JSON representation.
  */
 /* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
-export function toJson_PrometheusSpecRemoteWriteTlsConfigCaConfigMap(obj: PrometheusSpecRemoteWriteTlsConfigCaConfigMap | undefined): Record<string, any> | undefined {
+export function toJson_PrometheusSpecRemoteWriteTlsConfigCaConfigMap(obj: PrometheusSpecRemoteWriteTlsConfigCaConfigMap | undefined): Record<string,
+  any> | undefined {
   if (obj === undefined) { return undefined; }
   const result = {
     'key': obj.key,
@@ -24818,7 +25005,8 @@ export interface PrometheusSpecRemoteWriteTlsConfigCaSecret {
  * Converts an object of type 'PrometheusSpecRemoteWriteTlsConfigCaSecret' to JSON representation.
  */
 /* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
-export function toJson_PrometheusSpecRemoteWriteTlsConfigCaSecret(obj: PrometheusSpecRemoteWriteTlsConfigCaSecret | undefined): Record<string, any> | undefined {
+export function toJson_PrometheusSpecRemoteWriteTlsConfigCaSecret(obj: PrometheusSpecRemoteWriteTlsConfigCaSecret | undefined): Record<string,
+  any> | undefined {
   if (obj === undefined) { return undefined; }
   const result = {
     'key': obj.key,
@@ -24914,7 +25102,8 @@ export interface PrometheusSpecRemoteWriteTlsConfigCertSecret {
  * Converts an object of type 'PrometheusSpecRemoteWriteTlsConfigCertSecret' to JSON representation.
  */
 /* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
-export function toJson_PrometheusSpecRemoteWriteTlsConfigCertSecret(obj: PrometheusSpecRemoteWriteTlsConfigCertSecret | undefined): Record<string, any> | undefined {
+export function toJson_PrometheusSpecRemoteWriteTlsConfigCertSecret(obj: PrometheusSpecRemoteWriteTlsConfigCertSecret | undefined): Record<string,
+  any> | undefined {
   if (obj === undefined) { return undefined; }
   const result = {
     'key': obj.key,
@@ -25010,7 +25199,8 @@ export interface PrometheusSpecScrapeClassesTlsConfigCaSecret {
  * Converts an object of type 'PrometheusSpecScrapeClassesTlsConfigCaSecret' to JSON representation.
  */
 /* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
-export function toJson_PrometheusSpecScrapeClassesTlsConfigCaSecret(obj: PrometheusSpecScrapeClassesTlsConfigCaSecret | undefined): Record<string, any> | undefined {
+export function toJson_PrometheusSpecScrapeClassesTlsConfigCaSecret(obj: PrometheusSpecScrapeClassesTlsConfigCaSecret | undefined): Record<string,
+  any> | undefined {
   if (obj === undefined) { return undefined; }
   const result = {
     'key': obj.key,
@@ -25364,7 +25554,8 @@ export interface PrometheusSpecStorageVolumeClaimTemplateSpecDataSourceRef {
 
   /**
    * Namespace is the namespace of resource being referenced
-   * Note that when a namespace is specified, a gateway.networking.k8s.io/ReferenceGrant object is required in the referent namespace to allow that namespace's owner to accept the reference. See the ReferenceGrant documentation for details.
+   * Note that when a namespace is specified,
+     a gateway.networking.k8s.io/ReferenceGrant object is required in the referent namespace to allow that namespace's owner to accept the reference. See the ReferenceGrant documentation for details.
    * (Alpha) This field requires the CrossNamespaceVolumeDataSource feature gate to be enabled.
    *
    * @schema PrometheusSpecStorageVolumeClaimTemplateSpecDataSourceRef#namespace
@@ -25425,8 +25616,10 @@ export interface PrometheusSpecStorageVolumeClaimTemplateSpecResources {
 export function toJson_PrometheusSpecStorageVolumeClaimTemplateSpecResources(obj: PrometheusSpecStorageVolumeClaimTemplateSpecResources | undefined): Record<string, any> | undefined {
   if (obj === undefined) { return undefined; }
   const result = {
-    'limits': ((obj.limits) === undefined) ? undefined : (Object.entries(obj.limits).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1]?.value }), {})),
-    'requests': ((obj.requests) === undefined) ? undefined : (Object.entries(obj.requests).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1]?.value }), {})),
+    'limits': ((obj.limits) === undefined) ? undefined : (Object.entries(obj.limits).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r,
+      [i[0]]: i[1]?.value }), {})),
+    'requests': ((obj.requests) === undefined) ? undefined : (Object.entries(obj.requests).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r,
+      [i[0]]: i[1]?.value }), {})),
   };
   // filter undefined values
   return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
@@ -25464,7 +25657,8 @@ export function toJson_PrometheusSpecStorageVolumeClaimTemplateSpecSelector(obj:
   if (obj === undefined) { return undefined; }
   const result = {
     'matchExpressions': obj.matchExpressions?.map(y => toJson_PrometheusSpecStorageVolumeClaimTemplateSpecSelectorMatchExpressions(y)),
-    'matchLabels': ((obj.matchLabels) === undefined) ? undefined : (Object.entries(obj.matchLabels).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {})),
+    'matchLabels': ((obj.matchLabels) === undefined) ? undefined : (Object.entries(obj.matchLabels).reduce((r,
+      i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {})),
   };
   // filter undefined values
   return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
@@ -25894,7 +26088,8 @@ export interface PrometheusSpecTracingConfigTlsConfigCaSecret {
  * Converts an object of type 'PrometheusSpecTracingConfigTlsConfigCaSecret' to JSON representation.
  */
 /* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
-export function toJson_PrometheusSpecTracingConfigTlsConfigCaSecret(obj: PrometheusSpecTracingConfigTlsConfigCaSecret | undefined): Record<string, any> | undefined {
+export function toJson_PrometheusSpecTracingConfigTlsConfigCaSecret(obj: PrometheusSpecTracingConfigTlsConfigCaSecret | undefined): Record<string,
+  any> | undefined {
   if (obj === undefined) { return undefined; }
   const result = {
     'key': obj.key,
@@ -26027,7 +26222,8 @@ export interface PrometheusSpecVolumesDownwardApiItemsFieldRef {
  * Converts an object of type 'PrometheusSpecVolumesDownwardApiItemsFieldRef' to JSON representation.
  */
 /* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
-export function toJson_PrometheusSpecVolumesDownwardApiItemsFieldRef(obj: PrometheusSpecVolumesDownwardApiItemsFieldRef | undefined): Record<string, any> | undefined {
+export function toJson_PrometheusSpecVolumesDownwardApiItemsFieldRef(obj: PrometheusSpecVolumesDownwardApiItemsFieldRef | undefined): Record<string,
+  any> | undefined {
   if (obj === undefined) { return undefined; }
   const result = {
     'apiVersion': obj.apiVersion,
@@ -26540,7 +26736,8 @@ export function toJson_PrometheusSpecVolumesProjectedSourcesPodCertificate(obj: 
     'keyType': obj.keyType,
     'maxExpirationSeconds': obj.maxExpirationSeconds,
     'signerName': obj.signerName,
-    'userAnnotations': ((obj.userAnnotations) === undefined) ? undefined : (Object.entries(obj.userAnnotations).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {})),
+    'userAnnotations': ((obj.userAnnotations) === undefined) ? undefined : (Object.entries(obj.userAnnotations).reduce((r,
+      i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {})),
   };
   // filter undefined values
   return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
@@ -26589,7 +26786,8 @@ export interface PrometheusSpecVolumesProjectedSourcesSecret {
  * Converts an object of type 'PrometheusSpecVolumesProjectedSourcesSecret' to JSON representation.
  */
 /* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
-export function toJson_PrometheusSpecVolumesProjectedSourcesSecret(obj: PrometheusSpecVolumesProjectedSourcesSecret | undefined): Record<string, any> | undefined {
+export function toJson_PrometheusSpecVolumesProjectedSourcesSecret(obj: PrometheusSpecVolumesProjectedSourcesSecret | undefined): Record<string,
+  any> | undefined {
   if (obj === undefined) { return undefined; }
   const result = {
     'items': obj.items?.map(y => toJson_PrometheusSpecVolumesProjectedSourcesSecretItems(y)),
@@ -26717,7 +26915,8 @@ export interface PrometheusSpecWebTlsConfigCertConfigMap {
  * Converts an object of type 'PrometheusSpecWebTlsConfigCertConfigMap' to JSON representation.
  */
 /* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
-export function toJson_PrometheusSpecWebTlsConfigCertConfigMap(obj: PrometheusSpecWebTlsConfigCertConfigMap | undefined): Record<string, any> | undefined {
+export function toJson_PrometheusSpecWebTlsConfigCertConfigMap(obj: PrometheusSpecWebTlsConfigCertConfigMap | undefined): Record<string,
+  any> | undefined {
   if (obj === undefined) { return undefined; }
   const result = {
     'key': obj.key,
@@ -26813,7 +27012,8 @@ export interface PrometheusSpecWebTlsConfigClientCaConfigMap {
  * Converts an object of type 'PrometheusSpecWebTlsConfigClientCaConfigMap' to JSON representation.
  */
 /* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
-export function toJson_PrometheusSpecWebTlsConfigClientCaConfigMap(obj: PrometheusSpecWebTlsConfigClientCaConfigMap | undefined): Record<string, any> | undefined {
+export function toJson_PrometheusSpecWebTlsConfigClientCaConfigMap(obj: PrometheusSpecWebTlsConfigClientCaConfigMap | undefined): Record<string,
+  any> | undefined {
   if (obj === undefined) { return undefined; }
   const result = {
     'key': obj.key,
@@ -26861,7 +27061,8 @@ export interface PrometheusSpecWebTlsConfigClientCaSecret {
  * Converts an object of type 'PrometheusSpecWebTlsConfigClientCaSecret' to JSON representation.
  */
 /* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
-export function toJson_PrometheusSpecWebTlsConfigClientCaSecret(obj: PrometheusSpecWebTlsConfigClientCaSecret | undefined): Record<string, any> | undefined {
+export function toJson_PrometheusSpecWebTlsConfigClientCaSecret(obj: PrometheusSpecWebTlsConfigClientCaSecret | undefined): Record<string,
+  any> | undefined {
   if (obj === undefined) { return undefined; }
   const result = {
     'key': obj.key,
@@ -27105,7 +27306,8 @@ export function toJson_PrometheusSpecAffinityPodAffinityPreferredDuringSchedulin
   if (obj === undefined) { return undefined; }
   const result = {
     'matchExpressions': obj.matchExpressions?.map(y => toJson_PrometheusSpecAffinityPodAffinityPreferredDuringSchedulingIgnoredDuringExecutionPodAffinityTermLabelSelectorMatchExpressions(y)),
-    'matchLabels': ((obj.matchLabels) === undefined) ? undefined : (Object.entries(obj.matchLabels).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {})),
+    'matchLabels': ((obj.matchLabels) === undefined) ? undefined : (Object.entries(obj.matchLabels).reduce((r,
+      i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {})),
   };
   // filter undefined values
   return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
@@ -27147,7 +27349,8 @@ export function toJson_PrometheusSpecAffinityPodAffinityPreferredDuringSchedulin
   if (obj === undefined) { return undefined; }
   const result = {
     'matchExpressions': obj.matchExpressions?.map(y => toJson_PrometheusSpecAffinityPodAffinityPreferredDuringSchedulingIgnoredDuringExecutionPodAffinityTermNamespaceSelectorMatchExpressions(y)),
-    'matchLabels': ((obj.matchLabels) === undefined) ? undefined : (Object.entries(obj.matchLabels).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {})),
+    'matchLabels': ((obj.matchLabels) === undefined) ? undefined : (Object.entries(obj.matchLabels).reduce((r,
+      i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {})),
   };
   // filter undefined values
   return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
@@ -27284,7 +27487,8 @@ export function toJson_PrometheusSpecAffinityPodAntiAffinityPreferredDuringSched
   if (obj === undefined) { return undefined; }
   const result = {
     'matchExpressions': obj.matchExpressions?.map(y => toJson_PrometheusSpecAffinityPodAntiAffinityPreferredDuringSchedulingIgnoredDuringExecutionPodAffinityTermLabelSelectorMatchExpressions(y)),
-    'matchLabels': ((obj.matchLabels) === undefined) ? undefined : (Object.entries(obj.matchLabels).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {})),
+    'matchLabels': ((obj.matchLabels) === undefined) ? undefined : (Object.entries(obj.matchLabels).reduce((r,
+      i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {})),
   };
   // filter undefined values
   return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
@@ -27326,7 +27530,8 @@ export function toJson_PrometheusSpecAffinityPodAntiAffinityPreferredDuringSched
   if (obj === undefined) { return undefined; }
   const result = {
     'matchExpressions': obj.matchExpressions?.map(y => toJson_PrometheusSpecAffinityPodAntiAffinityPreferredDuringSchedulingIgnoredDuringExecutionPodAffinityTermNamespaceSelectorMatchExpressions(y)),
-    'matchLabels': ((obj.matchLabels) === undefined) ? undefined : (Object.entries(obj.matchLabels).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {})),
+    'matchLabels': ((obj.matchLabels) === undefined) ? undefined : (Object.entries(obj.matchLabels).reduce((r,
+      i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {})),
   };
   // filter undefined values
   return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
@@ -28437,7 +28642,8 @@ export interface PrometheusSpecStorageEphemeralVolumeClaimTemplateSpecDataSource
 
   /**
    * Namespace is the namespace of resource being referenced
-   * Note that when a namespace is specified, a gateway.networking.k8s.io/ReferenceGrant object is required in the referent namespace to allow that namespace's owner to accept the reference. See the ReferenceGrant documentation for details.
+   * Note that when a namespace is specified,
+     a gateway.networking.k8s.io/ReferenceGrant object is required in the referent namespace to allow that namespace's owner to accept the reference. See the ReferenceGrant documentation for details.
    * (Alpha) This field requires the CrossNamespaceVolumeDataSource feature gate to be enabled.
    *
    * @schema PrometheusSpecStorageEphemeralVolumeClaimTemplateSpecDataSourceRef#namespace
@@ -28498,8 +28704,10 @@ export interface PrometheusSpecStorageEphemeralVolumeClaimTemplateSpecResources 
 export function toJson_PrometheusSpecStorageEphemeralVolumeClaimTemplateSpecResources(obj: PrometheusSpecStorageEphemeralVolumeClaimTemplateSpecResources | undefined): Record<string, any> | undefined {
   if (obj === undefined) { return undefined; }
   const result = {
-    'limits': ((obj.limits) === undefined) ? undefined : (Object.entries(obj.limits).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1]?.value }), {})),
-    'requests': ((obj.requests) === undefined) ? undefined : (Object.entries(obj.requests).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1]?.value }), {})),
+    'limits': ((obj.limits) === undefined) ? undefined : (Object.entries(obj.limits).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r,
+      [i[0]]: i[1]?.value }), {})),
+    'requests': ((obj.requests) === undefined) ? undefined : (Object.entries(obj.requests).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r,
+      [i[0]]: i[1]?.value }), {})),
   };
   // filter undefined values
   return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
@@ -28537,7 +28745,8 @@ export function toJson_PrometheusSpecStorageEphemeralVolumeClaimTemplateSpecSele
   if (obj === undefined) { return undefined; }
   const result = {
     'matchExpressions': obj.matchExpressions?.map(y => toJson_PrometheusSpecStorageEphemeralVolumeClaimTemplateSpecSelectorMatchExpressions(y)),
-    'matchLabels': ((obj.matchLabels) === undefined) ? undefined : (Object.entries(obj.matchLabels).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {})),
+    'matchLabels': ((obj.matchLabels) === undefined) ? undefined : (Object.entries(obj.matchLabels).reduce((r,
+      i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {})),
   };
   // filter undefined values
   return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
@@ -28743,7 +28952,8 @@ export interface PrometheusSpecVolumesEphemeralVolumeClaimTemplateSpecDataSource
 
   /**
    * Namespace is the namespace of resource being referenced
-   * Note that when a namespace is specified, a gateway.networking.k8s.io/ReferenceGrant object is required in the referent namespace to allow that namespace's owner to accept the reference. See the ReferenceGrant documentation for details.
+   * Note that when a namespace is specified,
+     a gateway.networking.k8s.io/ReferenceGrant object is required in the referent namespace to allow that namespace's owner to accept the reference. See the ReferenceGrant documentation for details.
    * (Alpha) This field requires the CrossNamespaceVolumeDataSource feature gate to be enabled.
    *
    * @schema PrometheusSpecVolumesEphemeralVolumeClaimTemplateSpecDataSourceRef#namespace
@@ -28804,8 +29014,10 @@ export interface PrometheusSpecVolumesEphemeralVolumeClaimTemplateSpecResources 
 export function toJson_PrometheusSpecVolumesEphemeralVolumeClaimTemplateSpecResources(obj: PrometheusSpecVolumesEphemeralVolumeClaimTemplateSpecResources | undefined): Record<string, any> | undefined {
   if (obj === undefined) { return undefined; }
   const result = {
-    'limits': ((obj.limits) === undefined) ? undefined : (Object.entries(obj.limits).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1]?.value }), {})),
-    'requests': ((obj.requests) === undefined) ? undefined : (Object.entries(obj.requests).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1]?.value }), {})),
+    'limits': ((obj.limits) === undefined) ? undefined : (Object.entries(obj.limits).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r,
+      [i[0]]: i[1]?.value }), {})),
+    'requests': ((obj.requests) === undefined) ? undefined : (Object.entries(obj.requests).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r,
+      [i[0]]: i[1]?.value }), {})),
   };
   // filter undefined values
   return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
@@ -28843,7 +29055,8 @@ export function toJson_PrometheusSpecVolumesEphemeralVolumeClaimTemplateSpecSele
   if (obj === undefined) { return undefined; }
   const result = {
     'matchExpressions': obj.matchExpressions?.map(y => toJson_PrometheusSpecVolumesEphemeralVolumeClaimTemplateSpecSelectorMatchExpressions(y)),
-    'matchLabels': ((obj.matchLabels) === undefined) ? undefined : (Object.entries(obj.matchLabels).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {})),
+    'matchLabels': ((obj.matchLabels) === undefined) ? undefined : (Object.entries(obj.matchLabels).reduce((r,
+      i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {})),
   };
   // filter undefined values
   return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
@@ -28884,7 +29097,8 @@ export function toJson_PrometheusSpecVolumesProjectedSourcesClusterTrustBundleLa
   if (obj === undefined) { return undefined; }
   const result = {
     'matchExpressions': obj.matchExpressions?.map(y => toJson_PrometheusSpecVolumesProjectedSourcesClusterTrustBundleLabelSelectorMatchExpressions(y)),
-    'matchLabels': ((obj.matchLabels) === undefined) ? undefined : (Object.entries(obj.matchLabels).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {})),
+    'matchLabels': ((obj.matchLabels) === undefined) ? undefined : (Object.entries(obj.matchLabels).reduce((r,
+      i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {})),
   };
   // filter undefined values
   return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
@@ -29745,7 +29959,8 @@ export function toJson_PrometheusRuleSpecGroups(obj: PrometheusRuleSpecGroups | 
   if (obj === undefined) { return undefined; }
   const result = {
     'interval': obj.interval,
-    'labels': ((obj.labels) === undefined) ? undefined : (Object.entries(obj.labels).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {})),
+    'labels': ((obj.labels) === undefined) ? undefined : (Object.entries(obj.labels).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r,
+      [i[0]]: i[1] }), {})),
     'limit': obj.limit,
     'name': obj.name,
     'partial_response_strategy': obj.partialResponseStrategy,
@@ -29825,11 +30040,13 @@ export function toJson_PrometheusRuleSpecGroupsRules(obj: PrometheusRuleSpecGrou
   if (obj === undefined) { return undefined; }
   const result = {
     'alert': obj.alert,
-    'annotations': ((obj.annotations) === undefined) ? undefined : (Object.entries(obj.annotations).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {})),
+    'annotations': ((obj.annotations) === undefined) ? undefined : (Object.entries(obj.annotations).reduce((r,
+      i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {})),
     'expr': obj.expr?.value,
     'for': obj.for,
     'keep_firing_for': obj.keepFiringFor,
-    'labels': ((obj.labels) === undefined) ? undefined : (Object.entries(obj.labels).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {})),
+    'labels': ((obj.labels) === undefined) ? undefined : (Object.entries(obj.labels).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r,
+      [i[0]]: i[1] }), {})),
     'record': obj.record,
   };
   // filter undefined values
@@ -30530,10 +30747,12 @@ export function toJson_ServiceMonitorSpecEndpoints(obj: ServiceMonitorSpecEndpoi
     'metricRelabelings': obj.metricRelabelings?.map(y => toJson_ServiceMonitorSpecEndpointsMetricRelabelings(y)),
     'noProxy': obj.noProxy,
     'oauth2': toJson_ServiceMonitorSpecEndpointsOauth2(obj.oauth2),
-    'params': ((obj.params) === undefined) ? undefined : (Object.entries(obj.params).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1]?.map(y => y) }), {})),
+    'params': ((obj.params) === undefined) ? undefined : (Object.entries(obj.params).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r,
+      [i[0]]: i[1]?.map(y => y) }), {})),
     'path': obj.path,
     'port': obj.port,
-    'proxyConnectHeader': ((obj.proxyConnectHeader) === undefined) ? undefined : (Object.entries(obj.proxyConnectHeader).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1]?.map(y => toJson_ServiceMonitorSpecEndpointsProxyConnectHeader(y)) }), {})),
+    'proxyConnectHeader': ((obj.proxyConnectHeader) === undefined) ? undefined : (Object.entries(obj.proxyConnectHeader).reduce((r,
+      i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1]?.map(y => toJson_ServiceMonitorSpecEndpointsProxyConnectHeader(y)) }), {})),
     'proxyFromEnvironment': obj.proxyFromEnvironment,
     'proxyUrl': obj.proxyUrl,
     'relabelings': obj.relabelings?.map(y => toJson_ServiceMonitorSpecEndpointsRelabelings(y)),
@@ -30679,7 +30898,8 @@ export function toJson_ServiceMonitorSpecSelector(obj: ServiceMonitorSpecSelecto
   if (obj === undefined) { return undefined; }
   const result = {
     'matchExpressions': obj.matchExpressions?.map(y => toJson_ServiceMonitorSpecSelectorMatchExpressions(y)),
-    'matchLabels': ((obj.matchLabels) === undefined) ? undefined : (Object.entries(obj.matchLabels).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {})),
+    'matchLabels': ((obj.matchLabels) === undefined) ? undefined : (Object.entries(obj.matchLabels).reduce((r,
+      i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {})),
   };
   // filter undefined values
   return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
@@ -30751,7 +30971,8 @@ export interface ServiceMonitorSpecEndpointsAuthorization {
  * Converts an object of type 'ServiceMonitorSpecEndpointsAuthorization' to JSON representation.
  */
 /* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
-export function toJson_ServiceMonitorSpecEndpointsAuthorization(obj: ServiceMonitorSpecEndpointsAuthorization | undefined): Record<string, any> | undefined {
+export function toJson_ServiceMonitorSpecEndpointsAuthorization(obj: ServiceMonitorSpecEndpointsAuthorization | undefined): Record<string,
+  any> | undefined {
   if (obj === undefined) { return undefined; }
   const result = {
     'credentials': toJson_ServiceMonitorSpecEndpointsAuthorizationCredentials(obj.credentials),
@@ -30846,7 +31067,8 @@ export interface ServiceMonitorSpecEndpointsBearerTokenSecret {
  * Converts an object of type 'ServiceMonitorSpecEndpointsBearerTokenSecret' to JSON representation.
  */
 /* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
-export function toJson_ServiceMonitorSpecEndpointsBearerTokenSecret(obj: ServiceMonitorSpecEndpointsBearerTokenSecret | undefined): Record<string, any> | undefined {
+export function toJson_ServiceMonitorSpecEndpointsBearerTokenSecret(obj: ServiceMonitorSpecEndpointsBearerTokenSecret | undefined): Record<string,
+  any> | undefined {
   if (obj === undefined) { return undefined; }
   const result = {
     'key': obj.key,
@@ -30938,7 +31160,8 @@ export interface ServiceMonitorSpecEndpointsMetricRelabelings {
  * Converts an object of type 'ServiceMonitorSpecEndpointsMetricRelabelings' to JSON representation.
  */
 /* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
-export function toJson_ServiceMonitorSpecEndpointsMetricRelabelings(obj: ServiceMonitorSpecEndpointsMetricRelabelings | undefined): Record<string, any> | undefined {
+export function toJson_ServiceMonitorSpecEndpointsMetricRelabelings(obj: ServiceMonitorSpecEndpointsMetricRelabelings | undefined): Record<string,
+  any> | undefined {
   if (obj === undefined) { return undefined; }
   const result = {
     'action': obj.action,
@@ -31057,9 +31280,11 @@ export function toJson_ServiceMonitorSpecEndpointsOauth2(obj: ServiceMonitorSpec
   const result = {
     'clientId': toJson_ServiceMonitorSpecEndpointsOauth2ClientId(obj.clientId),
     'clientSecret': toJson_ServiceMonitorSpecEndpointsOauth2ClientSecret(obj.clientSecret),
-    'endpointParams': ((obj.endpointParams) === undefined) ? undefined : (Object.entries(obj.endpointParams).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {})),
+    'endpointParams': ((obj.endpointParams) === undefined) ? undefined : (Object.entries(obj.endpointParams).reduce((r,
+      i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {})),
     'noProxy': obj.noProxy,
-    'proxyConnectHeader': ((obj.proxyConnectHeader) === undefined) ? undefined : (Object.entries(obj.proxyConnectHeader).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1]?.map(y => toJson_ServiceMonitorSpecEndpointsOauth2ProxyConnectHeader(y)) }), {})),
+    'proxyConnectHeader': ((obj.proxyConnectHeader) === undefined) ? undefined : (Object.entries(obj.proxyConnectHeader).reduce((r,
+      i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1]?.map(y => toJson_ServiceMonitorSpecEndpointsOauth2ProxyConnectHeader(y)) }), {})),
     'proxyFromEnvironment': obj.proxyFromEnvironment,
     'proxyUrl': obj.proxyUrl,
     'scopes': obj.scopes?.map(y => y),
@@ -31107,7 +31332,8 @@ export interface ServiceMonitorSpecEndpointsProxyConnectHeader {
  * Converts an object of type 'ServiceMonitorSpecEndpointsProxyConnectHeader' to JSON representation.
  */
 /* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
-export function toJson_ServiceMonitorSpecEndpointsProxyConnectHeader(obj: ServiceMonitorSpecEndpointsProxyConnectHeader | undefined): Record<string, any> | undefined {
+export function toJson_ServiceMonitorSpecEndpointsProxyConnectHeader(obj: ServiceMonitorSpecEndpointsProxyConnectHeader | undefined): Record<string,
+  any> | undefined {
   if (obj === undefined) { return undefined; }
   const result = {
     'key': obj.key,
@@ -31199,7 +31425,8 @@ export interface ServiceMonitorSpecEndpointsRelabelings {
  * Converts an object of type 'ServiceMonitorSpecEndpointsRelabelings' to JSON representation.
  */
 /* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
-export function toJson_ServiceMonitorSpecEndpointsRelabelings(obj: ServiceMonitorSpecEndpointsRelabelings | undefined): Record<string, any> | undefined {
+export function toJson_ServiceMonitorSpecEndpointsRelabelings(obj: ServiceMonitorSpecEndpointsRelabelings | undefined): Record<string,
+  any> | undefined {
   if (obj === undefined) { return undefined; }
   const result = {
     'action': obj.action,
@@ -31387,7 +31614,8 @@ export interface ServiceMonitorSpecSelectorMatchExpressions {
  * Converts an object of type 'ServiceMonitorSpecSelectorMatchExpressions' to JSON representation.
  */
 /* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
-export function toJson_ServiceMonitorSpecSelectorMatchExpressions(obj: ServiceMonitorSpecSelectorMatchExpressions | undefined): Record<string, any> | undefined {
+export function toJson_ServiceMonitorSpecSelectorMatchExpressions(obj: ServiceMonitorSpecSelectorMatchExpressions | undefined): Record<string,
+  any> | undefined {
   if (obj === undefined) { return undefined; }
   const result = {
     'key': obj.key,
@@ -31484,7 +31712,8 @@ export interface ServiceMonitorSpecEndpointsBasicAuthPassword {
  * Converts an object of type 'ServiceMonitorSpecEndpointsBasicAuthPassword' to JSON representation.
  */
 /* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
-export function toJson_ServiceMonitorSpecEndpointsBasicAuthPassword(obj: ServiceMonitorSpecEndpointsBasicAuthPassword | undefined): Record<string, any> | undefined {
+export function toJson_ServiceMonitorSpecEndpointsBasicAuthPassword(obj: ServiceMonitorSpecEndpointsBasicAuthPassword | undefined): Record<string,
+  any> | undefined {
   if (obj === undefined) { return undefined; }
   const result = {
     'key': obj.key,
@@ -31533,7 +31762,8 @@ export interface ServiceMonitorSpecEndpointsBasicAuthUsername {
  * Converts an object of type 'ServiceMonitorSpecEndpointsBasicAuthUsername' to JSON representation.
  */
 /* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
-export function toJson_ServiceMonitorSpecEndpointsBasicAuthUsername(obj: ServiceMonitorSpecEndpointsBasicAuthUsername | undefined): Record<string, any> | undefined {
+export function toJson_ServiceMonitorSpecEndpointsBasicAuthUsername(obj: ServiceMonitorSpecEndpointsBasicAuthUsername | undefined): Record<string,
+  any> | undefined {
   if (obj === undefined) { return undefined; }
   const result = {
     'key': obj.key,
@@ -31606,7 +31836,8 @@ export interface ServiceMonitorSpecEndpointsOauth2ClientId {
  * Converts an object of type 'ServiceMonitorSpecEndpointsOauth2ClientId' to JSON representation.
  */
 /* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
-export function toJson_ServiceMonitorSpecEndpointsOauth2ClientId(obj: ServiceMonitorSpecEndpointsOauth2ClientId | undefined): Record<string, any> | undefined {
+export function toJson_ServiceMonitorSpecEndpointsOauth2ClientId(obj: ServiceMonitorSpecEndpointsOauth2ClientId | undefined): Record<string,
+  any> | undefined {
   if (obj === undefined) { return undefined; }
   const result = {
     'configMap': toJson_ServiceMonitorSpecEndpointsOauth2ClientIdConfigMap(obj.configMap),
@@ -31654,7 +31885,8 @@ export interface ServiceMonitorSpecEndpointsOauth2ClientSecret {
  * Converts an object of type 'ServiceMonitorSpecEndpointsOauth2ClientSecret' to JSON representation.
  */
 /* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
-export function toJson_ServiceMonitorSpecEndpointsOauth2ClientSecret(obj: ServiceMonitorSpecEndpointsOauth2ClientSecret | undefined): Record<string, any> | undefined {
+export function toJson_ServiceMonitorSpecEndpointsOauth2ClientSecret(obj: ServiceMonitorSpecEndpointsOauth2ClientSecret | undefined): Record<string,
+  any> | undefined {
   if (obj === undefined) { return undefined; }
   const result = {
     'key': obj.key,
@@ -31779,7 +32011,8 @@ export interface ServiceMonitorSpecEndpointsOauth2TlsConfig {
  * Converts an object of type 'ServiceMonitorSpecEndpointsOauth2TlsConfig' to JSON representation.
  */
 /* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
-export function toJson_ServiceMonitorSpecEndpointsOauth2TlsConfig(obj: ServiceMonitorSpecEndpointsOauth2TlsConfig | undefined): Record<string, any> | undefined {
+export function toJson_ServiceMonitorSpecEndpointsOauth2TlsConfig(obj: ServiceMonitorSpecEndpointsOauth2TlsConfig | undefined): Record<string,
+  any> | undefined {
   if (obj === undefined) { return undefined; }
   const result = {
     'ca': toJson_ServiceMonitorSpecEndpointsOauth2TlsConfigCa(obj.ca),
@@ -31855,7 +32088,8 @@ export interface ServiceMonitorSpecEndpointsTlsConfigCa {
  * Converts an object of type 'ServiceMonitorSpecEndpointsTlsConfigCa' to JSON representation.
  */
 /* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
-export function toJson_ServiceMonitorSpecEndpointsTlsConfigCa(obj: ServiceMonitorSpecEndpointsTlsConfigCa | undefined): Record<string, any> | undefined {
+export function toJson_ServiceMonitorSpecEndpointsTlsConfigCa(obj: ServiceMonitorSpecEndpointsTlsConfigCa | undefined): Record<string,
+  any> | undefined {
   if (obj === undefined) { return undefined; }
   const result = {
     'configMap': toJson_ServiceMonitorSpecEndpointsTlsConfigCaConfigMap(obj.configMap),
@@ -31891,7 +32125,8 @@ export interface ServiceMonitorSpecEndpointsTlsConfigCert {
  * Converts an object of type 'ServiceMonitorSpecEndpointsTlsConfigCert' to JSON representation.
  */
 /* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
-export function toJson_ServiceMonitorSpecEndpointsTlsConfigCert(obj: ServiceMonitorSpecEndpointsTlsConfigCert | undefined): Record<string, any> | undefined {
+export function toJson_ServiceMonitorSpecEndpointsTlsConfigCert(obj: ServiceMonitorSpecEndpointsTlsConfigCert | undefined): Record<string,
+  any> | undefined {
   if (obj === undefined) { return undefined; }
   const result = {
     'configMap': toJson_ServiceMonitorSpecEndpointsTlsConfigCertConfigMap(obj.configMap),
@@ -31938,7 +32173,8 @@ export interface ServiceMonitorSpecEndpointsTlsConfigKeySecret {
  * Converts an object of type 'ServiceMonitorSpecEndpointsTlsConfigKeySecret' to JSON representation.
  */
 /* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
-export function toJson_ServiceMonitorSpecEndpointsTlsConfigKeySecret(obj: ServiceMonitorSpecEndpointsTlsConfigKeySecret | undefined): Record<string, any> | undefined {
+export function toJson_ServiceMonitorSpecEndpointsTlsConfigKeySecret(obj: ServiceMonitorSpecEndpointsTlsConfigKeySecret | undefined): Record<string,
+  any> | undefined {
   if (obj === undefined) { return undefined; }
   const result = {
     'key': obj.key,
@@ -32107,7 +32343,8 @@ export interface ServiceMonitorSpecEndpointsOauth2TlsConfigCa {
  * Converts an object of type 'ServiceMonitorSpecEndpointsOauth2TlsConfigCa' to JSON representation.
  */
 /* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
-export function toJson_ServiceMonitorSpecEndpointsOauth2TlsConfigCa(obj: ServiceMonitorSpecEndpointsOauth2TlsConfigCa | undefined): Record<string, any> | undefined {
+export function toJson_ServiceMonitorSpecEndpointsOauth2TlsConfigCa(obj: ServiceMonitorSpecEndpointsOauth2TlsConfigCa | undefined): Record<string,
+  any> | undefined {
   if (obj === undefined) { return undefined; }
   const result = {
     'configMap': toJson_ServiceMonitorSpecEndpointsOauth2TlsConfigCaConfigMap(obj.configMap),
@@ -32322,7 +32559,8 @@ export interface ServiceMonitorSpecEndpointsTlsConfigCaSecret {
  * Converts an object of type 'ServiceMonitorSpecEndpointsTlsConfigCaSecret' to JSON representation.
  */
 /* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
-export function toJson_ServiceMonitorSpecEndpointsTlsConfigCaSecret(obj: ServiceMonitorSpecEndpointsTlsConfigCaSecret | undefined): Record<string, any> | undefined {
+export function toJson_ServiceMonitorSpecEndpointsTlsConfigCaSecret(obj: ServiceMonitorSpecEndpointsTlsConfigCaSecret | undefined): Record<string,
+  any> | undefined {
   if (obj === undefined) { return undefined; }
   const result = {
     'key': obj.key,

@@ -3,10 +3,10 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { Yaml } from 'cdk8s';
-import { podSpecOf } from './policy';
-import { safeSynth } from './safe-synth';
-import { Scenario, simulate, SimulationResult } from './simulate';
-import { renderSimulationSvg } from './simulation-svg';
+import { podSpecOf } from './core/manifests';
+import { safeSynth } from './tooling/safe-synth';
+import { Scenario, simulate, SimulationResult } from './scaling/simulate';
+import { renderSimulationSvg } from './scaling/simulation-svg';
 
 const USAGE = `usage:
   cdk8s-autoscaling synth [--output DIR]
@@ -57,7 +57,8 @@ function parseArgs(args: string[], known: string[], positionals: number): { flag
       positional.push(a);
     }
   }
-  if (positional.length !== positionals) throw new UsageError(`usage: expected ${positionals} file argument${positionals === 1 ? '' : 's'}, got ${positional.length}\n${USAGE}`);
+  if (positional.length !== positionals) throw new UsageError(`usage: expected ${positionals} file argument${positionals === 1 ? '' : 's'}, got `
+    + `${positional.length}\n${USAGE}`);
   return { flags, positional };
 }
 

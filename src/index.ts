@@ -1,30 +1,49 @@
-// The public API of cdk8s-autoscaling.
-export * from './quantity';
-export * from './policy';
-export * from './resources';
-export * from './resource-quota-policy';
-export * from './metrics-server';
-export * from './promql';
-export * from './prom-adapter';
-export { ScalingPolicyType, SelectPolicy, ScalingPolicy, ScalingRules } from './scaling-rules';
-export { ScalingMetric, ResourceName, ResourceTarget, QuantityTarget, DescribedObject, MetricSourceType } from './scaling-metric';
-export { ScaleTarget, ScaleTargetReference, AutoscalerTarget } from './scale-target';
-export { Autoscaler, AutoscalerProps } from './autoscaler';
-export * from './scalable-flask-app';
-export * from './filler-query';
-export * from './opportunistic-filler';
-export * from './validation-plugin';
-export { EnvFromSource, EnvKeySource, ExtraVolume, PodSettings } from './pod-settings';
-export { KubeStateMetrics, KubeStateMetricsProps } from './kube-state-metrics';
-export { AlertmanagerEndpoint, ExternalPrometheusProps, PrometheusInstance, PrometheusInstanceProps } from './prometheus-instance';
-export { IPrometheus } from './prometheus-selection';
-export { AlertRule, AutoscalingAlertDurations, AutoscalingAlerts, AutoscalingAlertsProps } from './autoscaling-alerts';
-export { CapacityDashboard, CapacityDashboardProps, DashboardTarget } from './capacity-dashboard';
-export { safeSynth, SafeSynthOptions } from './safe-synth';
+// The public API of cdk8s-autoscaling: every name here is a promise; everything else is internal.
+
+// Metrics APIs
+export {
+  KubeletAddressType, KubeletCertificateAuthority, KUBELET_INSECURE_TLS_ANNOTATION, MetricsServer, MetricsServerProps,
+} from './metrics/metrics-server';
+export {
+  AdapterMetric, AdapterTls, CounterRateRuleProps, CustomMetricRuleProps, ExternalMetricRuleProps, MetricsApi, PromAdapter, PromAdapterProps,
+  ResourceMetricsProps, ResourceOverride, ResourceQueries, SeriesFilter,
+} from './metrics/prom-adapter';
+
+// Scaling
+export { Autoscaler, AutoscalerProps } from './scaling/autoscaler';
+export { AutoscalerTarget, ScaleTarget, ScaleTargetReference } from './scaling/scale-target';
+export { DescribedObject, MetricSourceType, QuantityTarget, ResourceName, ResourceTarget, ScalingMetric } from './scaling/scaling-metric';
+export { ScalingPolicy, ScalingPolicyType, ScalingRules, SelectPolicy } from './scaling/scaling-rules';
 export {
   Amount, ContainerObservation, HpaController, HpaControllerOptions, HpaDecision, MetricOutcome, Observation, PodObservation, ResourceObservation,
-} from './hpa-controller';
+} from './scaling/hpa-controller';
 export {
   Load, Scenario, ScenarioLoad, simulate, SimulatedMetric, SimulationContext, SimulationResult, SimulationStep, SimulationSummary,
-} from './simulate';
-export { renderSimulationSvg, SimulationSvgOptions } from './simulation-svg';
+} from './scaling/simulate';
+export { renderSimulationSvg, SimulationSvgOptions } from './scaling/simulation-svg';
+
+// Workloads
+export { FlaskMetricsScraping, FlaskServiceType, ScalableFlaskApp, ScalableFlaskAppProps } from './workloads/scalable-flask-app';
+export {
+  FILLER_POD_LABEL, FillerBuffer, FillerQuota, FillerReserve, OpportunisticFiller, OpportunisticFillerProps,
+} from './workloads/opportunistic-filler';
+export { EnvFromSource, EnvKeySource, ExtraVolume, PodSettings } from './core/pod-settings';
+export { ResourceAmounts } from './core/resources';
+
+// Policy
+export {
+  checkRequestsEqualLimits, enforceRequestsEqualLimits, formatViolations, POLICY_KINDS, PolicyViolation, RequestsEqualLimitsOptions,
+} from './policy/requests-equal-limits';
+export { ContainerBounds, PodSecurityLevel, QuotaScope, ResourceQuotaPolicy, ResourceQuotaPolicyProps } from './policy/resource-quota-policy';
+export { PluginValidationContext, RequestsEqualLimitsValidation } from './policy/validation-plugin';
+export { Quantity } from './core/quantity';
+
+// Monitoring
+export { KubeStateMetrics, KubeStateMetricsProps } from './monitoring/kube-state-metrics';
+export { AlertmanagerEndpoint, ExternalPrometheusProps, PrometheusInstance, PrometheusInstanceProps } from './monitoring/prometheus-instance';
+export { IPrometheus } from './monitoring/prometheus-selection';
+export { AlertRule, AutoscalingAlertDurations, AutoscalingAlerts, AutoscalingAlertsProps } from './monitoring/autoscaling-alerts';
+export { CapacityDashboard, CapacityDashboardProps, DashboardTarget } from './monitoring/capacity-dashboard';
+
+// Tooling
+export { safeSynth, SafeSynthOptions } from './tooling/safe-synth';

@@ -17,7 +17,8 @@ function l1Workload(chart: Chart, kind: 'Deployment' | 'StatefulSet' | 'ReplicaS
   const labels = { app: name };
   const pod = {
     metadata: { labels },
-    spec: { containers: [{ name: 'app', image: 'example/app:1', resources: RESOURCES }, ...(extra.containers ?? [])], initContainers: extra.initContainers },
+    spec: { containers: [{ name: 'app', image: 'example/app:1', resources: RESOURCES }, ...(extra.containers ?? [])],
+      initContainers: extra.initContainers },
   };
   const spec: any = { selector: { matchLabels: labels }, template: pod, ...(extra.replicas !== undefined ? { replicas: extra.replicas } : {}) };
   switch (kind) {
@@ -45,7 +46,8 @@ function widgetCrd(chart: Chart, scale: boolean): ApiObject {
       versions: [{
         name: 'v1', served: true, storage: true,
         schema: { openAPIV3Schema: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true } },
-        ...(scale ? { subresources: { scale: { specReplicasPath: '.spec.replicas', statusReplicasPath: '.status.replicas', labelSelectorPath: '.status.selector' } } } : {}),
+        ...(scale ? { subresources: { scale: { specReplicasPath: '.spec.replicas', statusReplicasPath: '.status.replicas',
+          labelSelectorPath: '.status.selector' } } } : {}),
       }],
     },
   });
@@ -76,7 +78,8 @@ describe('Autoscaler', () => {
       const { chart } = newChart();
       new Autoscaler(chart, 'hpa', { target: l1Workload(chart, 'Deployment', 'api'), maxReplicas: 5, metrics: [CPU_70] });
       expect(hpaOf(chart).spec.behavior).toEqual({
-        scaleUp: { stabilizationWindowSeconds: 0, selectPolicy: 'Max', policies: [{ type: 'Pods', value: 4, periodSeconds: 15 }, { type: 'Percent', value: 100, periodSeconds: 15 }] },
+        scaleUp: { stabilizationWindowSeconds: 0, selectPolicy: 'Max', policies: [{ type: 'Pods', value: 4, periodSeconds: 15 }, { type: 'Percent',
+          value: 100, periodSeconds: 15 }] },
         scaleDown: { stabilizationWindowSeconds: 300, selectPolicy: 'Max', policies: [{ type: 'Percent', value: 100, periodSeconds: 15 }] },
       });
     });
@@ -143,7 +146,8 @@ describe('Autoscaler', () => {
         resourceOverrides: { namespace: { resource: 'namespace' }, ingress: { group: 'networking.k8s.io', resource: 'ingress' } },
         metricsQuery: 'sum by (<<.GroupBy>>) (rate(<<.Series>>{<<.LabelMatchers>>}[2m]))',
       });
-      const queue = adapter.addExternalMetric({ metricName: 'queue_depth', seriesQuery: 'queue_messages', metricsQuery: 'sum(queue_messages{<<.LabelMatchers>>})' });
+      const queue = adapter.addExternalMetric({ metricName: 'queue_depth', seriesQuery: 'queue_messages',
+        metricsQuery: 'sum(queue_messages{<<.LabelMatchers>>})' });
       new Autoscaler(chart, 'hpa', {
         target: l1Workload(chart, 'Deployment', 'api'),
         maxReplicas: 20,
@@ -155,7 +159,8 @@ describe('Autoscaler', () => {
           ScalingMetric.object(perIngress, { apiVersion: 'networking.k8s.io/v1', kind: 'Ingress', name: 'main' }, { value: '2k' }),
           ScalingMetric.external(queue, { averageValue: '30' }, { queue: 'jobs' }),
         ],
-        scaleDown: { stabilizationWindow: Duration.minutes(10), policies: [{ type: ScalingPolicyType.PODS, value: 1, period: Duration.minutes(1) }], selectPolicy: SelectPolicy.MIN },
+        scaleDown: { stabilizationWindow: Duration.minutes(10), policies: [{ type: ScalingPolicyType.PODS, value: 1, period: Duration.minutes(1) }],
+          selectPolicy: SelectPolicy.MIN },
       });
       const out = synthApp(app);
       const hpa = objectOf(out, 'HorizontalPodAutoscaler');
@@ -165,10 +170,13 @@ describe('Autoscaler', () => {
         { type: 'Resource', resource: { name: 'memory', target: { type: 'AverageValue', averageValue: '200Mi' } } },
         { type: 'ContainerResource', containerResource: { name: 'cpu', container: 'app', target: { type: 'Utilization', averageUtilization: 80 } } },
         { type: 'Pods', pods: { metric: { name: 'http_requests_per_second' }, target: { type: 'AverageValue', averageValue: '500m' } } },
-        { type: 'Object', object: { metric: { name: 'ingress_rps' }, describedObject: { apiVersion: 'networking.k8s.io/v1', kind: 'Ingress', name: 'main' }, target: { type: 'Value', value: '2k' } } },
-        { type: 'External', external: { metric: { name: 'queue_depth', selector: { matchLabels: { queue: 'jobs' } } }, target: { type: 'AverageValue', averageValue: '30' } } },
+        { type: 'Object', object: { metric: { name: 'ingress_rps' }, describedObject: { apiVersion: 'networking.k8s.io/v1', kind: 'Ingress',
+          name: 'main' }, target: { type: 'Value', value: '2k' } } },
+        { type: 'External', external: { metric: { name: 'queue_depth', selector: { matchLabels: { queue: 'jobs' } } },
+          target: { type: 'AverageValue', averageValue: '30' } } },
       ]);
-      expect(hpa.spec.behavior.scaleDown).toEqual({ stabilizationWindowSeconds: 600, selectPolicy: 'Min', policies: [{ type: 'Pods', value: 1, periodSeconds: 60 }] });
+      expect(hpa.spec.behavior.scaleDown).toEqual({ stabilizationWindowSeconds: 600, selectPolicy: 'Min', policies: [{ type: 'Pods', value: 1,
+        periodSeconds: 60 }] });
       expectSchemaValid(out);
     });
 
@@ -182,7 +190,8 @@ describe('Autoscaler', () => {
     test('scale to zero with an External metric', () => {
       const { chart } = newChart();
       const q = AdapterMetric.servedElsewhere(MetricsApi.EXTERNAL, 'queue_depth');
-      new Autoscaler(chart, 'hpa', { target: l1Workload(chart, 'Deployment', 'worker'), scaleToZero: true, maxReplicas: 5, metrics: [ScalingMetric.external(q, { averageValue: '10' })] });
+      new Autoscaler(chart, 'hpa', { target: l1Workload(chart, 'Deployment', 'worker'), scaleToZero: true, maxReplicas: 5,
+        metrics: [ScalingMetric.external(q, { averageValue: '10' })] });
       const hpa = hpaOf(chart);
       expect(hpa.spec.minReplicas).toBe(0);
       expect(hpa.spec.behavior.scaleDown.policies.every((p: any) => p.value > 0)).toBe(true);
@@ -196,16 +205,19 @@ describe('Autoscaler', () => {
     const q = AdapterMetric.servedElsewhere(MetricsApi.EXTERNAL, 'queue_depth');
 
     test.each<[string, Partial<AutoscalerProps>, string]>([
-      ['min above max', { minReplicas: 6, maxReplicas: 3 }, 'Autoscaler "hpa": maxReplicas (3) is below minReplicas (6); raise maxReplicas or lower minReplicas'],
+      ['min above max', { minReplicas: 6, maxReplicas: 3 }, 'Autoscaler "hpa": maxReplicas (3) is below minReplicas (6); raise maxReplicas or lower '
+        + 'minReplicas'],
       ['maxReplicas 0', { maxReplicas: 0 }, 'Autoscaler "hpa": maxReplicas must be a whole number >= 1, got 0'],
       ['no metrics', { metrics: [] }, 'Autoscaler "hpa": metrics is empty; give at least one ScalingMetric'],
       ['minReplicas 0 without scaleToZero', { minReplicas: 0, metrics: [ScalingMetric.external(q, { value: '5' })] },
-        'Autoscaler "hpa": minReplicas 0 needs scaleToZero: true, and the cluster needs the HPAScaleToZero feature gate (alpha, off by default on most clusters)'],
+        'Autoscaler "hpa": minReplicas 0 needs scaleToZero: true, and the cluster needs the HPAScaleToZero feature gate (alpha, off by default on '
+          + 'most clusters)'],
       ['scaleToZero with only a Resource metric', { scaleToZero: true },
         'Autoscaler "hpa": minReplicas 0 needs at least one Object or External metric'],
       ['scaleToZero with minReplicas 2', { scaleToZero: true, minReplicas: 2, metrics: [ScalingMetric.external(q, { value: '5' })] },
         'Autoscaler "hpa": scaleToZero needs minReplicas 0, got 2'],
-      ['a window over an hour', { scaleDown: { stabilizationWindow: Duration.hours(2) } }, 'scaleDown.stabilizationWindow must be a whole number of seconds from 0 to 3600, got 7200s'],
+      ['a window over an hour', { scaleDown: { stabilizationWindow: Duration.hours(2) } }, 'scaleDown.stabilizationWindow must be a whole number of '
+        + 'seconds from 0 to 3600, got 7200s'],
       ['an empty policy list', { scaleUp: { policies: [] } }, 'scaleUp.policies is empty; the API server requires at least one policy'],
       ['a period over 30 min', { scaleUp: { policies: [{ type: ScalingPolicyType.PODS, value: 1, period: Duration.minutes(31) }] } },
         'scaleUp.policies[0].period must be a whole number of seconds from 1 to 1800, got 1860s'],
@@ -219,7 +231,8 @@ describe('Autoscaler', () => {
         'container "App_1" is not a valid container name'],
       ['a Pods metric of the external API', { metrics: [ScalingMetric.pods(q, '1')] },
         'metrics[0] (Pods metric "queue_depth") needs a metric of custom.metrics.k8s.io, but "queue_depth" is served by external.metrics.k8s.io'],
-      ['a namespace other than the target\'s', { namespace: 'other' }, 'Autoscaler "hpa": namespace "other" is not the target\'s ("shop"); an HPA scales only objects of its own namespace'],
+      ['a namespace other than the target\'s', { namespace: 'other' }, 'Autoscaler "hpa": namespace "other" is not the target\'s ("shop"); an HPA '
+        + 'scales only objects of its own namespace'],
       ['no target', { target: undefined as any }, 'target is required'],
     ])('%s', (_n, props, message) => {
       expect(thrown(() => make(props))).toContain(message);
@@ -228,10 +241,13 @@ describe('Autoscaler', () => {
     test('kinds that cannot scale', () => {
       const { chart } = newChart();
       expect(thrown(() => make({ target: l1Workload(chart, 'DaemonSet', 'agent') }, chart)))
-        .toContain('Autoscaler "hpa": target (DaemonSet "test/agent") is a DaemonSet (apps/v1), which has no scale subresource; an HPA can scale Deployment, StatefulSet, ReplicaSet, ReplicationController or a custom resource');
+        .toContain('Autoscaler "hpa": target (DaemonSet "test/agent") is a DaemonSet (apps/v1), which has no scale subresource; an HPA can scale '
+          + 'Deployment, StatefulSet, ReplicaSet, ReplicationController or a custom resource');
       const svc = new k8s.KubeService(chart, 'svc', { metadata: { name: 'svc' }, spec: { ports: [{ port: 80 }] } });
-      expect(thrown(() => new Autoscaler(chart, 'hpa2', { target: svc, maxReplicas: 2, metrics: [CPU_70] }))).toContain('is a Service (v1), which has no scale subresource');
-      expect(thrown(() => new Autoscaler(chart, 'hpa3', { target: ScaleTarget.custom({ apiVersion: 'batch/v1', kind: 'Job', name: 'j' }), maxReplicas: 2, metrics: [CPU_70] })))
+      expect(thrown(() => new Autoscaler(chart, 'hpa2', { target: svc, maxReplicas: 2, metrics: [CPU_70] }))).toContain('is a Service (v1), which '
+        + 'has no scale subresource');
+      expect(thrown(() => new Autoscaler(chart, 'hpa3', { target: ScaleTarget.custom({ apiVersion: 'batch/v1', kind: 'Job', name: 'j' }),
+        maxReplicas: 2, metrics: [CPU_70] })))
         .toContain('target is a Job (batch/v1), which has no scale subresource');
     });
 
@@ -254,15 +270,18 @@ describe('Autoscaler', () => {
         resourceOverrides: { namespace: { resource: 'namespace' }, service: { resource: 'service' } },
       });
       expect(thrown(() => make({ metrics: [ScalingMetric.pods(perService, '1')] }, chart)))
-        .toContain('metrics[0] (Pods metric "svc_rps") is not associated with pods by its adapter rule (resources: namespace, service); add a pod override to the rule');
+        .toContain('metrics[0] (Pods metric "svc_rps") is not associated with pods by its adapter rule (resources: namespace, service); add a pod '
+          + 'override to the rule');
     });
 
     test('every problem at once, one line each', () => {
-      const msg = thrown(() => make({ minReplicas: 9, maxReplicas: 3, metrics: [ScalingMetric.resource('cpu', { averageUtilization: -5 })], scaleUp: { policies: [] } }));
+      const msg = thrown(() => make({ minReplicas: 9, maxReplicas: 3, metrics: [ScalingMetric.resource('cpu', { averageUtilization: -5 })],
+        scaleUp: { policies: [] } }));
       expect(msg.split('\n')).toEqual([
         'Autoscaler "hpa": maxReplicas (3) is below minReplicas (9); raise maxReplicas or lower minReplicas',
         'Autoscaler "hpa": metrics[0] (Resource metric "cpu") must be a whole number >= 1, got -5',
-        'Autoscaler "hpa": scaleUp.policies is empty; the API server requires at least one policy (use selectPolicy: Disabled to stop scaling in this direction)',
+        'Autoscaler "hpa": scaleUp.policies is empty; the API server requires at least one policy (use selectPolicy: Disabled to stop scaling in '
+          + 'this direction)',
       ]);
     });
   });
@@ -270,20 +289,24 @@ describe('Autoscaler', () => {
   describe('refused at synth', () => {
     test('a Utilization target when a sidecar (restartable init container) has no request', () => {
       const { app, chart } = newChart();
-      // Sidecars (restartPolicy on an init container) are newer than the 1.27 L1 classes, whose converter drops the field: a plain ApiObject keeps it.
+      // Sidecars (restartPolicy on an init container) are newer than the 1.27 L1 classes,
+      // whose converter drops the field: a plain ApiObject keeps it.
       const target = new ApiObject(chart, 'api', {
         apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'api', namespace: 'shop' },
         spec: {
           selector: { matchLabels: { app: 'api' } },
           template: { metadata: { labels: { app: 'api' } }, spec: {
-            containers: [{ name: 'app', image: 'example/app:1', resources: { requests: { cpu: '250m', memory: '256Mi' }, limits: { cpu: '250m', memory: '256Mi' } } }],
+            containers: [{ name: 'app', image: 'example/app:1', resources: { requests: { cpu: '250m', memory: '256Mi' }, limits: { cpu: '250m',
+              memory: '256Mi' } } }],
             initContainers: [{ name: 'istio-proxy', image: 'istio/proxyv2', restartPolicy: 'Always' }],
           } },
         },
       } as any);
       new Autoscaler(chart, 'hpa', { target, maxReplicas: 5, metrics: [CPU_70] });
-      expect(thrown(() => synthApp(app))).toContain('Autoscaler "hpa": metrics[0] (Resource metric "cpu") needs a cpu request on every container of the pod, sidecars included, '
-        + 'but container "istio-proxy" has none; the HPA would show <unknown> and never scale. Set resources.requests.cpu on it, or scale on ScalingMetric.containerResource(...)');
+      expect(thrown(() => synthApp(app))).toContain('Autoscaler "hpa": metrics[0] (Resource metric "cpu") needs a cpu request on every container of '
+        + 'the pod, sidecars included, '
+        + 'but container "istio-proxy" has none; the HPA would show <unknown> and never scale. Set resources.requests.cpu on it, or scale on '
+          + 'ScalingMetric.containerResource(...)');
     });
 
     test('a request removed later by a patch is seen', () => {
@@ -291,7 +314,8 @@ describe('Autoscaler', () => {
       const target = l1Workload(chart, 'Deployment', 'api');
       new Autoscaler(chart, 'hpa', { target, maxReplicas: 5, metrics: [ScalingMetric.resource('memory', { averageUtilization: 80 })] });
       target.addJsonPatch(JsonPatch.remove('/spec/template/spec/containers/0/resources/requests/memory'));
-      expect(thrown(() => synthApp(app))).toContain('needs a memory request on every container of the pod, sidecars included, but container "app" has none');
+      expect(thrown(() => synthApp(app))).toContain('needs a memory request on every container of the pod, sidecars included, but container "app" '
+        + 'has none');
     });
 
     test('a ContainerResource metric naming a container the pod does not have, or one without the request', () => {
@@ -305,23 +329,28 @@ describe('Autoscaler', () => {
         ],
       });
       const msg = thrown(() => synthApp(app));
-      expect(msg).toContain('metrics[0] (ContainerResource metric "cpu" of container "web") names container "web", but the target\'s pod has only "app", "envoy"; name one of those');
-      expect(msg).toContain('metrics[1] (ContainerResource metric "memory" of container "envoy") is a Utilization target, but container "envoy" has no memory request');
+      expect(msg).toContain('metrics[0] (ContainerResource metric "cpu" of container "web") names container "web", but the target\'s pod has only '
+        + '"app", "envoy"; name one of those');
+      expect(msg).toContain('metrics[1] (ContainerResource metric "memory" of container "envoy") is a Utilization target, but container "envoy" has '
+        + 'no memory request');
       expect(msg).not.toContain('metrics[2]');
     });
 
     test('an L1 target that renders spec.replicas', () => {
       const { app, chart } = newChart();
       new Autoscaler(chart, 'hpa', { target: l1Workload(chart, 'Deployment', 'api', { replicas: 3 }), maxReplicas: 5, metrics: [CPU_70] });
-      expect(thrown(() => synthApp(app))).toContain('Autoscaler "hpa": target Deployment "api" renders spec.replicas (3); remove it: the HPA owns the replica count, and GitOps would reset it on every sync');
+      expect(thrown(() => synthApp(app))).toContain('Autoscaler "hpa": target Deployment "api" renders spec.replicas (3); remove it: the HPA owns '
+        + 'the replica count, and GitOps would reset it on every sync');
     });
 
     test('a custom resource whose CRD has no scale subresource', () => {
       const { app, chart } = newChart();
       widgetCrd(chart, false);
       const q = AdapterMetric.servedElsewhere(MetricsApi.EXTERNAL, 'queue_depth');
-      new Autoscaler(chart, 'hpa', { target: ScaleTarget.custom({ apiVersion: 'example.com/v1', kind: 'Widget', name: 'w' }), maxReplicas: 3, metrics: [ScalingMetric.external(q, { value: '1' })] });
-      expect(thrown(() => synthApp(app))).toContain('Autoscaler "hpa": target Widget "w" cannot be scaled: version v1 of CRD widgets.example.com declares no subresources.scale; '
+      new Autoscaler(chart, 'hpa', { target: ScaleTarget.custom({ apiVersion: 'example.com/v1', kind: 'Widget', name: 'w' }), maxReplicas: 3,
+        metrics: [ScalingMetric.external(q, { value: '1' })] });
+      expect(thrown(() => synthApp(app))).toContain('Autoscaler "hpa": target Widget "w" cannot be scaled: version v1 of CRD widgets.example.com '
+        + 'declares no subresources.scale; '
         + 'add subresources.scale (specReplicasPath, statusReplicasPath, labelSelectorPath) to it');
     });
 
@@ -339,7 +368,8 @@ describe('Autoscaler', () => {
       const web = new kplus.Deployment(chart, 'web', { metadata: { name: 'web' }, containers: [{ image: 'example/web:1' }] });
       new Autoscaler(chart, 'hpa', { target: web, maxReplicas: 5, metrics: [CPU_70] });
       new kplus.HorizontalPodAutoscaler(chart, 'kplus-hpa', { target: web, maxReplicas: 4, metadata: { name: 'web-kplus' } });
-      expect(thrown(() => synthApp(app))).toContain('HorizontalPodAutoscalers default/web and default/web-kplus all target Deployment default/web; a workload must have exactly one HPA');
+      expect(thrown(() => synthApp(app))).toContain('HorizontalPodAutoscalers default/web and default/web-kplus all target Deployment default/web; '
+        + 'a workload must have exactly one HPA');
     });
 
     test('an HPA and a KEDA ScaledObject on one target', () => {
@@ -350,7 +380,8 @@ describe('Autoscaler', () => {
         spec: { scaleTargetRef: { name: 'api' }, triggers: [{ type: 'cpu', metricType: 'Utilization', metadata: { value: '60' } }] },
       } as any);
       expectSchemaValid([so.toJson()]);
-      expect(thrown(() => synthApp(app))).toContain('shop/api and KEDA ScaledObject shop/api-queue all target Deployment shop/api; KEDA creates its own HPA for a ScaledObject, so they would fight');
+      expect(thrown(() => synthApp(app))).toContain('shop/api and KEDA ScaledObject shop/api-queue all target Deployment shop/api; KEDA creates its '
+        + 'own HPA for a ScaledObject, so they would fight');
     });
 
     test('an HPA patched after construction is checked as rendered', () => {
@@ -359,7 +390,8 @@ describe('Autoscaler', () => {
       a.hpa.addJsonPatch(JsonPatch.replace('/spec/minReplicas', 8));
       a.hpa.addJsonPatch(JsonPatch.replace('/spec/behavior/scaleUp/policies', []));
       const msg = thrown(() => synthApp(app));
-      expect(msg).toContain('HorizontalPodAutoscaler shop/api: spec.maxReplicas (5) is below spec.minReplicas (8); raise maxReplicas or lower minReplicas');
+      expect(msg).toContain('HorizontalPodAutoscaler shop/api: spec.maxReplicas (5) is below spec.minReplicas (8); raise maxReplicas or lower '
+        + 'minReplicas');
       expect(msg).toContain('HorizontalPodAutoscaler shop/api: spec.behavior.scaleUp.policies is empty');
     });
   });

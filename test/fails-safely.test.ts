@@ -8,8 +8,8 @@ import {
   AdapterMetric, Autoscaler, MetricsApi, MetricsServer, OpportunisticFiller, PromAdapter, ResourceQuotaPolicy, ScalableFlaskApp,
   ScalingMetric,
 } from '../src';
-import { problemLines } from '../src/safe-synth';
-import { PLUGIN_RECOMMENDATION } from '../src/validation-plugin';
+import { problemLines } from '../src/tooling/safe-synth';
+import { PLUGIN_RECOMMENDATION } from '../src/policy/validation-plugin';
 import { expectSchemaValid, newChart, objectsOf, synthApp, thrown } from './helpers';
 
 const ROOT = path.join(__dirname, '..');
@@ -41,7 +41,8 @@ describe('several problems in one error, one line each', () => {
       'MetricsServer "ms": metricResolution 5s is below 10s',
       'MetricsServer "ms": kubeletPreferredAddressTypes must list at least one address type, each once',
     ]],
-    ['PromAdapter', () => new PromAdapter(newChart().chart, 'adapter', { prometheusUrl: 'ftp://x', replicas: 0, resources: { cpu: 'x', memory: '1Gi' } }), [
+    ['PromAdapter', () => new PromAdapter(newChart().chart, 'adapter', { prometheusUrl: 'ftp://x', replicas: 0, resources: { cpu: 'x',
+      memory: '1Gi' } }), [
       'PromAdapter "adapter": prometheusUrl "ftp://x" must use http or https',
       'PromAdapter "adapter": replicas must be a whole number >= 1, got 0',
       'PromAdapter "adapter": resources.cpu: invalid quantity "x"',
@@ -74,7 +75,8 @@ describe('namespaces and names across the app', () => {
     new MetricsServer(chart, 'ms');
     const adapter = new PromAdapter(chart, 'adapter', { prometheusUrl: 'http://p:9090/' });
     adapter.addCounterRate({ counter: 'http_requests_total' });
-    new OpportunisticFiller(chart, 'miner', { image: 'x', adapter, resources: { cpu: '1', memory: '1Gi' }, maxReplicas: 5, buffer: { replicas: 1, cpu: '1', memory: '1Gi' }, externalKubeStateMetrics: true });
+    new OpportunisticFiller(chart, 'miner', { image: 'x', adapter, resources: { cpu: '1', memory: '1Gi' }, maxReplicas: 5, buffer: { replicas: 1,
+      cpu: '1', memory: '1Gi' }, externalKubeStateMetrics: true });
     new ResourceQuotaPolicy(chart, 'q', { namespace: 'team', quota: { cpu: '4', memory: '4Gi' } });
     const out = Testing.synth(chart);
     const clusterScoped = out.filter(o => ['ClusterRole', 'ClusterRoleBinding', 'APIService', 'PriorityClass', 'Namespace'].includes(o.kind));
@@ -104,14 +106,17 @@ describe('namespaces and names across the app', () => {
   test('two fillers share their PriorityClass (rendered once); different priorities under one name are refused', () => {
     const { app, chart } = newChart();
     const adapter = new PromAdapter(chart, 'adapter', { prometheusUrl: 'http://p:9090/' });
-    const base = { image: 'x', adapter, resources: { cpu: '1', memory: '1Gi' }, maxReplicas: 5, buffer: { replicas: 1, cpu: '1', memory: '1Gi' }, externalKubeStateMetrics: true };
+    const base = { image: 'x', adapter, resources: { cpu: '1', memory: '1Gi' }, maxReplicas: 5, buffer: { replicas: 1, cpu: '1', memory: '1Gi' },
+      externalKubeStateMetrics: true };
     new OpportunisticFiller(chart, 'a', base);
     new OpportunisticFiller(chart, 'b', { ...base, namespace: 'batch' });
     const out = synthApp(app);
     expect(objectsOf(out, 'PriorityClass').map(p => p.metadata.name).sort()).toEqual(['opportunistic-filler', 'overprovisioning']);
     expect(thrown(() => new OpportunisticFiller(chart, 'c', { ...base, namespace: 'other', priority: -50 })))
-      .toContain('OpportunisticFiller "c": PriorityClass "opportunistic-filler" is also rendered by OpportunisticFiller "a" (test/a) with other settings '
-        + '({"value":-100,"preemptionPolicy":"Never"} there, {"value":-50,"preemptionPolicy":"Never"} here); use the same settings in both, or another name in one');
+      .toContain('OpportunisticFiller "c": PriorityClass "opportunistic-filler" is also rendered by OpportunisticFiller "a" (test/a) with other '
+        + 'settings '
+        + '({"value":-100,"preemptionPolicy":"Never"} there, {"value":-50,"preemptionPolicy":"Never"} here); use the same settings in both, or '
+          + 'another name in one');
   });
 });
 
@@ -139,8 +144,10 @@ describe('quota headroom', () => {
   test('a quota scoped to a PriorityClass counts only pods of that class', () => {
     const { app: a, chart } = newChart();
     const adapter = new PromAdapter(chart, 'adapter', { prometheusUrl: 'http://p:9090/' });
-    new OpportunisticFiller(chart, 'miner', { image: 'x', adapter, resources: { cpu: '1', memory: '1Gi' }, minReplicas: 6, maxReplicas: 50, quota: { cpu: '5', memory: '50Gi' }, externalKubeStateMetrics: true });
-    expect(thrown(() => synthApp(a))).toContain('ResourceQuota filler/miner-cap is too small for the autoscaled workloads\' minimum (Deployment miner: 6 pods): requests.cpu needs 6');
+    new OpportunisticFiller(chart, 'miner', { image: 'x', adapter, resources: { cpu: '1', memory: '1Gi' }, minReplicas: 6, maxReplicas: 50,
+      quota: { cpu: '5', memory: '50Gi' }, externalKubeStateMetrics: true });
+    expect(thrown(() => synthApp(a))).toContain('ResourceQuota filler/miner-cap is too small for the autoscaled workloads\' minimum (Deployment '
+      + 'miner: 6 pods): requests.cpu needs 6');
   });
 });
 
@@ -161,7 +168,8 @@ describe('an HPA changed by a JSON patch is still checked', () => {
       metadata: { name: 'raw' },
       spec: { scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'other' }, minReplicas: 0, maxReplicas: 3 },
     });
-    expect(thrown(() => synthApp(app))).toContain('HorizontalPodAutoscaler default/raw: spec.minReplicas 0 needs at least one Object or External metric');
+    expect(thrown(() => synthApp(app))).toContain('HorizontalPodAutoscaler default/raw: spec.minReplicas 0 needs at least one Object or External '
+      + 'metric');
   });
 });
 
@@ -194,7 +202,8 @@ describe('cdk8s-autoscaling synth (npm run synth) fails safely', () => {
       const { App, Chart } = require('cdk8s');
       const { ScalableFlaskApp } = require(${lib});
       const app = new App();
-      new ScalableFlaskApp(new Chart(app, 'c'), 'web', { image: 'x', resources: { cpu: '1', memory: '1Gi' }, minReplicas: 5, maxReplicas: 2, port: 0 });
+      new ScalableFlaskApp(new Chart(app, 'c'), 'web', { image: 'x', resources: { cpu: '1', memory: '1Gi' }, minReplicas: 5, maxReplicas: 2,
+        port: 0 });
       app.synth();
     `);
     const r = run(dir);
@@ -212,7 +221,8 @@ describe('cdk8s-autoscaling synth (npm run synth) fails safely', () => {
       const { k8s } = require('cdk8s-plus-27');
       const { enforceRequestsEqualLimits } = require(${lib});
       const app = new App();
-      new k8s.KubeDeployment(new Chart(app, 'c'), 'd', { metadata: { name: 'd' }, spec: { selector: {}, template: { spec: { containers: [{ name: 'app', image: 'x' }] } } } });
+      new k8s.KubeDeployment(new Chart(app, 'c'), 'd', { metadata: { name: 'd' }, spec: { selector: {},
+        template: { spec: { containers: [{ name: 'app', image: 'x' }] } } } });
       enforceRequestsEqualLimits(app);
       app.synth();
     `);
@@ -244,7 +254,8 @@ describe('cdk8s-autoscaling synth (npm run synth) fails safely', () => {
   test('problemLines unwraps cdk8s\'s validation list', () => {
     expect(problemLines([
       '/x/node_modules/cdk8s/lib/app.js:1', '    throw new Error(...)', '    ^', '',
-      'Error: Validation failed with the following errors:', '  [flask/web] ScalableFlaskApp "web": bad', '  [] HorizontalPodAutoscalers a and b all target x',
+      'Error: Validation failed with the following '
+        + 'errors:', '  [flask/web] ScalableFlaskApp "web": bad', '  [] HorizontalPodAutoscalers a and b all target x',
       '    at App.synth (/x/app.js:1:1)', '', 'Node.js v20.20.2',
     ].join('\n'))).toEqual(['flask/web: ScalableFlaskApp "web": bad', 'HorizontalPodAutoscalers a and b all target x']);
   });

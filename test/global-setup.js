@@ -6,6 +6,7 @@ module.exports = async () => {
   if (process.env.REQUIRE_PROMTOOL === '1') {
     process.stdout.write('\npromtool is not installed but REQUIRE_PROMTOOL=1: the tests that need it will fail (apt-get install -y prometheus)\n');
   } else {
-    process.stdout.write('\npromtool not found: the tests that run it are skipped; install the Debian package "prometheus" (apt-get install -y prometheus) to run them\n');
+    process.stdout.write('\npromtool not found: the tests that run it are skipped; install the Debian package "prometheus" (apt-get install -y '
+      + 'prometheus) to run them\n');
   }
 };

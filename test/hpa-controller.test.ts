@@ -10,7 +10,7 @@ import {
   ControllerMemory, convertDesiredReplicasWithBehaviorRate, convertDesiredReplicasWithRules, getPerPodMetricReplicas,
   getReplicasChangePerPeriod, getResourceReplicas, getUsageRatioReplicaCount, HpaController, PodObservation, resourceSamples,
   ScaleEvent, ScalingRulesSpec, stabilizeRecommendation, stabilizeRecommendationWithBehaviors, storeScaleEvent,
-} from '../src/hpa-controller';
+} from '../src/scaling/hpa-controller';
 
 const NOW = 100_000;
 const HOT = NOW;
@@ -50,7 +50,8 @@ function podsOf(f: ResourceFixture): PodObservation[] {
 
 function resourceReplicas(f: ResourceFixture, targetUtilization: number) {
   const pods = podsOf(f);
-  return getResourceReplicas(f.currentReplicas, targetUtilization, 'cpu', f.container, SETTINGS, pods, resourceSamples(pods, 'cpu', f.container), NOW);
+  return getResourceReplicas(f.currentReplicas, targetUtilization, 'cpu', f.container, SETTINGS, pods, resourceSamples(pods, 'cpu', f.container),
+    NOW);
 }
 
 describe('replica_calculator_test.go', () => {
@@ -59,27 +60,69 @@ describe('replica_calculator_test.go', () => {
     const F = false;
     test.each<[string, ResourceFixture, number, [number, number, number]]>([
       ['scale up', { currentReplicas: 3, requests: ['1.0', '1.0', '1.0'], levels: both(300, 500, 700) }, 30, [5, 50, 2 * 500]],
-      ['scale up: container metric', { currentReplicas: 3, container: 'container2', requests: ['1.0', '1.0', '1.0'], levels: [[1000, 300], [1000, 500], [1000, 700]] }, 30, [5, 50, 500]],
-      ['scale up: unready pod scales less', { currentReplicas: 3, readiness: [F, T, T], requests: ['1.0', '1.0', '1.0'], levels: both(300, 500, 700) }, 30, [4, 60, 2 * 600]],
-      ['scale up: hot-CPU container scales less', { currentReplicas: 3, startTimes: [HOT, COOL, COOL], container: 'container2', requests: ['1.0', '1.0', '1.0'], levels: [[0, 300], [0, 500], [0, 700]] }, 30, [4, 60, 600]],
-      ['scale up: hot-CPU pod scales less', { currentReplicas: 3, startTimes: [HOT, COOL, COOL], requests: ['1.0', '1.0', '1.0'], levels: both(300, 500, 700) }, 30, [4, 60, 2 * 600]],
-      ['no scale: unready pods ignored', { currentReplicas: 3, readiness: [T, F, F], requests: ['1.0', '1.0', '1.0'], levels: both(400, 500, 700) }, 30, [3, 40, 2 * 400]],
-      ['no scale: hot-CPU pods ignored', { currentReplicas: 3, readiness: [T, F, F], startTimes: [COOL, HOT, HOT], requests: ['1.0', '1.0', '1.0'], levels: both(400, 500, 700) }, 30, [3, 40, 2 * 400]],
-      ['scale up: failed pods ignored', { currentReplicas: 2, readiness: [T, T, F, F], phases: ['Running', 'Running', 'Failed', 'Failed'], requests: ['1.0', '1.0', '1.0', '1.0'], levels: both(500, 700) }, 30, [4, 60, 2 * 600]],
-      ['scale up: failed pods ignored with missing container metric', { currentReplicas: 2, readiness: [T, T, F, F], phases: ['Running', 'Running', 'Failed', 'Failed'], container: 'container2', requests: ['1.0', '1.0', '1.0', '1.0'], levels: [[1000, 500], [9000, 700], [1000], [9000]] }, 30, [4, 60, 600]],
-      ['scale up: container metrics with failed pods ignored', { currentReplicas: 2, readiness: [T, T, F, F], phases: ['Running', 'Running', 'Failed', 'Failed'], container: 'container2', requests: ['1.0', '1.0', '1.0', '1.0'], levels: [[1000, 500], [9000, 700]] }, 30, [4, 60, 600]],
-      ['scale up: pods being deleted are ignored', { currentReplicas: 2, readiness: [T, T, F, F], phases: ['Running', 'Running', 'Running', 'Running'], deleting: [F, F, T, T], requests: ['1.0', '1.0', '1.0', '1.0'], levels: both(500, 700) }, 30, [4, 60, 2 * 600]],
-      ['scale down', { currentReplicas: 5, requests: ['1.0', '1.0', '1.0', '1.0', '1.0'], levels: both(100, 300, 500, 250, 250) }, 50, [3, 28, 2 * 280]],
-      ['scale down: container metric', { currentReplicas: 5, container: 'container2', requests: ['1.0', '1.0', '1.0', '1.0', '1.0'], levels: [[1000, 100], [1000, 300], [1000, 500], [1000, 250], [1000, 250]] }, 50, [3, 28, 280]],
-      ['scale down: exclude unready pods', { currentReplicas: 5, readiness: [T, T, T, F, F], requests: ['1.0', '1.0', '1.0', '1.0', '1.0'], levels: both(100, 300, 500, 250, 250) }, 50, [2, 30, 2 * 300]],
-      ['scale down: container metric excludes unready pods', { currentReplicas: 5, readiness: [T, T, T, F, F], container: 'container2', requests: ['1.0', '1.0', '1.0', '1.0', '1.0'], levels: [[1000, 100], [1000, 300], [1000, 500], [1000, 250], [1000, 250]] }, 50, [2, 30, 300]],
-      ['scale down: exclude unscheduled pods', { currentReplicas: 5, readiness: [T, F, F, F, F], phases: ['Running', 'Pending', 'Pending', 'Pending', 'Pending'], requests: ['1.0', '1.0', '1.0', '1.0', '1.0'], levels: both(100) }, 50, [1, 10, 2 * 100]],
-      ['scale down: container metric excludes unscheduled pods', { currentReplicas: 5, readiness: [T, F, F, F, F], phases: ['Running', 'Pending', 'Pending', 'Pending', 'Pending'], container: 'container2', requests: ['1.0', '1.0', '1.0', '1.0', '1.0'], levels: [[1000, 100], [1000, 300], [1000, 500], [1000, 250], [1000, 250]] }, 50, [1, 10, 100]],
-      ['scale down: ignore hot-CPU pods', { currentReplicas: 5, startTimes: [COOL, COOL, COOL, HOT, HOT], requests: ['1.0', '1.0', '1.0', '1.0', '1.0'], levels: both(100, 300, 500, 250, 250) }, 50, [2, 30, 2 * 300]],
-      ['scale down: container metric ignores hot-CPU pods', { currentReplicas: 5, startTimes: [COOL, COOL, COOL, HOT, HOT], container: 'container2', requests: ['1.0', '1.0', '1.0', '1.0', '1.0'], levels: [[1000, 100], [1000, 300], [1000, 500], [1000, 1000], [1000, 1000]] }, 50, [2, 30, 300]],
-      ['scale down: failed pods ignored', { currentReplicas: 5, readiness: [T, T, T, T, T, F, F], phases: ['Running', 'Running', 'Running', 'Running', 'Running', 'Failed', 'Failed'], requests: Array(7).fill('1.0'), levels: both(100, 300, 500, 250, 250) }, 50, [3, 28, 2 * 280]],
-      ['scale down: pods being deleted are ignored', { currentReplicas: 5, readiness: [T, T, T, T, T, F, F], phases: Array(7).fill('Running'), deleting: [F, F, F, F, F, T, T], requests: Array(7).fill('1.0'), levels: both(100, 300, 500, 250, 250) }, 50, [3, 28, 2 * 280]],
-      ['scale down: still-running pods being deleted are ignored', { currentReplicas: 5, readiness: [T, T, T, T, T, F, F], phases: Array(7).fill('Running'), deleting: [F, F, F, F, F, T, T], container: 'container2', requests: Array(7).fill('1.0'), levels: [[1000, 100], [1000, 300], [1000, 500], [1000, 250], [1000, 250]] }, 50, [3, 28, 280]],
+      ['scale up: container '
+        + 'metric', { currentReplicas: 3, container: 'container2', requests: ['1.0', '1.0', '1.0'], levels: [[1000, 300], [1000, 500], [1000,
+          700]] }, 30, [5, 50, 500]],
+      ['scale up: unready pod scales '
+        + 'less', { currentReplicas: 3, readiness: [F, T, T], requests: ['1.0', '1.0', '1.0'], levels: both(300, 500, 700) }, 30, [4, 60, 2 * 600]],
+      ['scale up: hot-CPU container scales '
+        + 'less', { currentReplicas: 3, startTimes: [HOT, COOL, COOL], container: 'container2', requests: ['1.0', '1.0', '1.0'], levels: [[0, 300],
+          [0, 500], [0, 700]] }, 30, [4, 60, 600]],
+      ['scale up: hot-CPU pod scales '
+        + 'less', { currentReplicas: 3, startTimes: [HOT, COOL, COOL], requests: ['1.0', '1.0', '1.0'], levels: both(300, 500, 700) }, 30, [4, 60,
+          2 * 600]],
+      ['no scale: unready pods '
+        + 'ignored', { currentReplicas: 3, readiness: [T, F, F], requests: ['1.0', '1.0', '1.0'], levels: both(400, 500, 700) }, 30, [3, 40,
+          2 * 400]],
+      ['no scale: hot-CPU pods '
+        + 'ignored', { currentReplicas: 3, readiness: [T, F, F], startTimes: [COOL, HOT, HOT], requests: ['1.0', '1.0', '1.0'], levels: both(400,
+          500, 700) }, 30, [3, 40, 2 * 400]],
+      ['scale up: failed pods '
+        + 'ignored', { currentReplicas: 2, readiness: [T, T, F, F], phases: ['Running', 'Running', 'Failed', 'Failed'], requests: ['1.0', '1.0',
+          '1.0', '1.0'], levels: both(500, 700) }, 30, [4, 60, 2 * 600]],
+      ['scale up: failed pods ignored with missing container '
+        + 'metric', { currentReplicas: 2, readiness: [T, T, F, F], phases: ['Running', 'Running', 'Failed', 'Failed'], container: 'container2',
+          requests: ['1.0', '1.0', '1.0', '1.0'], levels: [[1000, 500], [9000, 700], [1000], [9000]] }, 30, [4, 60, 600]],
+      ['scale up: container metrics with failed pods '
+        + 'ignored', { currentReplicas: 2, readiness: [T, T, F, F], phases: ['Running', 'Running', 'Failed', 'Failed'], container: 'container2',
+          requests: ['1.0', '1.0', '1.0', '1.0'], levels: [[1000, 500], [9000, 700]] }, 30, [4, 60, 600]],
+      ['scale up: pods being deleted are '
+        + 'ignored', { currentReplicas: 2, readiness: [T, T, F, F], phases: ['Running', 'Running', 'Running', 'Running'], deleting: [F, F, T, T],
+          requests: ['1.0', '1.0', '1.0', '1.0'], levels: both(500, 700) }, 30, [4, 60, 2 * 600]],
+      ['scale down', { currentReplicas: 5, requests: ['1.0', '1.0', '1.0', '1.0', '1.0'], levels: both(100, 300, 500, 250, 250) }, 50, [3, 28,
+        2 * 280]],
+      ['scale down: container '
+        + 'metric', { currentReplicas: 5, container: 'container2', requests: ['1.0', '1.0', '1.0', '1.0', '1.0'], levels: [[1000, 100], [1000, 300],
+          [1000, 500], [1000, 250], [1000, 250]] }, 50, [3, 28, 280]],
+      ['scale down: exclude unready '
+        + 'pods', { currentReplicas: 5, readiness: [T, T, T, F, F], requests: ['1.0', '1.0', '1.0', '1.0', '1.0'], levels: both(100, 300, 500, 250,
+          250) }, 50, [2, 30, 2 * 300]],
+      ['scale down: container metric excludes unready '
+        + 'pods', { currentReplicas: 5, readiness: [T, T, T, F, F], container: 'container2', requests: ['1.0', '1.0', '1.0', '1.0', '1.0'],
+          levels: [[1000, 100], [1000, 300], [1000, 500], [1000, 250], [1000, 250]] }, 50, [2, 30, 300]],
+      ['scale down: exclude unscheduled '
+        + 'pods', { currentReplicas: 5, readiness: [T, F, F, F, F], phases: ['Running', 'Pending', 'Pending', 'Pending', 'Pending'],
+          requests: ['1.0', '1.0', '1.0', '1.0', '1.0'], levels: both(100) }, 50, [1, 10, 2 * 100]],
+      ['scale down: container metric excludes unscheduled '
+        + 'pods', { currentReplicas: 5, readiness: [T, F, F, F, F], phases: ['Running', 'Pending', 'Pending', 'Pending', 'Pending'],
+          container: 'container2', requests: ['1.0', '1.0', '1.0', '1.0', '1.0'], levels: [[1000, 100], [1000, 300], [1000, 500], [1000, 250], [1000,
+            250]] }, 50, [1, 10, 100]],
+      ['scale down: ignore hot-CPU '
+        + 'pods', { currentReplicas: 5, startTimes: [COOL, COOL, COOL, HOT, HOT], requests: ['1.0', '1.0', '1.0', '1.0', '1.0'], levels: both(100,
+          300, 500, 250, 250) }, 50, [2, 30, 2 * 300]],
+      ['scale down: container metric ignores hot-CPU '
+        + 'pods', { currentReplicas: 5, startTimes: [COOL, COOL, COOL, HOT, HOT], container: 'container2', requests: ['1.0', '1.0', '1.0', '1.0',
+          '1.0'], levels: [[1000, 100], [1000, 300], [1000, 500], [1000, 1000], [1000, 1000]] }, 50, [2, 30, 300]],
+      ['scale down: failed pods '
+        + 'ignored', { currentReplicas: 5, readiness: [T, T, T, T, T, F, F], phases: ['Running', 'Running', 'Running', 'Running', 'Running',
+          'Failed', 'Failed'], requests: Array(7).fill('1.0'), levels: both(100, 300, 500, 250, 250) }, 50, [3, 28, 2 * 280]],
+      ['scale down: pods being deleted are '
+        + 'ignored', { currentReplicas: 5, readiness: [T, T, T, T, T, F, F], phases: Array(7).fill('Running'), deleting: [F, F, F, F, F, T, T],
+          requests: Array(7).fill('1.0'), levels: both(100, 300, 500, 250, 250) }, 50, [3, 28, 2 * 280]],
+      ['scale down: still-running pods being deleted are '
+        + 'ignored', { currentReplicas: 5, readiness: [T, T, T, T, T, F, F], phases: Array(7).fill('Running'), deleting: [F, F, F, F, F, T, T],
+          container: 'container2', requests: Array(7).fill('1.0'), levels: [[1000, 100], [1000, 300], [1000, 500], [1000, 250], [1000, 250]] }, 50,
+            [3, 28, 280]],
     ])('%s', (_name, fixture, target, [replicas, utilization, raw]) => {
       expect(resourceReplicas(fixture, target)).toEqual({ replicas, utilization, rawAverage: raw });
     });
@@ -113,8 +156,10 @@ describe('replica_calculator_test.go', () => {
 
   test.each<[string, () => { replicas: number; usage: number }, number, number]>([
     ['TestReplicaCalcScaleUpCM', () => podMetric(3, [20000, 10000, 30000], 15000), 4, 20000],
-    ['TestReplicaCalcScaleUpCMUnreadyHotCpuNoLessScale', () => podMetric(3, [50000, 10000, 30000], 15000, [true, true, false], [COOL, COOL, HOT]), 6, 30000],
-    ['TestReplicaCalcScaleUpCMUnreadyHotCpuScaleWouldScaleDown', () => podMetric(3, [50000, 15000, 30000], 15000, [false, true, false], [HOT, COOL, HOT]), 7, 31666],
+    ['TestReplicaCalcScaleUpCMUnreadyHotCpuNoLessScale', () => podMetric(3, [50000, 10000, 30000], 15000, [true, true, false], [COOL, COOL, HOT]), 6,
+      30000],
+    ['TestReplicaCalcScaleUpCMUnreadyHotCpuScaleWouldScaleDown', () => podMetric(3, [50000, 15000, 30000], 15000, [false, true, false], [HOT, COOL,
+      HOT]), 7, 31666],
     ['TestReplicaCalcScaleDownCM', () => podMetric(5, [12000, 12000, 12000, 12000, 12000], 20000), 3, 12000],
     ['TestReplicaCalcToleranceCM', () => podMetric(3, [20000, 21000, 21000], 20000), 3, 20666],
   ])('%s', (_name, run, replicas, usage) => {
@@ -126,8 +171,10 @@ describe('replica_calculator_test.go', () => {
 
   test.each<[string, () => number, number]>([
     ['TestReplicaCalcScaleUpCMObject', () => getUsageRatioReplicaCount(3, 20000 / 15000, SETTINGS.tolerances, readyPods(T3)), 4],
-    ['TestReplicaCalcScaleUpCMObjectIgnoresUnreadyPods', () => getUsageRatioReplicaCount(3, 50000 / 10000, SETTINGS.tolerances, readyPods([false, true, false])), 5],
-    ['TestReplicaCalcScaleUpCMExternalIgnoresUnreadyPods', () => getUsageRatioReplicaCount(3, 8600 / 4400, SETTINGS.tolerances, readyPods([false, true, false])), 2],
+    ['TestReplicaCalcScaleUpCMObjectIgnoresUnreadyPods', () => getUsageRatioReplicaCount(3, 50000 / 10000, SETTINGS.tolerances, readyPods([false,
+      true, false])), 5],
+    ['TestReplicaCalcScaleUpCMExternalIgnoresUnreadyPods', () => getUsageRatioReplicaCount(3, 8600 / 4400, SETTINGS.tolerances, readyPods([false,
+      true, false])), 2],
     ['TestReplicaCalcScaleDownCMObject', () => getUsageRatioReplicaCount(5, 12000 / 20000, SETTINGS.tolerances, readyPods(Array(5).fill(true))), 3],
     ['TestReplicaCalcScaleDownCMExternal', () => getUsageRatioReplicaCount(5, 8600 / 14334, SETTINGS.tolerances, readyPods(Array(5).fill(true))), 3],
     ['TestReplicaCalcToleranceCMObject', () => getUsageRatioReplicaCount(3, 20666 / 20000, SETTINGS.tolerances, readyPods(T3)), 3],
@@ -167,8 +214,10 @@ function uniformEvents(raw: number[], period: number): ScaleEvent[] {
 }
 
 /** GenerateHPAScaleUpRules / GenerateHPAScaleDownRules(nil): the API defaults. */
-const DEFAULT_UP: ScalingRulesSpec = { stabilizationWindowSeconds: 0, selectPolicy: 'Max', policies: [{ type: 'Pods', value: 4, periodSeconds: 15 }, { type: 'Percent', value: 100, periodSeconds: 15 }] };
-const DEFAULT_DOWN: ScalingRulesSpec = { stabilizationWindowSeconds: 300, selectPolicy: 'Max', policies: [{ type: 'Percent', value: 100, periodSeconds: 15 }] };
+const DEFAULT_UP: ScalingRulesSpec = { stabilizationWindowSeconds: 0, selectPolicy: 'Max', policies: [{ type: 'Pods', value: 4, periodSeconds: 15 },
+  { type: 'Percent', value: 100, periodSeconds: 15 }] };
+const DEFAULT_DOWN: ScalingRulesSpec = { stabilizationWindowSeconds: 300, selectPolicy: 'Max', policies: [{ type: 'Percent', value: 100,
+  periodSeconds: 15 }] };
 
 describe('horizontal_test.go', () => {
   test.each<[string, number, number, number, number, number, string]>([
@@ -182,55 +231,110 @@ describe('horizontal_test.go', () => {
   });
 
   test('TestCalculateScaleUpLimitWithScalingRules and TestCalculateScaleDownLimitWithBehaviors (selectPolicy Min)', () => {
-    const min: ScalingRulesSpec = { stabilizationWindowSeconds: 300, selectPolicy: 'Min', policies: [{ type: 'Pods', value: 2, periodSeconds: 60 }, { type: 'Percent', value: 50, periodSeconds: 60 }] };
+    const min: ScalingRulesSpec = { stabilizationWindowSeconds: 300, selectPolicy: 'Min', policies: [{ type: 'Pods', value: 2, periodSeconds: 60 },
+      { type: 'Percent', value: 50, periodSeconds: 60 }] };
     expect(calculateScaleUpLimitWithScalingRules(NOW, 1, [], [], min)).toBe(2);
     expect(calculateScaleDownLimitWithBehaviors(NOW, 5, [], [], min)).toBe(3);
   });
 
   describe('TestScalingWithRules (convertDesiredReplicasWithBehaviorRate)', () => {
-    type Case = [string, { up?: ScaleEvent[]; down?: ScaleEvent[]; min: number; max: number; upRules?: ScalingRulesSpec; downRules?: ScalingRulesSpec; current: number; desired: number }, number, string];
+    interface Input {
+      up?: ScaleEvent[]; down?: ScaleEvent[]; min: number; max: number;
+      upRules?: ScalingRulesSpec; downRules?: ScalingRulesSpec; current: number; desired: number;
+    }
+    type Case = [string, Input, number, string];
     test.each<Case>([
       ['prenormalized desired replicas within range', { current: 5, desired: 7, min: 3, max: 8 }, 7, 'DesiredWithinRange'],
       ['prenormalized desired replicas < minReplicas', { current: 3, desired: 1, min: 2, max: 8 }, 2, 'TooFewReplicas'],
       ['prenormalized desired replicas within range when minReplicas is 0', { current: 1, desired: 0, min: 0, max: 10 }, 0, 'DesiredWithinRange'],
       ['maxReplicas is the limit because maxReplicas < scaleUpLimit', { current: 20, desired: 1000, min: 1, max: 10 }, 10, 'TooManyReplicas'],
       ['desired replica count is more than the maximum replica count', { current: 100, desired: 1000, min: 100, max: 150 }, 150, 'TooManyReplicas'],
-      ['scaleUpLimit is the limit because scaleUpLimit < maxReplicas with user policies', { current: 3, desired: 1000, min: 1, max: 2000, upRules: rules(0, 0, 1, 60, 0) }, 4, 'ScaleUpLimit'],
+      ['scaleUpLimit is the limit because scaleUpLimit < maxReplicas with user '
+        + 'policies', { current: 3, desired: 1000, min: 1, max: 2000, upRules: rules(0, 0, 1, 60, 0) }, 4, 'ScaleUpLimit'],
       ['scaleUp with default behavior', { current: 10, desired: 50, min: 1, max: 1000 }, 20, 'ScaleUpLimit'],
-      ['scaleUp with pods policy larger than percent policy', { current: 10, desired: 500, min: 1, max: 1000, upRules: rules(100, 60, 100, 60, 0) }, 110, 'ScaleUpLimit'],
-      ['scaleUp with percent policy larger than pods policy', { current: 10, desired: 500, min: 1, max: 1000, upRules: rules(2, 60, 100, 60, 0) }, 20, 'ScaleUpLimit'],
-      ['scaleUp with spec MaxReplicas limitation with large pod policy', { current: 10, desired: 50, min: 1, max: 1000, upRules: rules(100, 60, 0, 0, 0) }, 50, 'DesiredWithinRange'],
-      ['scaleUp with spec MaxReplicas limitation with large percent policy', { current: 10, desired: 50, min: 1, max: 1000, upRules: rules(10000, 60, 0, 0, 0) }, 50, 'DesiredWithinRange'],
+      ['scaleUp with pods policy larger than percent '
+        + 'policy', { current: 10, desired: 500, min: 1, max: 1000, upRules: rules(100, 60, 100, 60, 0) }, 110, 'ScaleUpLimit'],
+      ['scaleUp with percent policy larger than pods '
+        + 'policy', { current: 10, desired: 500, min: 1, max: 1000, upRules: rules(2, 60, 100, 60, 0) }, 20, 'ScaleUpLimit'],
+      ['scaleUp with spec MaxReplicas limitation with large pod '
+        + 'policy', { current: 10, desired: 50, min: 1, max: 1000, upRules: rules(100, 60, 0, 0, 0) }, 50, 'DesiredWithinRange'],
+      ['scaleUp with spec MaxReplicas limitation with large percent '
+        + 'policy', { current: 10, desired: 50, min: 1, max: 1000, upRules: rules(10000, 60, 0, 0, 0) }, 50, 'DesiredWithinRange'],
       ['scaleUp with pod policy limitation', { current: 10, desired: 50, min: 1, max: 1000, upRules: rules(30, 60, 0, 0, 0) }, 40, 'ScaleUpLimit'],
-      ['scaleUp with percent policy limitation', { current: 10, desired: 50, min: 1, max: 1000, upRules: rules(0, 0, 200, 60, 0) }, 30, 'ScaleUpLimit'],
-      ['scaleDown with percent policy larger than pod policy', { current: 100, desired: 2, min: 1, max: 1000, downRules: rules(20, 60, 1, 60, 300) }, 80, 'ScaleDownLimit'],
-      ['scaleDown with pod policy larger than percent policy', { current: 100, desired: 2, min: 1, max: 1000, downRules: rules(2, 60, 1, 60, 300) }, 98, 'ScaleDownLimit'],
-      ['scaleDown with spec MinReplicas=nil limitation with large pod policy', { current: 10, desired: 0, min: 1, max: 1000, downRules: rules(100, 60, 0, 0, 300) }, 1, 'TooFewReplicas'],
-      ['scaleDown with spec MinReplicas limitation with large percent policy', { current: 10, desired: 2, min: 5, max: 1000, downRules: rules(0, 0, 100, 60, 300) }, 5, 'TooFewReplicas'],
-      ['scaleDown with pod policy limitation', { current: 10, desired: 2, min: 1, max: 1000, downRules: rules(5, 60, 0, 0, 300) }, 5, 'ScaleDownLimit'],
-      ['scaleDown with percent policy limitation', { current: 10, desired: 5, min: 1, max: 1000, downRules: rules(0, 0, 50, 60, 300) }, 5, 'DesiredWithinRange'],
-      ['scaleUp with spec MaxReplicas limitation with large pod policy and events', { up: uniformEvents([1, 5, 9], 120), current: 100, desired: 500, min: 1, max: 200, upRules: rules(300, 60, 0, 0, 0) }, 200, 'TooManyReplicas'],
-      ['scaleUp with spec MaxReplicas limitation with large percent policy and events', { up: uniformEvents([1, 5, 9], 120), current: 100, desired: 500, min: 1, max: 200, upRules: rules(0, 0, 10000, 60, 0) }, 200, 'TooManyReplicas'],
-      ['scaleUp with currentReplicas limitation with rate.PeriodSeconds with a lot of recent scale up events', { up: uniformEvents([1, 5, 9], 120), current: 100, desired: 500, min: 1, max: 1000, upRules: rules(5, 120, 0, 0, 0) }, 100, 'ScaleUpLimit'],
-      ['scaleUp with pod policy and previous scale up events', { up: uniformEvents([1, 5, 9], 120), current: 100, desired: 500, min: 1, max: 1000, upRules: rules(150, 120, 0, 0, 0) }, 235, 'ScaleUpLimit'],
-      ['scaleUp with percent policy and previous scale up events', { up: uniformEvents([1, 5, 9], 120), current: 100, desired: 500, min: 1, max: 1000, upRules: rules(0, 0, 200, 120, 0) }, 255, 'ScaleUpLimit'],
-      ['scaleDown with default policy and previous events', { down: uniformEvents([1, 5, 9], 120), current: 10, desired: 5, min: 1, max: 1000 }, 5, 'DesiredWithinRange'],
-      ['scaleDown with spec MinReplicas=nil limitation with large pod policy and previous events', { down: uniformEvents([1, 5, 9], 120), current: 100, desired: 0, min: 1, max: 1000, downRules: rules(115, 120, 0, 0, 300) }, 1, 'TooFewReplicas'],
-      ['scaleDown with spec MinReplicas limitation with large pod policy and previous events', { down: uniformEvents([1, 5, 9], 120), current: 100, desired: 0, min: 5, max: 1000, downRules: rules(130, 120, 0, 0, 300) }, 5, 'TooFewReplicas'],
-      ['scaleDown with spec MinReplicas limitation with large percent policy and previous events', { down: uniformEvents([1, 5, 9], 120), current: 100, desired: 2, min: 5, max: 1000, downRules: rules(0, 0, 100, 120, 300) }, 5, 'TooFewReplicas'],
-      ['scaleDown with pod policy limitation and previous events', { down: uniformEvents([1, 5, 9], 120), current: 100, desired: 2, min: 1, max: 1000, downRules: rules(5, 120, 0, 0, 300) }, 100, 'ScaleDownLimit'],
-      ['scaleDown with percent policy limitation and previous events', { down: uniformEvents([2, 4, 6], 120), current: 100, desired: 0, min: 1, max: 1000, downRules: rules(0, 0, 50, 120, 300) }, 56, 'ScaleDownLimit'],
-      ['scaleDown with previous events preventing further scale down', { down: uniformEvents([10, 10, 10], 120), current: 100, desired: 0, min: 1, max: 1000, downRules: rules(0, 0, 10, 120, 300) }, 100, 'ScaleDownLimit'],
-      ['scaleDown with with previous events still allowing more scale down', { down: uniformEvents([10, 10, 10], 120), current: 10, desired: 5, min: 1, max: 1000, downRules: rules(0, 0, 1000, 120, 300) }, 5, 'DesiredWithinRange'],
-      ['check \'outdated\' flag for events for one behavior for up', { up: uniformEvents([8, 12, 9, 11], 120), current: 100, desired: 200, min: 1, max: 1000, upRules: rules(1000, 60, 0, 0, 0) }, 200, 'DesiredWithinRange'],
-      ['check that events were not marked \'outdated\' for two different policies in the behavior for up', { up: uniformEvents([8, 12, 9, 11], 120), current: 100, desired: 200, min: 1, max: 1000, upRules: rules(1000, 120, 100, 60, 0) }, 200, 'DesiredWithinRange'],
-      ['check that events were marked \'outdated\' for two different policies in the behavior for up', { up: uniformEvents([8, 12, 9, 11], 120), current: 100, desired: 200, min: 1, max: 1000, upRules: rules(1000, 30, 100, 60, 0) }, 200, 'DesiredWithinRange'],
-      ['check \'outdated\' flag for events for one behavior for down', { down: uniformEvents([8, 12, 9, 11], 120), current: 100, desired: 5, min: 1, max: 1000, downRules: rules(1000, 60, 0, 0, 300) }, 5, 'DesiredWithinRange'],
-      ['check that events were not marked \'outdated\' for two different policies in the behavior for down', { down: uniformEvents([8, 12, 9, 11], 120), current: 100, desired: 5, min: 1, max: 1000, downRules: rules(1000, 120, 100, 60, 300) }, 5, 'DesiredWithinRange'],
-      ['check that events were marked \'outdated\' for two different policies in the behavior for down', { down: uniformEvents([8, 12, 9, 11], 120), current: 100, desired: 5, min: 1, max: 1000, downRules: rules(1000, 30, 100, 60, 300) }, 5, 'DesiredWithinRange'],
+      ['scaleUp with percent policy '
+        + 'limitation', { current: 10, desired: 50, min: 1, max: 1000, upRules: rules(0, 0, 200, 60, 0) }, 30, 'ScaleUpLimit'],
+      ['scaleDown with percent policy larger than pod '
+        + 'policy', { current: 100, desired: 2, min: 1, max: 1000, downRules: rules(20, 60, 1, 60, 300) }, 80, 'ScaleDownLimit'],
+      ['scaleDown with pod policy larger than percent '
+        + 'policy', { current: 100, desired: 2, min: 1, max: 1000, downRules: rules(2, 60, 1, 60, 300) }, 98, 'ScaleDownLimit'],
+      ['scaleDown with spec MinReplicas=nil limitation with large pod '
+        + 'policy', { current: 10, desired: 0, min: 1, max: 1000, downRules: rules(100, 60, 0, 0, 300) }, 1, 'TooFewReplicas'],
+      ['scaleDown with spec MinReplicas limitation with large percent '
+        + 'policy', { current: 10, desired: 2, min: 5, max: 1000, downRules: rules(0, 0, 100, 60, 300) }, 5, 'TooFewReplicas'],
+      ['scaleDown with pod policy '
+        + 'limitation', { current: 10, desired: 2, min: 1, max: 1000, downRules: rules(5, 60, 0, 0, 300) }, 5, 'ScaleDownLimit'],
+      ['scaleDown with percent policy '
+        + 'limitation', { current: 10, desired: 5, min: 1, max: 1000, downRules: rules(0, 0, 50, 60, 300) }, 5, 'DesiredWithinRange'],
+      ['scaleUp with spec MaxReplicas limitation with large pod policy and '
+        + 'events', { up: uniformEvents([1, 5, 9], 120), current: 100, desired: 500, min: 1, max: 200, upRules: rules(300, 60, 0, 0, 0) }, 200,
+          'TooManyReplicas'],
+      ['scaleUp with spec MaxReplicas limitation with large percent policy and '
+        + 'events', { up: uniformEvents([1, 5, 9], 120), current: 100, desired: 500, min: 1, max: 200, upRules: rules(0, 0, 10000, 60, 0) }, 200,
+          'TooManyReplicas'],
+      ['scaleUp with currentReplicas limitation with rate.PeriodSeconds with a lot of recent scale up '
+        + 'events', { up: uniformEvents([1, 5, 9], 120), current: 100, desired: 500, min: 1, max: 1000, upRules: rules(5, 120, 0, 0, 0) }, 100,
+          'ScaleUpLimit'],
+      ['scaleUp with pod policy and previous scale up '
+        + 'events', { up: uniformEvents([1, 5, 9], 120), current: 100, desired: 500, min: 1, max: 1000, upRules: rules(150, 120, 0, 0, 0) }, 235,
+          'ScaleUpLimit'],
+      ['scaleUp with percent policy and previous scale up '
+        + 'events', { up: uniformEvents([1, 5, 9], 120), current: 100, desired: 500, min: 1, max: 1000, upRules: rules(0, 0, 200, 120, 0) }, 255,
+          'ScaleUpLimit'],
+      ['scaleDown with default policy and previous '
+        + 'events', { down: uniformEvents([1, 5, 9], 120), current: 10, desired: 5, min: 1, max: 1000 }, 5, 'DesiredWithinRange'],
+      ['scaleDown with spec MinReplicas=nil limitation with large pod policy and previous '
+        + 'events', { down: uniformEvents([1, 5, 9], 120), current: 100, desired: 0, min: 1, max: 1000, downRules: rules(115, 120, 0, 0, 300) }, 1,
+          'TooFewReplicas'],
+      ['scaleDown with spec MinReplicas limitation with large pod policy and previous '
+        + 'events', { down: uniformEvents([1, 5, 9], 120), current: 100, desired: 0, min: 5, max: 1000, downRules: rules(130, 120, 0, 0, 300) }, 5,
+          'TooFewReplicas'],
+      ['scaleDown with spec MinReplicas limitation with large percent policy and previous '
+        + 'events', { down: uniformEvents([1, 5, 9], 120), current: 100, desired: 2, min: 5, max: 1000, downRules: rules(0, 0, 100, 120, 300) }, 5,
+          'TooFewReplicas'],
+      ['scaleDown with pod policy limitation and previous '
+        + 'events', { down: uniformEvents([1, 5, 9], 120), current: 100, desired: 2, min: 1, max: 1000, downRules: rules(5, 120, 0, 0, 300) }, 100,
+          'ScaleDownLimit'],
+      ['scaleDown with percent policy limitation and previous '
+        + 'events', { down: uniformEvents([2, 4, 6], 120), current: 100, desired: 0, min: 1, max: 1000, downRules: rules(0, 0, 50, 120, 300) }, 56,
+          'ScaleDownLimit'],
+      ['scaleDown with previous events preventing further scale '
+        + 'down', { down: uniformEvents([10, 10, 10], 120), current: 100, desired: 0, min: 1, max: 1000, downRules: rules(0, 0, 10, 120, 300) }, 100,
+          'ScaleDownLimit'],
+      ['scaleDown with with previous events still allowing more scale '
+        + 'down', { down: uniformEvents([10, 10, 10], 120), current: 10, desired: 5, min: 1, max: 1000, downRules: rules(0, 0, 1000, 120, 300) }, 5,
+          'DesiredWithinRange'],
+      ['check \'outdated\' flag for events for one behavior for '
+        + 'up', { up: uniformEvents([8, 12, 9, 11], 120), current: 100, desired: 200, min: 1, max: 1000, upRules: rules(1000, 60, 0, 0, 0) }, 200,
+          'DesiredWithinRange'],
+      ['check that events were not marked \'outdated\' for two different policies in the behavior for '
+        + 'up', { up: uniformEvents([8, 12, 9, 11], 120), current: 100, desired: 200, min: 1, max: 1000, upRules: rules(1000, 120, 100, 60, 0) },
+          200, 'DesiredWithinRange'],
+      ['check that events were marked \'outdated\' for two different policies in the behavior for '
+        + 'up', { up: uniformEvents([8, 12, 9, 11], 120), current: 100, desired: 200, min: 1, max: 1000, upRules: rules(1000, 30, 100, 60, 0) }, 200,
+          'DesiredWithinRange'],
+      ['check \'outdated\' flag for events for one behavior for '
+        + 'down', { down: uniformEvents([8, 12, 9, 11], 120), current: 100, desired: 5, min: 1, max: 1000, downRules: rules(1000, 60, 0, 0, 300) },
+          5, 'DesiredWithinRange'],
+      ['check that events were not marked \'outdated\' for two different policies in the behavior for '
+        + 'down', { down: uniformEvents([8, 12, 9, 11], 120), current: 100, desired: 5, min: 1, max: 1000, downRules: rules(1000, 120, 100, 60,
+          300) }, 5, 'DesiredWithinRange'],
+      ['check that events were marked \'outdated\' for two different policies in the behavior for '
+        + 'down', { down: uniformEvents([8, 12, 9, 11], 120), current: 100, desired: 5, min: 1, max: 1000, downRules: rules(1000, 30, 100, 60,
+          300) }, 5, 'DesiredWithinRange'],
     ])('%s', (_name, c, expected, condition) => {
       const memory: ControllerMemory = { scaleUpEvents: c.up ?? [], scaleDownEvents: c.down ?? [] };
-      const args = { currentReplicas: c.current, desiredReplicas: c.desired, minReplicas: c.min, maxReplicas: c.max, scaleUp: c.upRules ?? DEFAULT_UP, scaleDown: c.downRules ?? DEFAULT_DOWN };
+      const args = { currentReplicas: c.current, desiredReplicas: c.desired, minReplicas: c.min, maxReplicas: c.max,
+        scaleUp: c.upRules ?? DEFAULT_UP, scaleDown: c.downRules ?? DEFAULT_DOWN };
       expect(convertDesiredReplicasWithBehaviorRate(memory, NOW, args)).toEqual([expected, condition]);
     });
   });
@@ -243,7 +347,8 @@ describe('horizontal_test.go', () => {
       ['no stabilize - old recommendations', [[10, -600], [9, -540]], 3, 3, 2],
       ['stabilize - old recommendations', [[10, -600], [4, -60], [5, -120], [9, -540]], 3, 5, 4],
     ])('%s', (_name, recs, prenormalized, expected, logLength) => {
-      const memory: ControllerMemory = { recommendations: recs.map(([recommendation, ago]) => ({ recommendation, timestamp: NOW + ago })), scaleUpEvents: [], scaleDownEvents: [] };
+      const memory: ControllerMemory = { recommendations: recs.map(([recommendation, ago]) => ({ recommendation, timestamp: NOW + ago })),
+        scaleUpEvents: [], scaleDownEvents: [] };
       expect(stabilizeRecommendation(memory, NOW, 300, prenormalized)).toBe(expected);
       expect(memory.recommendations).toHaveLength(logLength);
     });
@@ -258,10 +363,13 @@ describe('horizontal_test.go', () => {
       ['no scale up stabilization', [[4, -120], [5, -60]], 1, 3, 3, [4, 5, 3], 0, 300],
       ['no scale down stabilization, reuse recommendation element', [[10, -600], [9, -540]], 100, 3, 3, [10, 3], 0, 0],
       ['no scale up stabilization, reuse recommendation element', [[10, -600], [9, -540]], 1, 100, 100, [10, 100], 0, 0],
-      ['scale down stabilization, reuse one of obsolete recommendation element', [[10, -600], [4, -60], [5, -120], [9, -540]], 100, 3, 5, [10, 4, 5, 3], 0, 180],
-      ['scale up stabilization, reuse one of obsolete recommendation element', [[10, -6000], [6, -60], [5, -120], [9, -180]], 1, 100, 5, [100, 6, 5, 9], 300, 0],
+      ['scale down stabilization, reuse one of obsolete recommendation '
+        + 'element', [[10, -600], [4, -60], [5, -120], [9, -540]], 100, 3, 5, [10, 4, 5, 3], 0, 180],
+      ['scale up stabilization, reuse one of obsolete recommendation '
+        + 'element', [[10, -6000], [6, -60], [5, -120], [9, -180]], 1, 100, 5, [100, 6, 5, 9], 300, 0],
     ])('%s', (_name, recs, current, prenormalized, expected, stored, upWindow, downWindow) => {
-      const memory: ControllerMemory = { recommendations: recs.map(([recommendation, ago]) => ({ recommendation, timestamp: NOW + ago })), scaleUpEvents: [], scaleDownEvents: [] };
+      const memory: ControllerMemory = { recommendations: recs.map(([recommendation, ago]) => ({ recommendation, timestamp: NOW + ago })),
+        scaleUpEvents: [], scaleDownEvents: [] };
       const args = {
         currentReplicas: current, desiredReplicas: prenormalized, minReplicas: 1, maxReplicas: 1000,
         scaleUp: { ...DEFAULT_UP, stabilizationWindowSeconds: upWindow }, scaleDown: { ...DEFAULT_DOWN, stabilizationWindowSeconds: downWindow },
@@ -280,7 +388,8 @@ describe('horizontal_test.go', () => {
       ['one outdated entry to be replaced with behavior', [[7, -61]], [[5, false]], rules(10, 60, 100, 60, 0), 0],
       ['one actual entry to be not touched with behavior', [[7, -58]], [[7, false], [5, false]], rules(10, 60, 100, 60, 0), 7],
       ['two entries, one of them to be replaced', [[7, -61], [6, -59]], [[5, false], [6, false]], rules(10, 60, 0, 0, 0), 6],
-      ['replace one entry, use policies with different periods', [[8, -29], [6, -59], [7, -61], [9, -61]], [[8, false], [6, false], [7, true], [5, false]], rules(10, 60, 100, 30, 0), 14],
+      ['replace one entry, use policies with different '
+        + 'periods', [[8, -29], [6, -59], [7, -61], [9, -61]], [[8, false], [6, false], [7, true], [5, false]], rules(10, 60, 100, 30, 0), 14],
       ['two entries, both actual', [[7, -58], [6, -59]], [[7, false], [6, false], [5, false]], rules(10, 120, 100, 30, 0), 13],
     ])('%s', (_name, prev, next, scalingRules, changeInPeriod) => {
       for (const direction of ['up', 'down'] as const) {
@@ -297,7 +406,8 @@ describe('horizontal_test.go', () => {
 });
 
 describe('HpaController: whole syncs (horizontal_test.go end-to-end cases)', () => {
-  const hpa = (spec: object) => ({ apiVersion: 'autoscaling/v2', kind: 'HorizontalPodAutoscaler', metadata: { name: 'test-hpa', namespace: 'test-namespace' }, spec: { scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'test' }, ...spec } });
+  const hpa = (spec: object) => ({ apiVersion: 'autoscaling/v2', kind: 'HorizontalPodAutoscaler', metadata: { name: 'test-hpa',
+    namespace: 'test-namespace' }, spec: { scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'test' }, ...spec } });
   const cpuPods = (levels: number[]) => levels.map(l => ({ requests: { cpu: '1.0' }, usage: { cpu: `${l}m` } }));
   const cpu = (target: number) => ({ type: 'Resource', resource: { name: 'cpu', target: { type: 'Utilization', averageUtilization: target } } });
   const qps = (value: string) => ({ type: 'External', external: { metric: { name: 'qps' }, target: { type: 'Value', value } } });

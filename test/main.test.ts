@@ -85,7 +85,8 @@ describe('reference stack (src/main.ts)', () => {
   test('sample: 2..30 replicas on requests per second per pod, target 500m, served by the adapter', () => {
     const hpa = objectOf(byChart.sample, 'HorizontalPodAutoscaler', 'sample-app').spec;
     expect([hpa.minReplicas, hpa.maxReplicas]).toEqual([2, 30]);
-    expect(hpa.metrics).toEqual([{ type: 'Pods', pods: { metric: { name: 'http_requests_per_second' }, target: { type: 'AverageValue', averageValue: '500m' } } }]);
+    expect(hpa.metrics).toEqual([{ type: 'Pods', pods: { metric: { name: 'http_requests_per_second' }, target: { type: 'AverageValue',
+      averageValue: '500m' } } }]);
     const cfg = parseYaml(objectOf(byChart.monitoring, 'ConfigMap', 'adapter-config').data['config.yaml']);
     expect(cfg.rules.map((r: any) => r.name.as)).toContain('http_requests_per_second');
     expect(objectOf(byChart.sample, 'ServiceMonitor').metadata.labels.release).toBe('prometheus');
@@ -104,14 +105,16 @@ describe('reference stack (src/main.ts)', () => {
     expect(objectOf(byChart.filler, 'ResourceQuota').spec.hard['requests.cpu']).toBe('150');
   });
 
-  test('monitoring: kube-state-metrics exports the filler label; the adapter reads the Prometheus it renders; alerts and the dashboard cover the app', () => {
+  test('monitoring: kube-state-metrics exports the filler label; the adapter reads the Prometheus it renders; alerts and the dashboard cover the '
+    + 'app', () => {
     const m = byChart.monitoring;
     expect(objectOf(m, 'Deployment', 'kube-state-metrics').spec.template.spec.containers[0].args)
       .toEqual(['--metric-labels-allowlist=pods=[cdk8s-autoscaling.io/opportunistic-filler]']);
     const prometheus = objectOf(m, 'Prometheus', 'k8s');
     expect(prometheus.spec.serviceMonitorSelector).toEqual({ matchLabels: { release: 'prometheus' } });
     expect(objectOf(m, 'Service', 'prometheus-k8s').metadata.namespace).toBe('monitoring');
-    expect(objectOf(m, 'Deployment', 'prometheus-adapter').spec.template.spec.containers[0].args).toContain('--prometheus-url=http://prometheus-k8s.monitoring.svc:9090/');
+    expect(objectOf(m, 'Deployment',
+      'prometheus-adapter').spec.template.spec.containers[0].args).toContain('--prometheus-url=http://prometheus-k8s.monitoring.svc:9090/');
     for (const sm of objectsOf(all, 'ServiceMonitor')) expect(sm.metadata.labels.release).toBe('prometheus');
     const alerts = objectOf(m, 'PrometheusRule', 'autoscaling-alerts').spec.groups[0].rules.map((r: any) => r.alert);
     expect(new Set(alerts)).toEqual(new Set(['AutoscalerMaxedOut', 'AutoscalerReplicasMismatch', 'AutoscalerMetricsUnavailable',
@@ -162,7 +165,8 @@ ${chartBody}
 app.synth();
 `);
     const cli = path.join(ROOT, 'node_modules', 'cdk8s-cli', 'bin', 'cdk8s');
-    return { dir, run: () => cp.spawnSync(process.execPath, [cli, 'synth', '--no-check-upgrade'], { cwd: dir, encoding: 'utf8', env: { ...process.env, CDK8S_CHECK_UPGRADE: 'false', FORCE_COLOR: '0' } }) };
+    return { dir, run: () => cp.spawnSync(process.execPath, [cli, 'synth', '--no-check-upgrade'], { cwd: dir, encoding: 'utf8',
+      env: { ...process.env, CDK8S_CHECK_UPGRADE: 'false', FORCE_COLOR: '0' } }) };
   }
 
   const deployment = (resources: string) => `
@@ -176,7 +180,8 @@ new k8s.KubeDeployment(chart, 'web', { metadata: { name: 'web', namespace: 'shop
     const output = `${r.stdout}${r.stderr}`;
     expect(r.status).toBe(2);
     expect(output).toContain('requests-equal-limits (1 occurrences)');
-    expect(output).toContain('spec.template.spec.containers[0].resources: Deployment shop/web, container "web": cpu limit 1 != request 500m (set both to the same value)');
+    expect(output).toContain('spec.template.spec.containers[0].resources: Deployment shop/web, container "web": cpu limit 1 != request 500m (set '
+      + 'both to the same value)');
     expect(output).toContain('Resource Name: web');
   });
 

@@ -90,7 +90,8 @@ describe('MetricsServer', () => {
 
   test('12s passes with the default timeout; a shorter timeout permits a shorter resolution', () => {
     expect(container(render({ metricResolution: Duration.seconds(12) })).args).toContain('--metric-resolution=12s');
-    expect(container(render({ metricResolution: Duration.seconds(10), args: ['--kubelet-request-timeout=5s'] })).args).toContain('--metric-resolution=10s');
+    expect(container(render({ metricResolution: Duration.seconds(10),
+      args: ['--kubelet-request-timeout=5s'] })).args).toContain('--metric-resolution=10s');
   });
 
   test('no --kubelet-insecure-tls and no annotation by default', () => {
@@ -100,11 +101,17 @@ describe('MetricsServer', () => {
   });
 
   test.each<[string, MetricsServerProps, string]>([
-    ['resolution below 10s', { metricResolution: Duration.seconds(5) }, 'MetricsServer "metrics": metricResolution 5s is below 10s, which metrics-server refuses to start with; use 15s'],
-    ['fractional resolution', { metricResolution: Duration.millis(15500) }, 'MetricsServer "metrics": metricResolution must be a whole number of seconds, got 15.5s'],
-    ['10s with the default 10s kubelet timeout', { metricResolution: Duration.seconds(10) }, 'metricResolution 10s is too short for the kubelet request timeout (10s)'],
-    ['a resolution shorter than a custom timeout', { metricResolution: Duration.seconds(20), args: ['--kubelet-request-timeout=30s'] }, 'metricResolution 20s is too short for the kubelet request timeout (30s)'],
-    ['a managed flag in args', { args: ['--metric-resolution=5s'] }, 'MetricsServer "metrics": args entry "--metric-resolution=5s" overrides --metric-resolution, which this construct sets; use the matching prop instead'],
+    ['resolution below 10s', { metricResolution: Duration.seconds(5) }, 'MetricsServer "metrics": metricResolution 5s is below 10s, which '
+      + 'metrics-server refuses to start with; use 15s'],
+    ['fractional resolution', { metricResolution: Duration.millis(15500) }, 'MetricsServer "metrics": metricResolution must be a whole number of '
+      + 'seconds, got 15.5s'],
+    ['10s with the default 10s kubelet timeout', { metricResolution: Duration.seconds(10) }, 'metricResolution 10s is too short for the kubelet '
+      + 'request timeout (10s)'],
+    ['a resolution shorter than a custom '
+      + 'timeout', { metricResolution: Duration.seconds(20), args: ['--kubelet-request-timeout=30s'] }, 'metricResolution 20s is too short for the '
+        + 'kubelet request timeout (30s)'],
+    ['a managed flag in args', { args: ['--metric-resolution=5s'] }, 'MetricsServer "metrics": args entry "--metric-resolution=5s" overrides '
+      + '--metric-resolution, which this construct sets; use the matching prop instead'],
     ['a non-flag arg', { args: ['verbose'] }, 'args entry "verbose" is not a flag'],
     ['bad namespace', { namespace: 'Kube_System' }, 'namespace "Kube_System" is not a valid DNS label'],
     ['unequal-free resources', { resources: { cpu: '100m', memory: 'lots' } }, 'MetricsServer "metrics": resources.memory: invalid quantity "lots"'],

@@ -1,6 +1,8 @@
 import { Duration, Testing } from 'cdk8s';
 import { parse as parseYaml } from 'yaml';
-import { FILLER_POD_LABEL, fillerSlotsQuery, ksmLabelName, OpportunisticFiller, OpportunisticFillerProps, PromAdapter, Quantity, ScalingPolicyType, checkRequestsEqualLimits } from '../src';
+import { FILLER_POD_LABEL, OpportunisticFiller, OpportunisticFillerProps, PromAdapter, Quantity, ScalingPolicyType,
+  checkRequestsEqualLimits } from '../src';
+import { fillerSlotsQuery, ksmLabelName } from '../src/workloads/filler-query';
 import { expectSchemaValid, newChart, objectOf, objectsOf, promtoolCheck, promtoolTest, testWithPromtool, thrown } from './helpers';
 
 function make(props: Partial<OpportunisticFillerProps> = {}) {
@@ -36,10 +38,12 @@ function clusterSeries(lateFillerLabelled = true): { series: string; values: str
       s.push({ series: `kube_pod_status_phase{namespace="${ns}",pod="${name}",phase="${p}"}`, values: over(p === phase ? 1 : 0, from) });
     }
     for (const [c, cpu, memGi] of containers) {
-      s.push({ series: `kube_pod_container_resource_requests{namespace="${ns}",pod="${name}",container="${c}"${nodeLabel},resource="cpu",unit="core"}`, values: over(cpu, from) });
-      s.push({ series: `kube_pod_container_resource_requests{namespace="${ns}",pod="${name}",container="${c}"${nodeLabel},resource="memory",unit="byte"}`, values: over(memGi * GI, from) });
+      const requests = `kube_pod_container_resource_requests{namespace="${ns}",pod="${name}",container="${c}"${nodeLabel}`;
+      s.push({ series: `${requests},resource="cpu",unit="core"}`, values: over(cpu, from) });
+      s.push({ series: `${requests},resource="memory",unit="byte"}`, values: over(memGi * GI, from) });
     }
-    s.push({ series: `kube_pod_labels{namespace="${ns}",pod="${name}"${filler ? `,${FILLER}="true"` : ''},label_app="${name}"}`, values: over(1, from) });
+    s.push({ series: `kube_pod_labels{namespace="${ns}",pod="${name}"${filler ? `,${FILLER}="true"` : ''},label_app="${name}"}`, values: over(1,
+      from) });
   };
   // n1: 8 cpu / 32Gi. A paying pod with a sidecar (2 cpu / 4Gi), a filler, a finished job.
   node('n1', 8, 32, 0);
@@ -65,7 +69,8 @@ function clusterSeries(lateFillerLabelled = true): { series: string; values: str
 
 describe('OpportunisticFiller', () => {
   test('snapshot, schema, policy on every pod template', () => {
-    const { chart } = make({ reserve: { cpu: '30', memory: '8Gi' }, minReplicas: 15, buffer: { replicas: 2, cpu: '1', memory: '1Gi' }, quota: { cpu: '150', memory: '300Gi', pods: 150 }, createNamespace: true });
+    const { chart } = make({ reserve: { cpu: '30', memory: '8Gi' }, minReplicas: 15, buffer: { replicas: 2, cpu: '1', memory: '1Gi' },
+      quota: { cpu: '150', memory: '300Gi', pods: 150 }, createNamespace: true });
     const out = Testing.synth(chart);
     expect(out).toMatchSnapshot();
     expectSchemaValid(out);
@@ -82,7 +87,8 @@ describe('OpportunisticFiller', () => {
     expect(hpa.spec.scaleTargetRef).toEqual({ apiVersion: 'apps/v1', kind: 'Deployment', name: 'miner' });
     expect(hpa.spec.minReplicas).toBe(15);
     expect(hpa.spec.maxReplicas).toBe(150);
-    expect(hpa.spec.metrics).toEqual([{ type: 'External', external: { metric: { name: 'miner_filler_slots' }, target: { type: 'AverageValue', averageValue: '1' } } }]);
+    expect(hpa.spec.metrics).toEqual([{ type: 'External', external: { metric: { name: 'miner_filler_slots' }, target: { type: 'AverageValue',
+      averageValue: '1' } } }]);
     const cfg = parseYaml(objectOf(out, 'ConfigMap', 'adapter-config').data['config.yaml']);
     expect(cfg.externalRules).toHaveLength(1);
     expect(cfg.externalRules[0].name.as).toBe(hpa.spec.metrics[0].external.metric.name);
@@ -117,7 +123,8 @@ describe('OpportunisticFiller', () => {
     expect(b.spec.template.spec.priorityClassName).toBe('overprovisioning');
     expect(b.spec.template.spec.terminationGracePeriodSeconds).toBe(0);
     expect(b.spec.template.spec.containers[0].image).toBe('registry.k8s.io/pause:3.9');
-    expect(b.spec.template.spec.containers[0].resources).toEqual({ requests: { cpu: '500m', memory: '512Mi' }, limits: { cpu: '500m', memory: '512Mi' } });
+    expect(b.spec.template.spec.containers[0].resources).toEqual({ requests: { cpu: '500m', memory: '512Mi' }, limits: { cpu: '500m',
+      memory: '512Mi' } });
     expect(b.spec.template.metadata.labels[FILLER_POD_LABEL]).toBeUndefined();
   });
 
@@ -215,9 +222,11 @@ describe('OpportunisticFiller', () => {
 
   describe('refused input', () => {
     test.each<[string, Partial<OpportunisticFillerProps>, string]>([
-      ['priority at the expendable cutoff', { priority: -10 }, 'OpportunisticFiller "miner": priority -10 is not below cluster-autoscaler\'s expendable cutoff (-10)'],
+      ['priority at the expendable cutoff', { priority: -10 }, 'OpportunisticFiller "miner": priority -10 is not below cluster-autoscaler\'s '
+        + 'expendable cutoff (-10)'],
       ['priority above it', { priority: 0 }, 'priority 0 is not below'],
-      ['a slow scale-down window', { scaleDown: { stabilizationWindow: Duration.minutes(5) } }, 'scaleDown.stabilizationWindow 300s is too slow for a filler'],
+      ['a slow scale-down window', { scaleDown: { stabilizationWindow: Duration.minutes(5) } }, 'scaleDown.stabilizationWindow 300s is too slow for '
+        + 'a filler'],
       ['maxReplicas below minReplicas', { minReplicas: 20, maxReplicas: 10 }, 'maxReplicas (10) is below minReplicas (20)'],
       ['unequal-free missing memory', { resources: { cpu: '1' } as any }, 'resources must set both cpu and memory'],
       ['sub-millicore cpu', { resources: { cpu: '0.0005', memory: '1Gi' } }, 'finer than a millicore'],
@@ -226,7 +235,9 @@ describe('OpportunisticFiller', () => {
       ['zero buffer', { buffer: { replicas: 0, cpu: '1', memory: '1Gi' } }, 'buffer.replicas must be a whole number >= 1'],
       ['bad buffer amounts', { buffer: { replicas: 1, cpu: '1', memory: '0' } }, 'buffer.memory must be greater than zero'],
       ['an empty scale-down policy list', { scaleDown: { policies: [] } }, 'scaleDown.policies is empty'],
-      ['a zero-length period', { scaleDown: { policies: [{ type: ScalingPolicyType.PODS, value: 1, period: Duration.seconds(0) }] } }, 'scaleDown.policies[0].period must be a whole number of seconds from 1 to 1800, got 0s'],
+      ['a zero-length '
+        + 'period', { scaleDown: { policies: [{ type: ScalingPolicyType.PODS, value: 1, period: Duration.seconds(0) }] } },
+          'scaleDown.policies[0].period must be a whole number of seconds from 1 to 1800, got 0s'],
     ])('%s', (_n, props, message) => {
       expect(thrown(() => make(props))).toContain(message);
     });

@@ -10,7 +10,8 @@ const GUARANTEED = { requests: { cpu: q('50m'), memory: q('64Mi') }, limits: { c
 const SETTINGS: PodSettings = {
   nodeSelector: { pool: 'general' },
   tolerations: [{ key: 'dedicated', operator: 'Equal', value: 'autoscaling', effect: 'NoSchedule' }],
-  affinity: { podAntiAffinity: { preferredDuringSchedulingIgnoredDuringExecution: [{ weight: 50, podAffinityTerm: { topologyKey: 'topology.kubernetes.io/zone', labelSelector: { matchLabels: { tier: 'x' } } } }] } },
+  affinity: { podAntiAffinity: { preferredDuringSchedulingIgnoredDuringExecution: [{ weight: 50,
+    podAffinityTerm: { topologyKey: 'topology.kubernetes.io/zone', labelSelector: { matchLabels: { tier: 'x' } } } }] } },
   imagePullSecrets: ['registry-credentials'],
   podAnnotations: { 'example.com/owner': 'platform' },
   podLabels: { team: 'platform' },
@@ -25,7 +26,8 @@ type Make = (chart: Chart, settings: PodSettings) => Construct;
 /** The filler's adapter (it serves the filler's external metric). */
 const adapterIn = (chart: Chart) => new PromAdapter(chart, 'adapter-for-filler', { name: 'adapter2', prometheusUrl: 'http://p:9090/' });
 const CONSTRUCTS: [string, string, Make][] = [
-  ['ScalableFlaskApp', 'web', (c, s) => new ScalableFlaskApp(c, 'web', { image: 'x', resources: { cpu: '500m', memory: '256Mi' }, maxReplicas: 4, ...s })],
+  ['ScalableFlaskApp', 'web', (c, s) => new ScalableFlaskApp(c, 'web', { image: 'x', resources: { cpu: '500m', memory: '256Mi' }, maxReplicas: 4,
+    ...s })],
   ['OpportunisticFiller', 'miner', (c, s) => new OpportunisticFiller(c, 'miner', {
     image: 'x', adapter: adapterIn(c), resources: { cpu: '1', memory: '1Gi' }, maxReplicas: 10, externalKubeStateMetrics: true, ...s,
   })],
@@ -74,7 +76,8 @@ describe('PodSettings on every workload construct', () => {
     const adapter = new PromAdapter(chart, 'adapter', { prometheusUrl: 'http://p:9090/' });
     new OpportunisticFiller(chart, 'miner', {
       image: 'x', adapter, resources: { cpu: '1', memory: '1Gi' }, maxReplicas: 10, externalKubeStateMetrics: true,
-      buffer: { replicas: 2, cpu: '1', memory: '1Gi' }, nodeSelector: { pool: 'batch' }, tolerations: SETTINGS.tolerations, serviceAccountName: 'miner',
+      buffer: { replicas: 2, cpu: '1', memory: '1Gi' }, nodeSelector: { pool: 'batch' }, tolerations: SETTINGS.tolerations,
+        serviceAccountName: 'miner',
     });
     const out = synthApp(app);
     const buffer = objectOf(out, 'Deployment', 'miner-buffer').spec.template.spec;
@@ -85,18 +88,22 @@ describe('PodSettings on every workload construct', () => {
 
   test('a sidecar without requests == limits fails the policy, and a utilization HPA names it too', () => {
     const { app, chart } = newChart();
-    new ScalableFlaskApp(chart, 'web', { image: 'x', resources: { cpu: '500m', memory: '256Mi' }, maxReplicas: 4, sidecars: [{ name: 'proxy', image: 'p' }] });
+    new ScalableFlaskApp(chart, 'web', { image: 'x', resources: { cpu: '500m', memory: '256Mi' }, maxReplicas: 4, sidecars: [{ name: 'proxy',
+      image: 'p' }] });
     const msg = thrown(() => synthApp(app));
     expect(msg).toContain('Deployment web, container "proxy": cpu request and limit are missing');
-    expect(msg).toContain('ScalableFlaskApp "web": cpuUtilization needs a cpu request on every container of the pod, sidecars included, but container "proxy" has none');
+    expect(msg).toContain('ScalableFlaskApp "web": cpuUtilization needs a cpu request on every container of the pod, sidecars included, but '
+      + 'container "proxy" has none');
   });
 
   test.each<[string, Make, PodSettings, string]>([
     ['a selector label', CONSTRUCTS[0][2], { podLabels: { 'app.kubernetes.io/name': 'other' } },
-      'ScalableFlaskApp "web": podLabels.app.kubernetes.io/name: the construct sets this pod label itself (its selector or its own labels); use another key'],
+      'ScalableFlaskApp "web": podLabels.app.kubernetes.io/name: the construct sets this pod label itself (its selector or its own labels); use '
+        + 'another key'],
     ['the filler\'s own pod label', CONSTRUCTS[1][2], { podLabels: { 'cdk8s-autoscaling.io/opportunistic-filler': 'false' } },
       'podLabels.cdk8s-autoscaling.io/opportunistic-filler: the construct sets this pod label itself'],
-    ['topology spread on a construct that spreads itself', CONSTRUCTS[0][2], { topologySpreadConstraints: [{ maxSkew: 1, topologyKey: 'x', whenUnsatisfiable: 'DoNotSchedule' }] },
+    ['topology spread on a construct that spreads '
+      + 'itself', CONSTRUCTS[0][2], { topologySpreadConstraints: [{ maxSkew: 1, topologyKey: 'x', whenUnsatisfiable: 'DoNotSchedule' }] },
       'ScalableFlaskApp "web": topologySpreadConstraints: the construct spreads its pods itself; remove them'],
     ['a ServiceAccount where the construct renders its own', CONSTRUCTS[2][2], { serviceAccountName: 'mine' },
       'MetricsServer "ms": serviceAccountName: the construct renders its own ServiceAccount (its RBAC is bound to it); remove it'],
@@ -106,7 +113,9 @@ describe('PodSettings on every workload construct', () => {
       'ScalableFlaskApp "web": volumes[0].mountPath /tmp is already mounted in the container; use another path'],
     ['a hostPath volume', CONSTRUCTS[4][2], { volumes: [{ volume: { name: 'host', hostPath: { path: '/var' } }, mountPath: '/host' }] },
       'KubeStateMetrics "ksm": volumes[0] ("host") is a hostPath volume, which Pod Security "restricted" forbids'],
-    ['a privileged sidecar', CONSTRUCTS[0][2], { sidecars: [{ name: 'debug', image: 'x', securityContext: { privileged: true, allowPrivilegeEscalation: true } }] },
+    ['a privileged '
+      + 'sidecar', CONSTRUCTS[0][2], { sidecars: [{ name: 'debug', image: 'x', securityContext: { privileged: true,
+        allowPrivilegeEscalation: true } }] },
       'ScalableFlaskApp "web": sidecars[0] ("debug"): privileged is forbidden by Pod Security "restricted"'],
     ['a sidecar named like the main container', CONSTRUCTS[0][2], { sidecars: [{ name: 'flask', image: 'x' }] },
       'ScalableFlaskApp "web": sidecars[0].name "flask" is already a container of the pod; use another name'],
@@ -133,7 +142,8 @@ describe('MetricsServer on clusters with a custom CNI', () => {
     expect(pod.containers[0].livenessProbe.httpGet.port).toBe('https');
     expect(objectOf(out, 'Service').spec.ports[0].targetPort).toBe('https');
     expectSchemaValid(out);
-    expect(objectOf(render({ hostNetwork: true, securePort: 9443 }), 'Deployment').spec.template.spec.containers[0].args).toContain('--secure-port=9443');
+    expect(objectOf(render({ hostNetwork: true, securePort: 9443 }),
+      'Deployment').spec.template.spec.containers[0].args).toContain('--secure-port=9443');
   });
 
   test('the kubelet\'s CA from a Secret or ConfigMap, the secure alternative to kubeletInsecureTls', () => {

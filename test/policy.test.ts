@@ -44,7 +44,8 @@ describe('enforceRequestsEqualLimits', () => {
     const { chart } = newChart();
     deployment(chart, 'web', [container('web', { requests: { cpu: k8s.Quantity.fromString('1'), memory: k8s.Quantity.fromString('1Gi') } })]);
     enforceRequestsEqualLimits(chart);
-    expect(synthError(chart)).toContain('Deployment flask-ns/web, container "web": memory limit is missing, request is 1Gi (set resources.limits.memory to 1Gi)');
+    expect(synthError(chart)).toContain('Deployment flask-ns/web, container "web": memory limit is missing, request is 1Gi (set '
+      + 'resources.limits.memory to 1Gi)');
   });
 
   test('no resources at all', () => {
@@ -80,7 +81,8 @@ describe('enforceRequestsEqualLimits', () => {
     const { chart } = newChart();
     new k8s.KubeCronJob(chart, 'nightly', {
       metadata: { name: 'nightly', namespace: 'batch' },
-      spec: { schedule: '0 3 * * *', jobTemplate: { spec: { template: { spec: { restartPolicy: 'Never', containers: [container('job', { requests: equal.requests })] } } } } },
+      spec: { schedule: '0 3 * * *', jobTemplate: { spec: { template: { spec: { restartPolicy: 'Never', containers: [container('job',
+        { requests: equal.requests })] } } } } },
     });
     enforceRequestsEqualLimits(chart);
     expect(synthError(chart)).toContain('CronJob batch/nightly, container "job": cpu limit is missing, request is 250m');
@@ -116,7 +118,8 @@ describe('enforceRequestsEqualLimits', () => {
     const d = deployment(chart, 'web', [container('web', equal)]);
     d.addJsonPatch(JsonPatch.remove('/spec/template/spec/containers/0/resources/limits/cpu'));
     enforceRequestsEqualLimits(chart);
-    expect(synthError(chart)).toContain('Deployment flask-ns/web, container "web": cpu limit is missing, request is 250m (set resources.limits.cpu to 250m)');
+    expect(synthError(chart)).toContain('Deployment flask-ns/web, container "web": cpu limit is missing, request is 250m (set resources.limits.cpu '
+      + 'to 250m)');
   });
 
   test('cdk8s-plus default resources never pass', () => {
@@ -133,13 +136,16 @@ describe('enforceRequestsEqualLimits', () => {
     deployment(chart, 'a', [container('a', { requests: equal.requests, limits: { memory: equal.limits.memory } })]);
     enforceRequestsEqualLimits(chart, { allowMissingCpuLimit: true });
     expect(() => Testing.synth(chart)).not.toThrow();
-    deployment(chart, 'b', [container('b', { requests: equal.requests, limits: { cpu: k8s.Quantity.fromString('1'), memory: equal.limits.memory } })]);
+    deployment(chart, 'b', [container('b', { requests: equal.requests, limits: { cpu: k8s.Quantity.fromString('1'),
+      memory: equal.limits.memory } })]);
     expect(synthError(chart)).toContain('cpu limit 1 != request 250m');
   });
 
   test('invalid quantities are reported, not thrown raw', () => {
-    expect(checkRequestsEqualLimits({ kind: 'Pod', metadata: { name: 'p' }, spec: { containers: [{ name: 'c', resources: { requests: { cpu: '1x', memory: '1Gi' }, limits: { cpu: '1', memory: '1Gi' } } }] } })
-      .map(v => v.message)).toEqual(['Pod p, container "c": cpu: invalid quantity "1x": expected a number with an optional suffix (n, u, m, k, M, G, T, P, E, Ki, Mi, Gi, Ti, Pi, Ei) or exponent (e3, E-3), e.g. "500m", "1.5", "256Mi"']);
+    expect(checkRequestsEqualLimits({ kind: 'Pod', metadata: { name: 'p' }, spec: { containers: [{ name: 'c', resources: { requests: { cpu: '1x',
+      memory: '1Gi' }, limits: { cpu: '1', memory: '1Gi' } } }] } })
+      .map(v => v.message)).toEqual(['Pod p, container "c": cpu: invalid quantity "1x": expected a number with an optional suffix (n, u, m, k, M, '
+        + 'G, T, P, E, Ki, Mi, Gi, Ti, Pi, Ei) or exponent (e3, E-3), e.g. "500m", "1.5", "256Mi"']);
   });
 
   test.each(POLICY_KINDS)('covers %s', (kind) => {
@@ -152,7 +158,8 @@ describe('enforceRequestsEqualLimits', () => {
     const manifest = { kind, metadata: { name: 'x', namespace: 'ns' }, ...(manifests[kind] ?? { spec: { template: { spec: podSpec } } }) };
     const v = checkRequestsEqualLimits(manifest);
     expect(v.map(x => x.resource)).toEqual(['cpu', 'memory']);
-    expect(v[0].message).toBe(`${kind} ns/x, container "c": cpu request and limit are missing (set resources.requests.cpu and resources.limits.cpu to the same value)`);
+    expect(v[0].message).toBe(`${kind} ns/x, container "c": cpu request and limit are missing (set resources.requests.cpu and resources.limits.cpu `
+      + `to the same value)`);
   });
 
   test('other kinds are ignored', () => {

@@ -1,6 +1,7 @@
 import { Duration, Testing } from 'cdk8s';
 import { parse as parseYaml } from 'yaml';
-import { fillTemplate, MetricsApi, MetricsServer, PromAdapter, PromAdapterProps } from '../src';
+import { MetricsApi, MetricsServer, PromAdapter, PromAdapterProps } from '../src';
+import { fillTemplate } from '../src/core/promql';
 import { danglingBindings, expectSchemaValid, newChart, objectOf, objectsOf, promtoolCheck, testWithPromtool, synthApp, thrown } from './helpers';
 
 const URL = 'http://prometheus-k8s.monitoring.svc:9090/';
@@ -28,13 +29,15 @@ describe('PromAdapter', () => {
   test('all rule kinds: snapshot, schema (ServiceMonitor against its CRD), RBAC completeness', () => {
     const { chart, adapter } = make({ serviceMonitorLabels: { release: 'prometheus' } });
     adapter.addCounterRate({ counter: 'http_requests_total', labelMatchers: 'job="sample"' });
-    adapter.addExternalMetric({ metricName: 'queue_depth', seriesQuery: 'queue_depth{queue!=""}', metricsQuery: 'sum by (queue) (<<.Series>>{<<.LabelMatchers>>})' });
+    adapter.addExternalMetric({ metricName: 'queue_depth', seriesQuery: 'queue_depth{queue!=""}', metricsQuery: 'sum by (queue) '
+      + '(<<.Series>>{<<.LabelMatchers>>})' });
     adapter.enableResourceMetrics();
     const out = Testing.synth(chart);
     expect(out).toMatchSnapshot();
     expectSchemaValid(out);
     expect(danglingBindings(out)).toEqual([]);
-    expect(apiServices(out)).toEqual(['v1beta1.custom.metrics.k8s.io', 'v1beta1.external.metrics.k8s.io', 'v1beta1.metrics.k8s.io', 'v1beta2.custom.metrics.k8s.io']);
+    expect(apiServices(out)).toEqual(['v1beta1.custom.metrics.k8s.io', 'v1beta1.external.metrics.k8s.io', 'v1beta1.metrics.k8s.io',
+      'v1beta2.custom.metrics.k8s.io']);
   });
 
   test('deployment is hardened as kube-prometheus: args, probes, securityContext, volumes', () => {
@@ -107,7 +110,8 @@ describe('PromAdapter', () => {
       const out = Testing.synth(chart);
       expect(apiServices(out)).toEqual(names);
       for (const s of objectsOf(out, 'APIService')) {
-        expect(s.spec).toMatchObject({ groupPriorityMinimum: 100, insecureSkipTLSVerify: true, service: { name: 'prometheus-adapter', namespace: 'monitoring', port: 443 } });
+        expect(s.spec).toMatchObject({ groupPriorityMinimum: 100, insecureSkipTLSVerify: true, service: { name: 'prometheus-adapter',
+          namespace: 'monitoring', port: 443 } });
       }
       expect(danglingBindings(out)).toEqual([]);
       expectSchemaValid(out);
@@ -129,20 +133,29 @@ describe('PromAdapter', () => {
     const out = Testing.synth(chart);
     const sa = [{ kind: 'ServiceAccount', name: 'prometheus-adapter', namespace: 'monitoring' }];
     const hpa = [{ kind: 'ServiceAccount', name: 'horizontal-pod-autoscaler', namespace: 'kube-system' }];
-    expect(objectOf(out, 'ClusterRole', 'prometheus-adapter').rules).toEqual([{ apiGroups: [''], resources: ['namespaces', 'nodes', 'pods', 'services'], verbs: ['get', 'list', 'watch'] }]);
-    expect(objectOf(out, 'ClusterRoleBinding', 'prometheus-adapter')).toMatchObject({ roleRef: { kind: 'ClusterRole', name: 'prometheus-adapter' }, subjects: sa });
-    expect(objectOf(out, 'ClusterRoleBinding', 'prometheus-adapter:system:auth-delegator')).toMatchObject({ roleRef: { kind: 'ClusterRole', name: 'system:auth-delegator' }, subjects: sa });
-    expect(objectOf(out, 'RoleBinding', 'prometheus-adapter-auth-reader')).toMatchObject({ metadata: { namespace: 'kube-system' }, roleRef: { kind: 'Role', name: 'extension-apiserver-authentication-reader' }, subjects: sa });
-    expect(objectOf(out, 'ClusterRole', 'custom-metrics-server-resources').rules).toEqual([{ apiGroups: ['custom.metrics.k8s.io'], resources: ['*'], verbs: ['get', 'list', 'watch'] }]);
-    expect(objectOf(out, 'ClusterRole', 'external-metrics-server-resources').rules).toEqual([{ apiGroups: ['external.metrics.k8s.io'], resources: ['*'], verbs: ['get', 'list', 'watch'] }]);
-    expect(objectOf(out, 'ClusterRoleBinding', 'hpa-controller-custom-metrics')).toMatchObject({ roleRef: { name: 'custom-metrics-server-resources' }, subjects: hpa });
-    expect(objectOf(out, 'ClusterRoleBinding', 'hpa-controller-external-metrics')).toMatchObject({ roleRef: { name: 'external-metrics-server-resources' }, subjects: hpa });
+    expect(objectOf(out, 'ClusterRole', 'prometheus-adapter').rules).toEqual([{ apiGroups: [''], resources: ['namespaces', 'nodes', 'pods',
+      'services'], verbs: ['get', 'list', 'watch'] }]);
+    expect(objectOf(out, 'ClusterRoleBinding', 'prometheus-adapter')).toMatchObject({ roleRef: { kind: 'ClusterRole', name: 'prometheus-adapter' },
+      subjects: sa });
+    expect(objectOf(out, 'ClusterRoleBinding', 'prometheus-adapter:system:auth-delegator')).toMatchObject({ roleRef: { kind: 'ClusterRole',
+      name: 'system:auth-delegator' }, subjects: sa });
+    expect(objectOf(out, 'RoleBinding', 'prometheus-adapter-auth-reader')).toMatchObject({ metadata: { namespace: 'kube-system' },
+      roleRef: { kind: 'Role', name: 'extension-apiserver-authentication-reader' }, subjects: sa });
+    expect(objectOf(out, 'ClusterRole', 'custom-metrics-server-resources').rules).toEqual([{ apiGroups: ['custom.metrics.k8s.io'], resources: ['*'],
+      verbs: ['get', 'list', 'watch'] }]);
+    expect(objectOf(out, 'ClusterRole', 'external-metrics-server-resources').rules).toEqual([{ apiGroups: ['external.metrics.k8s.io'],
+      resources: ['*'], verbs: ['get', 'list', 'watch'] }]);
+    expect(objectOf(out, 'ClusterRoleBinding',
+      'hpa-controller-custom-metrics')).toMatchObject({ roleRef: { name: 'custom-metrics-server-resources' }, subjects: hpa });
+    expect(objectOf(out, 'ClusterRoleBinding',
+      'hpa-controller-external-metrics')).toMatchObject({ roleRef: { name: 'external-metrics-server-resources' }, subjects: hpa });
     expect(objectsOf(out, 'ClusterRole', 'system:aggregated-metrics-reader')).toHaveLength(0);
     expect(objectOf(out, 'ServiceAccount').automountServiceAccountToken).toBe(false);
   });
 
   test('danglingBindings catches a binding to an undefined role (the upstream defect)', () => {
-    expect(danglingBindings([{ kind: 'ClusterRoleBinding', metadata: { name: 'hpa-controller-custom-metrics' }, roleRef: { kind: 'ClusterRole', name: 'custom-metrics-server-resources' } }]))
+    expect(danglingBindings([{ kind: 'ClusterRoleBinding', metadata: { name: 'hpa-controller-custom-metrics' }, roleRef: { kind: 'ClusterRole',
+      name: 'custom-metrics-server-resources' } }]))
       .toEqual(['ClusterRoleBinding hpa-controller-custom-metrics -> ClusterRole/custom-metrics-server-resources']);
   });
 
@@ -155,7 +168,8 @@ describe('PromAdapter', () => {
       seriesFilters: [{ isNot: '.*_bucket$' }],
       metricsQuery: 'max by (<<.GroupBy>>) (<<.Series>>{<<.LabelMatchers>>})',
     });
-    const ext = adapter.addExternalMetric({ metricName: 'sqs_depth', seriesQuery: '{__name__="aws_sqs_messages"}', metricsQuery: 'sum(<<.Series>>{<<.LabelMatchers>>})', namespaced: true });
+    const ext = adapter.addExternalMetric({ metricName: 'sqs_depth', seriesQuery: '{__name__="aws_sqs_messages"}',
+      metricsQuery: 'sum(<<.Series>>{<<.LabelMatchers>>})', namespaced: true });
     expect([rps.metricName, rps.api, rps.resources]).toEqual(['http_requests_per_second', MetricsApi.CUSTOM, ['namespace', 'pod']]);
     expect([custom.metricName, custom.resources]).toEqual(['queue_length', ['service', 'namespace']]);
     expect([ext.metricName, ext.api]).toEqual(['sqs_depth', MetricsApi.EXTERNAL]);
@@ -266,10 +280,12 @@ describe('PromAdapter', () => {
   describe('refused input', () => {
     const adapterError = (props: Partial<PromAdapterProps>) => thrown(() => make(props));
     test.each<[string, Partial<PromAdapterProps>, string]>([
-      ['a relative prometheusUrl', { prometheusUrl: 'prometheus:9090' }, 'PromAdapter "adapter": prometheusUrl "prometheus:9090" must use http or https'],
+      ['a relative prometheusUrl', { prometheusUrl: 'prometheus:9090' }, 'PromAdapter "adapter": prometheusUrl "prometheus:9090" must use http or '
+        + 'https'],
       ['a non-URL', { prometheusUrl: 'not a url' }, 'prometheusUrl "not a url" is not a URL'],
       ['zero replicas', { replicas: 0 }, 'replicas must be a whole number >= 1, got 0'],
-      ['a private key in caBundle', { tls: { secretName: 's', caBundle: '-----BEGIN RSA PRIVATE KEY-----\nabc\n-----END RSA PRIVATE KEY-----' } }, 'tls.caBundle contains a private key'],
+      ['a private key in caBundle', { tls: { secretName: 's', caBundle: '-----BEGIN RSA PRIVATE KEY-----\nabc\n-----END RSA PRIVATE '
+        + 'KEY-----' } }, 'tls.caBundle contains a private key'],
       ['a caBundle that is no certificate', { tls: { secretName: 's', caBundle: 'aGVsbG8=' } }, 'tls.caBundle must be a PEM CA certificate'],
       ['a managed flag', { args: ['--config=/x'] }, 'args entry "--config=/x" overrides --config'],
       ['a sub-second relist', { metricsRelistInterval: Duration.millis(500) }, 'metricsRelistInterval must be at least 1s'],
@@ -279,13 +295,15 @@ describe('PromAdapter', () => {
 
     test('invalid PromQL names the rule and carries the parser message', () => {
       const { adapter } = make();
-      expect(thrown(() => adapter.addCustomMetric({ metricName: 'rps', seriesQuery: 'x{pod!=""}', metricsQuery: 'sum(rate(<<.Series>>{<<.LabelMatchers>>}[2m]) by (<<.GroupBy>>' })))
+      expect(thrown(() => adapter.addCustomMetric({ metricName: 'rps', seriesQuery: 'x{pod!=""}',
+        metricsQuery: 'sum(rate(<<.Series>>{<<.LabelMatchers>>}[2m]) by (<<.GroupBy>>' })))
         .toMatch(/^PromAdapter "adapter": custom metric "rps": metricsQuery is not valid PromQL once its template is filled \(".*"\): PromQL syntax error at column \d+/);
       expect(thrown(() => adapter.addExternalMetric({ metricName: 'q', seriesQuery: 'q', metricsQuery: 'sum(q' })))
         .toContain('external metric "q": metricsQuery is not valid PromQL');
       expect(thrown(() => adapter.addExternalMetric({ metricName: 'q', seriesQuery: 'q{', metricsQuery: 'sum(q)' })))
         .toContain('external metric "q": seriesQuery is not a valid PromQL series selector');
-      expect(thrown(() => adapter.enableResourceMetrics({ cpu: { containerQuery: 'sum by (<<.GroupBy>>) (x', nodeQuery: 'sum by (<<.GroupBy>>) (y)' } })))
+      expect(thrown(() => adapter.enableResourceMetrics({ cpu: { containerQuery: 'sum by (<<.GroupBy>>) (x', nodeQuery: 'sum by (<<.GroupBy>>) '
+        + '(y)' } })))
         .toContain('resource metric cpu: containerQuery is not valid PromQL');
     });
 
@@ -293,7 +311,8 @@ describe('PromAdapter', () => {
       const { adapter } = make();
       expect(thrown(() => adapter.addCustomMetric({ metricName: 'rps', seriesQuery: 'x', metricsQuery: 'sum(rate(<<.Series>>[2m]))' })))
         .toContain('custom metric "rps": metricsQuery must use <<.LabelMatchers>>');
-      expect(thrown(() => adapter.addCustomMetric({ metricName: 'rps', seriesQuery: 'x', metricsQuery: 'sum(rate(<<.Series>>{<<.LabelMatchers>>}[2m]))' })))
+      expect(thrown(() => adapter.addCustomMetric({ metricName: 'rps', seriesQuery: 'x',
+        metricsQuery: 'sum(rate(<<.Series>>{<<.LabelMatchers>>}[2m]))' })))
         .toContain('custom metric "rps": metricsQuery must use <<.GroupBy>>');
     });
 
@@ -303,9 +322,12 @@ describe('PromAdapter', () => {
         .toContain('unsupported template action <<range .GroupBySlice>>');
       adapter.addCounterRate({ counter: 'x_total' });
       expect(thrown(() => adapter.addCounterRate({ counter: 'x_total' }))).toContain('custom metric "x_per_second" is defined twice');
-      expect(thrown(() => adapter.addExternalMetric({ metricName: 'bad/name', seriesQuery: 'q', metricsQuery: 'sum(q)' }))).toContain('metricName must be a metric name');
-      expect(thrown(() => adapter.addExternalMetric({ metricName: 'q', seriesQuery: 'q', metricsQuery: 'sum(q)', seriesFilters: [{}] }))).toContain('each seriesFilters entry sets exactly one of is / isNot');
-      expect(thrown(() => adapter.addExternalMetric({ metricName: 'q', seriesQuery: 'q', metricsQuery: 'sum(q)', seriesNameMatches: '(' }))).toContain('seriesNameMatches: invalid regular expression "("');
+      expect(thrown(() => adapter.addExternalMetric({ metricName: 'bad/name', seriesQuery: 'q', metricsQuery: 'sum(q)' }))).toContain('metricName '
+        + 'must be a metric name');
+      expect(thrown(() => adapter.addExternalMetric({ metricName: 'q', seriesQuery: 'q', metricsQuery: 'sum(q)',
+        seriesFilters: [{}] }))).toContain('each seriesFilters entry sets exactly one of is / isNot');
+      expect(thrown(() => adapter.addExternalMetric({ metricName: 'q', seriesQuery: 'q', metricsQuery: 'sum(q)',
+        seriesNameMatches: '(' }))).toContain('seriesNameMatches: invalid regular expression "("');
       expect(thrown(() => adapter.addCounterRate({ counter: 'bad-name' }))).toContain('counter "bad-name" is not a Prometheus metric name');
       adapter.enableResourceMetrics();
       expect(thrown(() => adapter.enableResourceMetrics())).toContain('enableResourceMetrics was already called');

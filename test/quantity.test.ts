@@ -21,7 +21,8 @@ describe('Quantity.parse accepts what the API server accepts', () => {
 });
 
 describe('Quantity.parse rejects invalid strings, quoting them', () => {
-  test.each(['', 'Mi', '1.5.5', '10 Mi', ' 1', '1 ', '1mi', '1e', '1Gb', 'm', '.', '-', '+', '1KI', '1ki', '1e1.5', 'abc', '1,5', '1_000', '0x10', '1U', '1N', '1K', 'Infinity', 'NaN', '1e3Mi', '--1'])(
+  test.each(['', 'Mi', '1.5.5', '10 Mi', ' 1', '1 ', '1mi', '1e', '1Gb', 'm', '.', '-', '+', '1KI', '1ki', '1e1.5', 'abc', '1,5', '1_000', '0x10',
+    '1U', '1N', '1K', 'Infinity', 'NaN', '1e3Mi', '--1'])(
     '%j', (text) => {
       expect(() => Quantity.parse(text)).toThrow(`invalid quantity "${text}"`);
     });

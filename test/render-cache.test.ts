@@ -4,7 +4,7 @@ import { enforceRequestsEqualLimits, ScalableFlaskApp } from '../src';
 import { buildApp } from '../src/main';
 import {
   memoizedRender, MemoizedKubeDeployment, MemoizedKubeHorizontalPodAutoscalerV2, MemoizedKubePodDisruptionBudget, MemoizedKubeService, renderedJson,
-} from '../src/render-cache';
+} from '../src/core/render-cache';
 import { thrown } from './helpers';
 
 const SidecarlessApp = (chart: Chart, id: string, sidecars?: k8s.Container[]) => new ScalableFlaskApp(chart, id, {
@@ -23,7 +23,8 @@ function countRenders(): { readonly count: () => number; readonly restore: () =>
 /** What cdk8s itself renders for `obj`: the L1 class's own toJson, past the memo and the fast path. */
 const cdk8sRendering = (obj: any) => Object.getPrototypeOf(Object.getPrototypeOf(obj)).toJson.call(obj);
 const MEMOIZED = [MemoizedKubeDeployment, MemoizedKubeService, MemoizedKubeHorizontalPodAutoscalerV2, MemoizedKubePodDisruptionBudget];
-const memoizedIn = (app: App): ApiObject[] => app.node.findAll().filter((c): c is ApiObject => MEMOIZED.some(cls => cls.prototype.isPrototypeOf(c))); // not instanceof: ApiObject overrides it
+// not instanceof: ApiObject overrides it
+const memoizedIn = (app: App): ApiObject[] => app.node.findAll().filter((c): c is ApiObject => MEMOIZED.some(cls => cls.prototype.isPrototypeOf(c)));
 
 /** The YAML cdk8s would write: values, key order, and undefined properties (as null); JSON where YAML cannot hold a value (a function). */
 const written = (json: any) => { try { return Yaml.stringify(json); } catch { return JSON.stringify(json, null, 1); } };
@@ -143,7 +144,8 @@ describe('memoizedRender', () => {
       });
       const dep = new MemoizedKubeDeployment(chart, 'dep', { spec: {
         selector: { matchLabels: { z: '1', a: '2' } },
-        template: { spec: { containers: [{ name: 'c', image: 'i', resources: { limits: { cpu: k8s.Quantity.fromNumber(2), memory: k8s.Quantity.fromString('1Gi') } } }] } },
+        template: { spec: { containers: [{ name: 'c', image: 'i', resources: { limits: { cpu: k8s.Quantity.fromNumber(2),
+          memory: k8s.Quantity.fromString('1Gi') } } }] } },
       } });
       [svc, dep].forEach(expectSameRendering);
       svc.metadata.addLabel('later', 'yes');
@@ -196,7 +198,8 @@ describe('memoizedRender', () => {
       const bareString = svc('e', { app: 'e' }, 'http'); // a string, not an IntOrString: the converter drops it
       expectSameRendering(bareString);
       expect(bareString.toJson().spec.ports).toEqual([{ port: 80 }]);
-      const unknownKey = new Svc(chart, 'f', { metadata: { name: 'f', labels: { app: 'f' } }, spec: { ports: [{ port: 80, zzz: k8s.IntOrString.fromNumber(8080) } as any] } });
+      const unknownKey = new Svc(chart, 'f', { metadata: { name: 'f', labels: { app: 'f' } }, spec: { ports: [{ port: 80,
+        zzz: k8s.IntOrString.fromNumber(8080) } as any] } });
       expectSameRendering(unknownKey); // a's shape but for one key's name
       expect(unknownKey.toJson().spec.ports).toEqual([{ port: 80 }]);
       const undefinedLabel = svc('g', { app: 'g' });
@@ -216,7 +219,8 @@ describe('memoizedRender', () => {
 
     test('props holding a function are left to cdk8s', () => {
       const chart = Testing.chart();
-      const dep = new MemoizedKubeDeployment(chart, 'dep', { spec: { selector: {}, template: { metadata: { annotations: { f: (() => 1) as any } } } } });
+      const dep = new MemoizedKubeDeployment(chart, 'dep', { spec: { selector: {},
+        template: { metadata: { annotations: { f: (() => 1) as any } } } } });
       expectSameRendering(dep);
       const renders = countRenders();
       renderedJson(dep);

@@ -71,16 +71,21 @@ describe('ResourceQuotaPolicy', () => {
     ['zero quota memory', { quota: { cpu: '1', memory: '0' } }, 'ResourceQuotaPolicy "quota": quota.memory must be greater than zero, got "0"'],
     ['negative default', { containerDefault: { cpu: '-1', memory: '1Gi' } }, 'containerDefault.cpu must be greater than zero, got "-1"'],
     ['unparsable max', { containerMax: { memory: '1GB' } }, 'containerMax.memory: invalid quantity "1GB"'],
-    ['default above max', { containerDefault: { cpu: '2', memory: '1Gi' }, containerMax: { cpu: '1' } }, 'containerDefault.cpu (2) is above containerMax.cpu (1)'],
-    ['default below min', { containerDefault: { cpu: '100m', memory: '64Mi' }, containerMin: { memory: '128Mi' } }, 'containerDefault.memory (64Mi) is below containerMin.memory (128Mi)'],
+    ['default above max', { containerDefault: { cpu: '2', memory: '1Gi' }, containerMax: { cpu: '1' } }, 'containerDefault.cpu (2) is above '
+      + 'containerMax.cpu (1)'],
+    ['default below min', { containerDefault: { cpu: '100m', memory: '64Mi' }, containerMin: { memory: '128Mi' } }, 'containerDefault.memory (64Mi) '
+      + 'is below containerMin.memory (128Mi)'],
     ['min above max', { containerMin: { cpu: '2' }, containerMax: { cpu: '1' } }, 'containerMin.cpu (2) is above containerMax.cpu (1)'],
-    ['container max larger than quota', { containerMax: { memory: '32Gi' } }, 'containerMax.memory (32Gi) is larger than the namespace quota memory (16Gi); no pod that size could ever start. Lower containerMax.memory or raise quota.memory'],
-    ['default larger than quota', { quota: { cpu: '50m', memory: '1Gi' } }, 'containerDefault.cpu (100m) is larger than the namespace quota cpu (50m)'],
+    ['container max larger than quota', { containerMax: { memory: '32Gi' } }, 'containerMax.memory (32Gi) is larger than the namespace quota memory '
+      + '(16Gi); no pod that size could ever start. Lower containerMax.memory or raise quota.memory'],
+    ['default larger than quota', { quota: { cpu: '50m', memory: '1Gi' } }, 'containerDefault.cpu (100m) is larger than the namespace quota cpu '
+      + '(50m)'],
     ['negative pod count', { pods: -1 }, 'pods must be a whole number >= 0, got -1'],
     ['fractional object count', { objectCounts: { services: 1.5 } }, 'objectCounts["services"] must be a whole number >= 0, got 1.5'],
     ['quota resource in objectCounts', { objectCounts: { 'requests.cpu': 1 } }, 'objectCounts.requests.cpu is set by quota'],
     ['empty priority classes', { priorityClassNames: [] }, 'priorityClassNames is empty'],
-    ['labels without namespace', { createNamespace: false, namespaceLabels: { a: 'b' } }, 'namespaceLabels and podSecurity need createNamespace: true'],
+    ['labels without namespace', { createNamespace: false, namespaceLabels: { a: 'b' } }, 'namespaceLabels and podSecurity need createNamespace: '
+      + 'true'],
   ])('refuses %s', (_name, props, message) => {
     expect(error(props)).toContain(message);
   });

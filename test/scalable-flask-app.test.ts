@@ -1,6 +1,7 @@
 import { Chart, Duration, Testing } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-27';
-import { AdapterMetric, FlaskServiceType, MetricsApi, PromAdapter, ScalableFlaskApp, ScalableFlaskAppProps, ScalingMetric, ScalingPolicyType, SelectPolicy } from '../src';
+import { AdapterMetric, FlaskServiceType, MetricsApi, PromAdapter, ScalableFlaskApp, ScalableFlaskAppProps, ScalingMetric, ScalingPolicyType,
+  SelectPolicy } from '../src';
 import { expectSchemaValid, newChart, objectOf, objectsOf, synthApp, thrown } from './helpers';
 
 const BASE: ScalableFlaskAppProps = { image: 'example/flask:1.0', resources: { cpu: '400m', memory: '256Mi' }, maxReplicas: 10 };
@@ -29,13 +30,16 @@ describe('ScalableFlaskApp', () => {
     const c = d.spec.template.spec.containers[0];
     expect(c.resources).toEqual({ requests: { cpu: '400m', memory: '256Mi' }, limits: { cpu: '400m', memory: '256Mi' } });
     expect(c.command).toEqual(['gunicorn']);
-    expect(c.args).toEqual(['--bind=0.0.0.0:5000', '--workers=2', '--threads=4', '--timeout=30', '--graceful-timeout=30', '--worker-tmp-dir=/tmp', '--access-logfile=-', 'app:app']);
+    expect(c.args).toEqual(['--bind=0.0.0.0:5000', '--workers=2', '--threads=4', '--timeout=30', '--graceful-timeout=30', '--worker-tmp-dir=/tmp',
+      '--access-logfile=-', 'app:app']);
     expect(c.ports).toEqual([{ name: 'http', containerPort: 5000, protocol: 'TCP' }]);
     for (const p of ['readinessProbe', 'livenessProbe', 'startupProbe']) expect(c[p].httpGet).toEqual({ path: '/healthz', port: 'http' });
     expect(c.lifecycle.preStop.exec.command).toEqual(['sleep', '5']);
     expect(d.spec.template.spec.terminationGracePeriodSeconds).toBe(40);
-    expect(c.securityContext).toMatchObject({ runAsNonRoot: true, readOnlyRootFilesystem: true, allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } });
-    expect(d.spec.template.spec.topologySpreadConstraints.map((t: any) => t.topologyKey)).toEqual(['kubernetes.io/hostname', 'topology.kubernetes.io/zone']);
+    expect(c.securityContext).toMatchObject({ runAsNonRoot: true, readOnlyRootFilesystem: true, allowPrivilegeEscalation: false,
+      capabilities: { drop: ['ALL'] } });
+    expect(d.spec.template.spec.topologySpreadConstraints.map((t: any) => t.topologyKey)).toEqual(['kubernetes.io/hostname',
+      'topology.kubernetes.io/zone']);
     const svc = objectOf(out, 'Service', 'web');
     expect(svc.spec).toMatchObject({ type: 'ClusterIP', ports: [{ name: 'http', port: 80, targetPort: 'http', protocol: 'TCP' }] });
     expect(svc.spec.selector).toEqual(d.spec.selector.matchLabels);
@@ -50,7 +54,8 @@ describe('ScalableFlaskApp', () => {
     expect(hpa.spec.maxReplicas).toBe(10);
     expect(hpa.spec.metrics).toEqual([{ type: 'Resource', resource: { name: 'cpu', target: { type: 'Utilization', averageUtilization: 70 } } }]);
     expect(hpa.spec.behavior).toEqual({
-      scaleUp: { stabilizationWindowSeconds: 0, selectPolicy: 'Max', policies: [{ type: 'Percent', value: 100, periodSeconds: 15 }, { type: 'Pods', value: 4, periodSeconds: 15 }] },
+      scaleUp: { stabilizationWindowSeconds: 0, selectPolicy: 'Max', policies: [{ type: 'Percent', value: 100, periodSeconds: 15 }, { type: 'Pods',
+        value: 4, periodSeconds: 15 }] },
       scaleDown: { stabilizationWindowSeconds: 300, selectPolicy: 'Max', policies: [{ type: 'Percent', value: 20, periodSeconds: 60 }] },
     });
   });
@@ -63,7 +68,8 @@ describe('ScalableFlaskApp', () => {
       resourceOverrides: { namespace: { resource: 'namespace' }, ingress: { group: 'networking.k8s.io', resource: 'ingress' } },
       metricsQuery: 'sum by (<<.GroupBy>>) (rate(<<.Series>>{<<.LabelMatchers>>}[2m]))',
     });
-    const queue = adapter!.addExternalMetric({ metricName: 'queue_depth', seriesQuery: 'queue_depth', metricsQuery: 'sum(<<.Series>>{<<.LabelMatchers>>})' });
+    const queue = adapter!.addExternalMetric({ metricName: 'queue_depth', seriesQuery: 'queue_depth',
+      metricsQuery: 'sum(<<.Series>>{<<.LabelMatchers>>})' });
     new ScalableFlaskApp(chart, 'api', {
       ...BASE, cpuUtilization: 50, memoryUtilization: 80,
       metrics: [
@@ -78,8 +84,10 @@ describe('ScalableFlaskApp', () => {
       { type: 'Resource', resource: { name: 'cpu', target: { type: 'Utilization', averageUtilization: 50 } } },
       { type: 'Resource', resource: { name: 'memory', target: { type: 'Utilization', averageUtilization: 80 } } },
       { type: 'Pods', pods: { metric: { name: 'http_requests_per_second' }, target: { type: 'AverageValue', averageValue: '500m' } } },
-      { type: 'Object', object: { metric: { name: 'ingress_rps' }, describedObject: { apiVersion: 'networking.k8s.io/v1', kind: 'Ingress', name: 'main' }, target: { type: 'Value', value: '2k' } } },
-      { type: 'External', external: { metric: { name: 'queue_depth', selector: { matchLabels: { queue: 'jobs' } } }, target: { type: 'AverageValue', averageValue: '30' } } },
+      { type: 'Object', object: { metric: { name: 'ingress_rps' }, describedObject: { apiVersion: 'networking.k8s.io/v1', kind: 'Ingress',
+        name: 'main' }, target: { type: 'Value', value: '2k' } } },
+      { type: 'External', external: { metric: { name: 'queue_depth', selector: { matchLabels: { queue: 'jobs' } } }, target: { type: 'AverageValue',
+        averageValue: '30' } } },
     ]);
   });
 
@@ -90,16 +98,19 @@ describe('ScalableFlaskApp', () => {
       runAsUser: 2000, serviceType: FlaskServiceType.NODE_PORT, servicePort: 8080, nodePort: 30050, maxUnavailable: 2,
       minReplicas: 3, memoryUtilization: 75,
       scaleUp: { stabilizationWindow: Duration.seconds(30) },
-      scaleDown: { policies: [{ type: ScalingPolicyType.PODS, value: 1, period: Duration.minutes(1) }, { type: ScalingPolicyType.PERCENT, value: 10, period: Duration.minutes(1) }], selectPolicy: SelectPolicy.MIN },
+      scaleDown: { policies: [{ type: ScalingPolicyType.PODS, value: 1, period: Duration.minutes(1) }, { type: ScalingPolicyType.PERCENT, value: 10,
+        period: Duration.minutes(1) }], selectPolicy: SelectPolicy.MIN },
       metricsScraping: { port: 9100, path: '/prom', interval: Duration.seconds(30), serviceMonitorLabels: { release: 'prometheus' } },
-      sidecars: [{ name: 'proxy', image: 'envoy:1', resources: { requests: { cpu: k8s.Quantity.fromString('100m'), memory: k8s.Quantity.fromString('64Mi') }, limits: { cpu: k8s.Quantity.fromString('100m'), memory: k8s.Quantity.fromString('64Mi') } } }],
+      sidecars: [{ name: 'proxy', image: 'envoy:1', resources: { requests: { cpu: k8s.Quantity.fromString('100m'),
+        memory: k8s.Quantity.fromString('64Mi') }, limits: { cpu: k8s.Quantity.fromString('100m'), memory: k8s.Quantity.fromString('64Mi') } } }],
     });
     expectSchemaValid(out);
     const d = objectOf(out, 'Deployment', 'shop');
     expect(d.metadata.namespace).toBe('flask-ns');
     const pod = d.spec.template.spec;
     const c = pod.containers[0];
-    expect(c.args).toEqual(['--bind=0.0.0.0:8000', '--workers=3', '--threads=2', '--timeout=60', '--graceful-timeout=60', '--worker-tmp-dir=/tmp', '--access-logfile=-', 'shop.wsgi:application']);
+    expect(c.args).toEqual(['--bind=0.0.0.0:8000', '--workers=3', '--threads=2', '--timeout=60', '--graceful-timeout=60', '--worker-tmp-dir=/tmp',
+      '--access-logfile=-', 'shop.wsgi:application']);
     expect(c.env).toEqual([{ name: 'A', value: '1' }, { name: 'B', value: '2' }]);
     expect(c.readinessProbe.httpGet.path).toBe('/ready');
     expect(c.lifecycle.preStop.exec.command).toEqual(['sleep', '10']);
@@ -117,7 +128,8 @@ describe('ScalableFlaskApp', () => {
     expect(hpa.spec.minReplicas).toBe(3);
     expect(hpa.spec.metrics).toEqual([{ type: 'Resource', resource: { name: 'memory', target: { type: 'Utilization', averageUtilization: 75 } } }]);
     expect(hpa.spec.behavior.scaleUp.stabilizationWindowSeconds).toBe(30);
-    expect(hpa.spec.behavior.scaleDown).toEqual({ stabilizationWindowSeconds: 300, selectPolicy: 'Min', policies: [{ type: 'Pods', value: 1, periodSeconds: 60 }, { type: 'Percent', value: 10, periodSeconds: 60 }] });
+    expect(hpa.spec.behavior.scaleDown).toEqual({ stabilizationWindowSeconds: 300, selectPolicy: 'Min', policies: [{ type: 'Pods', value: 1,
+      periodSeconds: 60 }, { type: 'Percent', value: 10, periodSeconds: 60 }] });
     expect(objectOf(out, 'PodDisruptionBudget', 'shop').spec.maxUnavailable).toBe(2);
     const sm = objectOf(out, 'ServiceMonitor', 'shop');
     expect(sm.metadata.labels.release).toBe('prometheus');
@@ -143,19 +155,28 @@ describe('ScalableFlaskApp', () => {
 
   describe('refused input', () => {
     test.each<[string, Partial<ScalableFlaskAppProps>, string]>([
-      ['maxReplicas < minReplicas', { minReplicas: 5, maxReplicas: 3 }, 'ScalableFlaskApp "web": maxReplicas (3) is below minReplicas (5); raise maxReplicas or lower minReplicas'],
+      ['maxReplicas < minReplicas', { minReplicas: 5, maxReplicas: 3 }, 'ScalableFlaskApp "web": maxReplicas (3) is below minReplicas (5); raise '
+        + 'maxReplicas or lower minReplicas'],
       ['minReplicas 0 without Object/External metric', { minReplicas: 0 }, 'minReplicas 0 needs at least one Object or External metric'],
       ['negative minReplicas', { minReplicas: -1 }, 'minReplicas must be a whole number >= 0, got -1'],
       ['zero utilization', { cpuUtilization: 0 }, 'cpuUtilization must be a whole number >= 1, got 0'],
-      ['a policy period over 1800 s', { scaleDown: { policies: [{ type: ScalingPolicyType.PODS, value: 1, period: Duration.minutes(31) }] } }, 'scaleDown.policies[0].period must be a whole number of seconds from 1 to 1800, got 1860s'],
-      ['a policy period of 0', { scaleUp: { policies: [{ type: ScalingPolicyType.PERCENT, value: 100, period: Duration.seconds(0) }] } }, 'scaleUp.policies[0].period must be a whole number of seconds from 1 to 1800, got 0s'],
-      ['a window over 3600 s', { scaleDown: { stabilizationWindow: Duration.hours(2) } }, 'scaleDown.stabilizationWindow must be a whole number of seconds from 0 to 3600, got 7200s'],
+      ['a policy period over 1800 '
+        + 's', { scaleDown: { policies: [{ type: ScalingPolicyType.PODS, value: 1, period: Duration.minutes(31) }] } },
+          'scaleDown.policies[0].period must be a whole number of seconds from 1 to 1800, got 1860s'],
+      ['a policy period of '
+        + '0', { scaleUp: { policies: [{ type: ScalingPolicyType.PERCENT, value: 100, period: Duration.seconds(0) }] } },
+          'scaleUp.policies[0].period must be a whole number of seconds from 1 to 1800, got 0s'],
+      ['a window over 3600 s', { scaleDown: { stabilizationWindow: Duration.hours(2) } }, 'scaleDown.stabilizationWindow must be a whole number of '
+        + 'seconds from 0 to 3600, got 7200s'],
       ['an empty policy list', { scaleUp: { policies: [] } }, 'scaleUp.policies is empty; the API server requires at least one policy'],
-      ['a zero policy value', { scaleUp: { policies: [{ type: ScalingPolicyType.PODS, value: 0, period: Duration.seconds(15) }] } }, 'scaleUp.policies[0].value must be a whole number >= 1, got 0'],
+      ['a zero policy '
+        + 'value', { scaleUp: { policies: [{ type: ScalingPolicyType.PODS, value: 0, period: Duration.seconds(15) }] } },
+          'scaleUp.policies[0].value must be a whole number >= 1, got 0'],
       ['unequal... missing resources', { resources: undefined as any }, 'ScalableFlaskApp "web": resources must set both cpu and memory'],
       ['a bad cpu quantity', { resources: { cpu: '400 m', memory: '256Mi' } }, 'ScalableFlaskApp "web": resources.cpu: invalid quantity "400 m"'],
       ['nodePort with ClusterIP', { nodePort: 30050 }, 'nodePort 30050 needs serviceType NodePort or LoadBalancer'],
-      ['nodePort out of range', { serviceType: FlaskServiceType.NODE_PORT, nodePort: 80 }, 'nodePort must be a whole number between 30000 and 32767, got 80'],
+      ['nodePort out of range', { serviceType: FlaskServiceType.NODE_PORT, nodePort: 80 }, 'nodePort must be a whole number between 30000 and '
+        + '32767, got 80'],
       ['a bad name', { name: 'Web_App' }, 'name "Web_App" is not a valid DNS label'],
       ['a health path without /', { healthPath: 'healthz' }, 'healthPath "healthz" must start with "/"'],
       ['maxReplicas 0', { maxReplicas: 0 }, 'maxReplicas must be a whole number >= 1, got 0'],
@@ -166,34 +187,41 @@ describe('ScalableFlaskApp', () => {
     test('a utilization target with a sidecar that has no request for that resource', () => {
       const { chart } = make({
         memoryUtilization: 80,
-        sidecars: [{ name: 'istio-proxy', image: 'istio/proxyv2', resources: { requests: { cpu: k8s.Quantity.fromString('100m') }, limits: { cpu: k8s.Quantity.fromString('100m') } } }],
+        sidecars: [{ name: 'istio-proxy', image: 'istio/proxyv2', resources: { requests: { cpu: k8s.Quantity.fromString('100m') },
+          limits: { cpu: k8s.Quantity.fromString('100m') } } }],
       });
       const msg = thrown(() => Testing.synth(chart));
-      expect(msg).toContain('ScalableFlaskApp "web": memoryUtilization needs a memory request on every container of the pod, sidecars included, but container "istio-proxy" has none; the HPA would show <unknown> and never scale');
+      expect(msg).toContain('ScalableFlaskApp "web": memoryUtilization needs a memory request on every container of the pod, sidecars included, but '
+        + 'container "istio-proxy" has none; the HPA would show <unknown> and never scale');
     });
 
     test('a Pods metric from an adapter in another app', () => {
       const other = new PromAdapter(new Chart(Testing.app(), 'other'), 'adapter', { prometheusUrl: 'http://p:9090/' });
       const rps = other.addCounterRate({ counter: 'http_requests_total' });
       expect(thrown(() => make({ metrics: [ScalingMetric.pods(rps, '500m')] })))
-        .toContain('metrics[0] (Pods metric "http_requests_per_second") is served by PromAdapter "adapter" of another app; add the rule to an adapter in this app, or use AdapterMetric.servedElsewhere(...)');
+        .toContain('metrics[0] (Pods metric "http_requests_per_second") is served by PromAdapter "adapter" of another app; add the rule to an '
+          + 'adapter in this app, or use AdapterMetric.servedElsewhere(...)');
     });
 
     test('served elsewhere is the explicit escape hatch', () => {
       const out = render({ metrics: [ScalingMetric.pods(AdapterMetric.servedElsewhere(MetricsApi.CUSTOM, 'rps'), '1')] });
-      expect(hpaOf(out).spec.metrics).toEqual([{ type: 'Pods', pods: { metric: { name: 'rps' }, target: { type: 'AverageValue', averageValue: '1' } } }]);
+      expect(hpaOf(out).spec.metrics).toEqual([{ type: 'Pods', pods: { metric: { name: 'rps' }, target: { type: 'AverageValue',
+        averageValue: '1' } } }]);
     });
 
     test('a metric of the wrong API or without pod association, bad targets', () => {
       const { adapter } = make({}, true);
       const ext = adapter!.addExternalMetric({ metricName: 'q', seriesQuery: 'q', metricsQuery: 'sum(q)' });
-      const svcMetric = adapter!.addCustomMetric({ metricName: 'svc_rps', seriesQuery: 'x{service!=""}', resourceOverrides: { namespace: { resource: 'namespace' }, service: { resource: 'service' } }, metricsQuery: 'sum by (<<.GroupBy>>) (x{<<.LabelMatchers>>})' });
+      const svcMetric = adapter!.addCustomMetric({ metricName: 'svc_rps', seriesQuery: 'x{service!=""}',
+        resourceOverrides: { namespace: { resource: 'namespace' }, service: { resource: 'service' } }, metricsQuery: 'sum by (<<.GroupBy>>) '
+          + '(x{<<.LabelMatchers>>})' });
       const chartOf = adapter!.node.scope as Chart;
       expect(thrown(() => new ScalableFlaskApp(chartOf, 'a', { ...BASE, metrics: [ScalingMetric.pods(ext, '1')] })))
         .toContain('metrics[0] (Pods metric "q") needs a metric of custom.metrics.k8s.io, but "q" is served by external.metrics.k8s.io');
       expect(thrown(() => new ScalableFlaskApp(chartOf, 'b', { ...BASE, metrics: [ScalingMetric.pods(svcMetric, '1')] })))
         .toContain('(Pods metric "svc_rps") is not associated with pods by its adapter rule (resources: namespace, service)');
-      expect(thrown(() => new ScalableFlaskApp(chartOf, 'c', { ...BASE, metrics: [ScalingMetric.object(svcMetric, { apiVersion: 'networking.k8s.io/v1', kind: 'Ingress', name: 'x' }, { value: '1' })] })))
+      expect(thrown(() => new ScalableFlaskApp(chartOf, 'c', { ...BASE, metrics: [ScalingMetric.object(svcMetric,
+        { apiVersion: 'networking.k8s.io/v1', kind: 'Ingress', name: 'x' }, { value: '1' })] })))
         .toContain('describes a Ingress, but its adapter rule reports it for namespace, service; add a "ingress" override to the rule');
       expect(thrown(() => new ScalableFlaskApp(chartOf, 'd', { ...BASE, metrics: [ScalingMetric.external(ext, { value: '1', averageValue: '1' })] })))
         .toContain('(External metric "q") needs exactly one of value or averageValue');
@@ -209,7 +237,8 @@ describe('ScalableFlaskApp', () => {
         metadata: { name: 'web-extra', namespace: 'flask-ns' },
         spec: { scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'web' }, maxReplicas: 5 },
       });
-      expect(thrown(() => synthApp(app))).toContain('HorizontalPodAutoscalers flask-ns/web and flask-ns/web-extra all target Deployment flask-ns/web; a workload must have exactly one HPA');
+      expect(thrown(() => synthApp(app))).toContain('HorizontalPodAutoscalers flask-ns/web and flask-ns/web-extra all target Deployment '
+        + 'flask-ns/web; a workload must have exactly one HPA');
     });
 
     test('the same app name in two namespaces is fine', () => {

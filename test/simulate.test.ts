@@ -15,7 +15,8 @@ const MI = 1024 * 1024;
 
 function referenceAutoscaler(name: string): Autoscaler {
   const app = buildApp({ outdir: fs.mkdtempSync(path.join(os.tmpdir(), 'sim-')) });
-  const owner = app.node.findAll().find(c => (c instanceof ScalableFlaskApp || c instanceof OpportunisticFiller) && c.name === name) as ScalableFlaskApp;
+  const isOwner = (c: unknown) => (c instanceof ScalableFlaskApp || c instanceof OpportunisticFiller) && c.name === name;
+  const owner = app.node.findAll().find(isOwner) as ScalableFlaskApp;
   return owner.autoscaler;
 }
 
@@ -75,7 +76,8 @@ describe('simulate', () => {
     const amounts = { cpu: k8s.Quantity.fromString('500m'), memory: k8s.Quantity.fromString('256Mi') };
     const target = new k8s.KubeDeployment(chart, 'api', {
       metadata: { name: 'api' },
-      spec: { selector: { matchLabels: { a: 'b' } }, template: { metadata: { labels: { a: 'b' } }, spec: { containers: [{ name: 'app', image: 'x', resources: { requests: amounts, limits: amounts } }] } } },
+      spec: { selector: { matchLabels: { a: 'b' } }, template: { metadata: { labels: { a: 'b' } }, spec: { containers: [{ name: 'app', image: 'x',
+        resources: { requests: amounts, limits: amounts } }] } } },
     });
     const a = new Autoscaler(chart, 'hpa', { target, maxReplicas: 20, metrics: [ScalingMetric.resource('cpu', { averageUtilization: 50 })] });
     const r = simulate(a, { duration: 120, initialReplicas: 2, podStartup: 60, load: { cpu: 2 } });
@@ -160,7 +162,8 @@ describe('cdk8s-autoscaling simulate', () => {
     const bad = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'cli-')), 'bad.json');
     fs.writeFileSync(bad, '{ "duration": ');
     const r = cli('simulate', dist('flask.k8s.yaml'), '--hpa', 'flask-ns/web', '--scenario', bad);
-    expect([r.code, r.err]).toEqual([1, expect.stringMatching(new RegExp(`^simulate: cannot read scenario ${bad}: Unexpected end of JSON input\n$`))]);
+    expect([r.code, r.err]).toEqual([1, expect.stringMatching(new RegExp(`^simulate: cannot read scenario ${bad}: Unexpected end of JSON `
+      + `input\n$`))]);
   });
 
   test('missing flags print the usage and exit 2', () => {

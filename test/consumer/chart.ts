@@ -31,7 +31,8 @@ const worker = new k8s.KubeDeployment(chart, 'worker', {
   metadata: { name: 'worker', namespace: 'shop' },
   spec: {
     selector: { matchLabels: { app: 'worker' } },
-    template: { metadata: { labels: { app: 'worker' } }, spec: { containers: [{ name: 'worker', image: 'example/worker:1', resources: { requests: amounts, limits: amounts } }] } },
+    template: { metadata: { labels: { app: 'worker' } }, spec: { containers: [{ name: 'worker', image: 'example/worker:1',
+      resources: { requests: amounts, limits: amounts } }] } },
   },
 });
 new Autoscaler(chart, 'worker-hpa', {

@@ -1,0 +1,73 @@
+import { ApiObject, Chart } from 'cdk8s';
+import { IConstruct } from 'constructs';
+import { describe } from '../core/assertions';
+import { ensureRenderPass, renderedJson } from '../core/render-cache';
+
+/** A Prometheus the app's metrics pipeline reads from and whose selectors pick the app's ServiceMonitors and PrometheusRules. */
+export interface IPrometheus {
+  /** The Prometheus HTTP API URL, e.g. `http://prometheus-k8s.monitoring.svc:9090/`. */
+  readonly url: string;
+  /** Labels a ServiceMonitor needs to be selected (`serviceMonitorSelector.matchLabels`); empty selects all. */
+  readonly serviceMonitorLabels: Record<string, string>;
+  /** Labels a PrometheusRule needs to be selected (`ruleSelector.matchLabels`); empty selects all. */
+  readonly ruleLabels: Record<string, string>;
+}
+
+interface Selector {
+  readonly who: string;
+  readonly prometheus: IPrometheus;
+  /** Namespaces it discovers objects in; undefined: all. */
+  readonly namespaces?: readonly string[];
+}
+
+const REGISTRY = Symbol.for('cdk8s-autoscaling.PrometheusSelection');
+
+function registry(scope: IConstruct): Selector[] {
+  const root = scope.node.root as any;
+  if (root[REGISTRY]) return root[REGISTRY];
+  const list: Selector[] = [];
+  Object.defineProperty(root, REGISTRY, { value: list, enumerable: false });
+  ensureRenderPass(root);
+  root.node.addValidation({ validate: () => unselected(root, list) });
+  return list;
+}
+
+/**
+ * Records a Prometheus of the app (or one elsewhere that the app relies
+ * on). Once an app has one, every ServiceMonitor and PrometheusRule it
+ * renders must be selected by one of them, or the synth fails.
+ */
+export function registerPrometheus(scope: IConstruct, who: string, prometheus: IPrometheus, namespaces?: readonly string[]): void {
+  registry(scope).push({ who, prometheus, namespaces });
+}
+
+function unselected(root: IConstruct, selectors: Selector[]): string[] {
+  const out: string[] = [];
+  for (const c of root.node.findAll()) {
+    if (!ApiObject.isApiObject(c) || !c.apiVersion.startsWith('monitoring.coreos.com/')) continue;
+    const kind = c.kind;
+    if (kind !== 'ServiceMonitor' && kind !== 'PrometheusRule') continue;
+    const json = renderedJson(c);
+    const labels: Record<string, string> = json.metadata?.labels ?? {};
+    const namespace = json.metadata?.namespace ?? Chart.of(c).namespace ?? 'default';
+    const wanted = (s: Selector) => (kind === 'ServiceMonitor' ? s.prometheus.serviceMonitorLabels : s.prometheus.ruleLabels);
+    const selects = (s: Selector) => (!s.namespaces || s.namespaces.includes(namespace))
+      && Object.entries(wanted(s)).every(([k, v]) => labels[k] === v);
+    if (selectors.some(selects)) continue;
+    const why = selectors.map(s => {
+      const missing = Object.entries(wanted(s)).filter(([k, v]) => labels[k] !== v).map(([k, v]) => `${k}=${v}`);
+      const ns = s.namespaces && !s.namespaces.includes(namespace) ? `namespace ${namespace} is not one of ${s.namespaces.join(', ')}` : '';
+      return `${s.who} needs ${[missing.length ? `the labels ${missing.join(', ')}` : '', ns].filter(Boolean).join(' and ')}`;
+    });
+    out.push(`${kind} ${namespace}/${json.metadata?.name} (${owner(c)}) is selected by no Prometheus of this app: ${why.join('; ')}. `
+      + 'Add the labels to it (serviceMonitorLabels / ruleLabels props), or widen the Prometheus selector');
+  }
+  return out;
+}
+
+function owner(c: IConstruct): string {
+  for (let s = c.node.scope; s; s = s.node.scope) {
+    if (s.constructor.name !== 'Chart' && s.constructor.name !== 'App' && !Chart.isChart(s)) return `${describe(s)}`;
+  }
+  return c.node.path;
+}

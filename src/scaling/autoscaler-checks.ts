@@ -1,0 +1,284 @@
+import { ApiObject, Chart } from 'cdk8s';
+import { IConstruct } from 'constructs';
+import { podSpecOf } from '../core/manifests';
+import { Quantity } from '../core/quantity';
+import { ensureRenderPass, renderedJson } from '../core/render-cache';
+import { groupOf, ResolvedTarget } from './scale-target';
+import { MAX_PERIOD_SECONDS, MAX_WINDOW_SECONDS } from './scaling-rules';
+
+const REGISTRY = Symbol.for('cdk8s-autoscaling.AutoscalerChecks');
+
+/** A custom-resource target of an Autoscaler, checked against the app's CRDs. */
+interface CustomTarget {
+  readonly where: string;
+  readonly target: ResolvedTarget;
+}
+
+interface Registry {
+  readonly customTargets: CustomTarget[];
+}
+
+/**
+ * Registers (once per app) the checks that look at the whole app's
+ * autoscaling, and returns the app's registry:
+ * - every HorizontalPodAutoscaler, from any construct or raw L1 object, as
+ *   rendered (JSON patches included), against the API server's rules;
+ * - one autoscaler per target: two HPAs, or an HPA and a KEDA ScaledObject
+ *   (KEDA makes its own HPA), on one workload would fight;
+ * - custom-resource targets whose CRD the app renders declare the scale subresource.
+ */
+function registry(scope: IConstruct): Registry {
+  const root = scope.node.root as any;
+  if (root[REGISTRY]) return root[REGISTRY];
+  const reg: Registry = { customTargets: [] };
+  Object.defineProperty(root, REGISTRY, { value: reg, enumerable: false });
+  ensureRenderPass(root);
+  root.node.addValidation({ validate: () => appProblems(root, reg) });
+  return reg;
+}
+
+/** Makes sure the app-wide autoscaling checks run for the app of `scope`. */
+export function registerAutoscaling(scope: IConstruct): void {
+  registry(scope);
+}
+
+/** Checks a custom-resource target against the CRDs of the app at synth. */
+export function registerCustomTarget(scope: IConstruct, where: string, target: ResolvedTarget): void {
+  registry(scope).customTargets.push({ where, target });
+}
+
+function appProblems(root: IConstruct, reg: Registry): string[] {
+  const hpas: { ref: string; json: any }[] = [];
+  const scaledObjects: { ref: string; json: any }[] = [];
+  const crds: any[] = [];
+  const quotas: { ref: string; json: any }[] = [];
+  const workloads = new Map<string, ApiObject>();
+  for (const c of root.node.findAll()) {
+    if (!ApiObject.isApiObject(c)) continue;
+    if (c.kind === 'HorizontalPodAutoscaler') hpas.push(withRef(c));
+    else if (c.kind === 'ScaledObject' && groupOf(c.apiVersion) === 'keda.sh') scaledObjects.push(withRef(c));
+    else if (c.kind === 'CustomResourceDefinition') crds.push(renderedJson(c));
+    else if (c.kind === 'ResourceQuota') quotas.push(withRef(c));
+    else if (c.kind in SURGE_KINDS) workloads.set(targetKey(c.metadata.namespace ?? 'default', { kind: c.kind, name: c.name }), c);
+  }
+  return [
+    ...hpas.flatMap(h => hpaSpecProblems(h.json).map(p => `HorizontalPodAutoscaler ${h.ref}: ${p}`)),
+    ...sharedTargets(hpas, scaledObjects),
+    ...reg.customTargets.flatMap(t => crdProblems(t, crds)),
+    ...(quotas.length ? quotaProblems(quotas, hpas, workloads) : []),
+  ];
+}
+
+/** Workload kinds whose pods a quota counts, and whether a rolling update adds pods (maxSurge). */
+const SURGE_KINDS: Record<string, boolean> = { Deployment: true, StatefulSet: false, ReplicaSet: false, ReplicationController: false };
+
+/** The pods an autoscaled workload holds at its minimum, while a rollout adds its surge pods. */
+interface MinimumPods {
+  readonly what: string;
+  readonly pods: number;
+  readonly surge: number;
+  readonly requests: Record<'cpu' | 'memory', Quantity>;
+  readonly limits: Record<'cpu' | 'memory', Quantity>;
+  readonly priorityClassName?: string;
+}
+
+/**
+ * Quota headroom: in each namespace with a ResourceQuota, the autoscaled
+ * workloads' `minReplicas` pods, plus the extra pods of a rolling update,
+ * must fit the quota's cpu, memory and pod counts; otherwise the HPA's floor
+ * cannot even be reached. (A `maxReplicas` beyond the quota is allowed: a
+ * quota as a cap is a legitimate design.)
+ */
+function quotaProblems(quotas: { ref: string; json: any }[], hpas: { ref: string; json: any }[], workloads: Map<string, ApiObject>): string[] {
+  const byNamespace = new Map<string, MinimumPods[]>();
+  for (const h of hpas) {
+    const ns = h.json.metadata.namespace;
+    if (!quotas.some(q => q.json.metadata.namespace === ns)) continue;
+    const target = workloads.get(targetKey(ns, h.json.spec?.scaleTargetRef));
+    if (!target) continue;
+    const min = minimumPods(target, h.json.spec?.minReplicas ?? 1);
+    if (min) byNamespace.set(ns, [...(byNamespace.get(ns) ?? []), min]);
+  }
+  const out: string[] = [];
+  for (const q of quotas) {
+    const scoped = quotaScope(q.json.spec ?? {});
+    if (scoped === undefined) continue; // scopes this check does not evaluate (BestEffort, Terminating, ...)
+    const counted = (byNamespace.get(q.json.metadata.namespace) ?? []).filter(m => scoped === null || scoped.includes(m.priorityClassName ?? ''));
+    if (!counted.length) continue;
+    const needs = {
+      pods: counted.reduce((n, m) => n + m.pods + m.surge, 0),
+      requests: sumOf(counted, 'requests'),
+      limits: sumOf(counted, 'limits'),
+    };
+    const over = overQuota(q.json.spec?.hard ?? {}, needs);
+    if (over.length) {
+      const list = counted.map(m => `${m.what}: ${m.pods} pods${m.surge ? ` + ${m.surge} surge` : ''}`).join(', ');
+      out.push(`ResourceQuota ${q.ref} is too small for the autoscaled workloads' minimum (${list}): ${over.join('; ')}. `
+        + 'Raise the quota, or lower minReplicas (or maxSurge); otherwise pods are refused (FailedCreate) before the HPA even reaches its floor');
+    }
+  }
+  return out;
+}
+
+function minimumPods(target: ApiObject, minReplicas: number): MinimumPods | undefined {
+  const json = renderedJson(target);
+  const pod = podSpecOf(json)?.spec;
+  if (!pod) return undefined;
+  const strategy = json.spec?.strategy;
+  const surge = SURGE_KINDS[target.kind] && strategy?.type !== 'Recreate' ? surgePods(strategy?.rollingUpdate?.maxSurge ?? '25%', minReplicas) : 0;
+  return {
+    what: `${target.kind} ${target.name}`,
+    pods: minReplicas,
+    surge,
+    requests: podAmounts(pod, 'requests'),
+    limits: podAmounts(pod, 'limits'),
+    priorityClassName: pod.priorityClassName,
+  };
+}
+
+/** Pods a rolling update adds: maxSurge as a number, or a percentage of the replicas rounded up. */
+function surgePods(maxSurge: number | string, replicas: number): number {
+  if (typeof maxSurge === 'number') return maxSurge;
+  const pct = /^(\d+)%$/.exec(maxSurge);
+  return pct ? Math.ceil((replicas * Number(pct[1])) / 100) : Number(maxSurge) || 0;
+}
+
+/** What a pod counts against a quota: its containers and sidecars, or its largest init container if that is more. */
+function podAmounts(pod: any, field: 'requests' | 'limits'): Record<'cpu' | 'memory', Quantity> {
+  const of = (c: any, r: string) => Quantity.parse(c?.resources?.[field]?.[r] ?? 0);
+  const running = [...(pod.containers ?? []), ...(pod.initContainers ?? []).filter((c: any) => c.restartPolicy === 'Always')];
+  const init = (pod.initContainers ?? []).filter((c: any) => c.restartPolicy !== 'Always');
+  const amount = (r: 'cpu' | 'memory') => {
+    const sum = running.reduce((q: Quantity, c: any) => q.plus(of(c, r)), Quantity.parse(0));
+    return init.reduce((q: Quantity, c: any) => (of(c, r).compare(q) > 0 ? of(c, r) : q), sum);
+  };
+  return { cpu: amount('cpu'), memory: amount('memory') };
+}
+
+function sumOf(list: MinimumPods[], field: 'requests' | 'limits'): Record<'cpu' | 'memory', Quantity> {
+  const total = (r: 'cpu' | 'memory') => list.reduce((q, m) => q.plus(m[field][r].times(m.pods + m.surge)), Quantity.parse(0));
+  return { cpu: total('cpu'), memory: total('memory') };
+}
+
+/** The PriorityClass names a quota is scoped to; `null` when it covers every pod; `undefined` for scopes not evaluated here. */
+function quotaScope(spec: any): string[] | null | undefined {
+  if ((spec.scopes ?? []).length) return undefined;
+  const exprs: any[] = spec.scopeSelector?.matchExpressions ?? [];
+  if (!exprs.length) return null;
+  if (exprs.length === 1 && exprs[0].scopeName === 'PriorityClass' && exprs[0].operator === 'In') return exprs[0].values ?? [];
+  return undefined;
+}
+
+function overQuota(hard: Record<string, unknown>, needs: { pods: number; requests: Record<'cpu' | 'memory',
+  Quantity>; limits: Record<'cpu' | 'memory', Quantity> }): string[] {
+  const out: string[] = [];
+  const check = (key: string, need: Quantity) => {
+    const limit = hard[key];
+    if (limit !== undefined && need.compare(Quantity.parse(limit as string)) > 0) out.push(`${key} needs ${need.toCanonicalString()}, the quota `
+      + `allows ${limit}`);
+  };
+  for (const r of ['cpu', 'memory'] as const) {
+    check(r, needs.requests[r]);
+    check(`requests.${r}`, needs.requests[r]);
+    check(`limits.${r}`, needs.limits[r]);
+  }
+  check('pods', Quantity.parse(needs.pods));
+  return out;
+}
+
+function withRef(c: ApiObject): { ref: string; json: any } {
+  const json = renderedJson(c);
+  const ns = json.metadata?.namespace ?? Chart.of(c).namespace ?? 'default';
+  return { ref: `${ns}/${json.metadata?.name}`, json: { ...json, metadata: { ...json.metadata, namespace: ns } } };
+}
+
+/** `Deployment ns/name`, what an autoscaler's `scaleTargetRef` points at. */
+function targetKey(namespace: string, ref: any, defaultKind?: string): string {
+  return `${ref?.kind ?? defaultKind} ${namespace}/${ref?.name}`;
+}
+
+function sharedTargets(hpas: { ref: string; json: any }[], scaledObjects: { ref: string; json: any }[]): string[] {
+  const byTarget = new Map<string, string[]>();
+  const add = (key: string, who: string) => byTarget.set(key, [...(byTarget.get(key) ?? []), who]);
+  for (const h of hpas) add(targetKey(h.json.metadata.namespace, h.json.spec?.scaleTargetRef), h.ref);
+  for (const s of scaledObjects) add(targetKey(s.json.metadata.namespace, s.json.spec?.scaleTargetRef, 'Deployment'), `KEDA ScaledObject ${s.ref}`);
+  return [...byTarget.entries()].filter(([, who]) => who.length > 1).map(([target, who]) => {
+    if (who.some(w => w.startsWith('KEDA'))) {
+      const named = who.map(w => (w.startsWith('KEDA') ? w : `HorizontalPodAutoscaler ${w}`));
+      return `${named.join(' and ')} all target ${target}; KEDA creates its own HPA for a ScaledObject, so they would fight over the replica count. `
+        + 'Keep one autoscaler: move the metrics into the ScaledObject\'s triggers, or drop the ScaledObject';
+    }
+    return `HorizontalPodAutoscalers ${who.join(' and ')} all target ${target}; a workload must have exactly one HPA (put all metrics in one)`;
+  });
+}
+
+/**
+ * What the API server refuses in an autoscaling/v2 HPA spec (as rendered,
+ * so a JSON patch cannot slip past the construct's checks).
+ */
+export function hpaSpecProblems(hpa: any): string[] {
+  const spec = hpa?.spec ?? {};
+  const out: string[] = [];
+  const min = spec.minReplicas ?? 1;
+  const max = spec.maxReplicas;
+  if (!Number.isInteger(max) || max < 1) out.push(`spec.maxReplicas must be a whole number >= 1, got ${max}`);
+  if (!Number.isInteger(min) || min < 0) out.push(`spec.minReplicas must be a whole number >= 0, got ${min}`);
+  if (Number.isInteger(max) && Number.isInteger(min) && max < min) {
+    out.push(`spec.maxReplicas (${max}) is below spec.minReplicas (${min}); raise maxReplicas or lower minReplicas`);
+  }
+  const metrics: any[] = spec.metrics ?? [];
+  if (min === 0 && !metrics.some(m => m?.type === 'Object' || m?.type === 'External')) {
+    out.push('spec.minReplicas 0 needs at least one Object or External metric (the API server refuses scale-to-zero otherwise)');
+  }
+  if (!spec.scaleTargetRef?.kind || !spec.scaleTargetRef?.name) out.push('spec.scaleTargetRef needs kind and name');
+  for (const dir of ['scaleUp', 'scaleDown'] as const) {
+    const rules = spec.behavior?.[dir];
+    if (!rules) continue;
+    const window = rules.stabilizationWindowSeconds;
+    if (window !== undefined && (!Number.isInteger(window) || window < 0 || window > MAX_WINDOW_SECONDS)) {
+      out.push(`spec.behavior.${dir}.stabilizationWindowSeconds must be from 0 to ${MAX_WINDOW_SECONDS}, got ${window}`);
+    }
+    if (Array.isArray(rules.policies) && rules.policies.length === 0) {
+      out.push(`spec.behavior.${dir}.policies is empty; the API server requires at least one policy (use selectPolicy: Disabled to stop scaling in `
+        + `this direction)`);
+    }
+    (rules.policies ?? []).forEach((p: any, i: number) => {
+      if (!Number.isInteger(p?.value) || p.value < 1) out.push(`spec.behavior.${dir}.policies[${i}].value must be a whole number >= 1, got `
+        + `${p?.value}`);
+      if (!Number.isInteger(p?.periodSeconds) || p.periodSeconds < 1 || p.periodSeconds > MAX_PERIOD_SECONDS) {
+        out.push(`spec.behavior.${dir}.policies[${i}].periodSeconds must be from 1 to ${MAX_PERIOD_SECONDS}, got ${p?.periodSeconds}`);
+      }
+    });
+  }
+  return out;
+}
+
+/** A custom target against the app's CRD of its kind, if the app renders one. */
+function crdProblems({ where, target }: CustomTarget, crds: any[]): string[] {
+  const group = groupOf(target.apiVersion);
+  const version = target.apiVersion.split('/').pop();
+  const crd = crds.find(c => c.spec?.group === group && c.spec?.names?.kind === target.kind);
+  if (!crd) return [];
+  const crdName = crd.metadata?.name;
+  const served = (crd.spec.versions ?? []).find((v: any) => v.name === version);
+  if (!served || served.served === false) {
+    return [`${where}: target ${target.kind} "${target.name}" is ${target.apiVersion}, but CRD ${crdName} does not serve version ${version}; use a `
+      + `served version`];
+  }
+  const scale = served.subresources?.scale;
+  if (!scale) {
+    return [`${where}: target ${target.kind} "${target.name}" cannot be scaled: version ${version} of CRD ${crdName} declares no subresources.scale; `
+      + 'add subresources.scale (specReplicasPath, statusReplicasPath, labelSelectorPath) to it'];
+  }
+  const replicas = target.object ? valueAt(renderedJson(target.object), scale.specReplicasPath) : undefined;
+  return replicas !== undefined
+    ? [`${where}: target ${target.kind} "${target.name}" sets ${scale.specReplicasPath} (${replicas}), the replica count the HPA owns; remove it, `
+      + `or GitOps and the HPA will fight`]
+    : [];
+}
+
+/** The value at a CRD JSONPath such as `.spec.replicas`. */
+function valueAt(json: any, jsonPath: string | undefined): unknown {
+  if (!jsonPath) return undefined;
+  return jsonPath.replace(/^\./, '').split('.').reduce((node, key) => node?.[key], json);
+}

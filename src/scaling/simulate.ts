@@ -1,0 +1,371 @@
+import { ApiObject } from 'cdk8s';
+import { Amount, HpaController, HpaControllerOptions, milliOf, PodObservation } from './hpa-controller';
+import { podSpecOf } from '../core/manifests';
+
+/** What a load function sees at a sync. */
+export interface SimulationContext {
+  /** Seconds since the start of the scenario. */
+  readonly time: number;
+  /** The target's replicas (`spec.replicas`): pods that exist, Ready or not. */
+  readonly replicas: number;
+  /** Pods that are Ready (started at least `podStartup` ago). */
+  readonly readyReplicas: number;
+}
+
+/**
+ * A load: a function of the sync's context, a constant, or (for JSON
+ * scenarios) steps `[[fromSecond, value], ...]` that hold each value from
+ * its second on.
+ */
+export type Load = ((context: SimulationContext) => Amount) | Amount | [number, Amount][];
+
+/** The load, per kind of metric the HPA reads. */
+export interface ScenarioLoad {
+  /**
+   * Total cpu demand in cores, shared equally by the Ready pods; each pod's usage is capped at its cpu limit (= request).
+   * @default - none (an HPA on cpu then has nothing to read)
+   */
+  readonly cpu?: Load;
+  /**
+   * Memory of each Ready pod, in bytes.
+   * @default - none
+   */
+  readonly memory?: Load;
+  /**
+   * Pods metrics: the total, shared equally by the Ready pods (e.g. requests per second).
+   * @default - none
+   */
+  readonly pods?: Record<string, Load>;
+  /**
+   * Object and External metrics: the value (an array of values is several series).
+   * @default - none
+   */
+  readonly metrics?: Record<string, Load>;
+}
+
+/** What to replay. */
+export interface Scenario {
+  /** Seconds to simulate. */
+  readonly duration: number;
+  /** Replicas at the start (all Ready). */
+  readonly initialReplicas: number;
+  /** The load over time. */
+  readonly load: ScenarioLoad;
+  /**
+   * Seconds between syncs (`--horizontal-pod-autoscaler-sync-period`).
+   * @default 15
+   */
+  readonly syncPeriod?: number;
+  /**
+   * Seconds from a pod's creation until it is Ready and reports metrics.
+   * @default 30
+   */
+  readonly podStartup?: number;
+  /**
+   * cpu and memory requests of one pod (equal to its limits).
+   * @default - read from the target's pod template when the HPA is an Autoscaler of this app or the target is in the rendered YAML
+   */
+  readonly podResources?: { readonly cpu: Amount; readonly memory: Amount };
+  /**
+   * The target's pod spec as rendered JSON (`spec.template.spec`), where the pod's requests come from when `podResources` is not set.
+   * @default - the pod template of the Autoscaler's target, when it is an object of this app
+   */
+  readonly podSpec?: { readonly [key: string]: any };
+  /**
+   * kube-controller-manager flags.
+   * @default - Kubernetes' defaults
+   */
+  readonly controller?: HpaControllerOptions;
+}
+
+/** One metric at one sync. */
+export interface SimulatedMetric {
+  /** `cpu`, `memory` or the metric's name. */
+  readonly name: string;
+  /** The metric source type. */
+  readonly type: string;
+  /** `Utilization` (percent of requests), `AverageValue` or `Value`. */
+  readonly targetType: string;
+  /** The target. */
+  readonly target: number;
+  /**
+   * The value the HPA status shows.
+   * @default - undefined when the metric failed
+   */
+  readonly value?: number;
+}
+
+/** One sync of the replay. */
+export interface SimulationStep {
+  /** Seconds since the start. */
+  readonly time: number;
+  /** Replicas before the sync. */
+  readonly currentReplicas: number;
+  /** Ready pods at the sync. */
+  readonly readyReplicas: number;
+  /** What the metrics asked for, before stabilization and rate limits. */
+  readonly desiredReplicas: number;
+  /** Replicas the controller set. */
+  readonly replicas: number;
+  /** Each metric against its target. */
+  readonly metrics: SimulatedMetric[];
+  /** Why the controller did not simply follow the metrics (see HpaDecision.reasons). */
+  readonly reasons: string[];
+}
+
+/** What the replay shows at a glance. */
+export interface SimulationSummary {
+  /**
+   * Seconds until the governing metric (the one furthest above its target, which the HPA follows) was first within the tolerance of its target.
+   * @default - undefined if it never was
+   */
+  readonly timeToTarget?: number;
+  /** Most replicas at any time. */
+  readonly peakReplicas: number;
+  /** Fewest replicas at any time. */
+  readonly lowestReplicas: number;
+  /** How many syncs changed the replica count. */
+  readonly replicaChanges: number;
+  /** Whether the replica count stayed the same over the last `settleWindow` seconds. */
+  readonly settled: boolean;
+  /** Seconds over which `settled` is judged: the last quarter of the run, at most 10 minutes. */
+  readonly settleWindow: number;
+  /** Seconds the governing metric (the one furthest above its target) spent above its tolerance band. */
+  readonly timeAboveTarget: number;
+  /** Seconds it spent below the band. */
+  readonly timeBelowTarget: number;
+  /** Syncs at which the controller could not compute its metrics. */
+  readonly failedSyncs: number;
+}
+
+/** The replay. */
+export interface SimulationResult {
+  /** The HPA, `namespace/name`. */
+  readonly hpa: string;
+  /** minReplicas and maxReplicas. */
+  readonly minReplicas: number;
+  /** maxReplicas. */
+  readonly maxReplicas: number;
+  /** The tolerance the HPA scales up with. */
+  readonly tolerance: number;
+  /** The sync period, seconds. */
+  readonly syncPeriod: number;
+  /** Every sync. */
+  readonly steps: SimulationStep[];
+  /** The summary. */
+  readonly summary: SimulationSummary;
+}
+
+/** A simulated pod. */
+interface SimPod {
+  readonly createdAt: number;
+  readonly readyAt: number;
+}
+
+/**
+ * Replays the HPA controller over a scenario: the load, pods that become
+ * Ready `podStartup` after the controller asks for them, and the
+ * controller's decision at every sync.
+ *
+ * @param hpa an Autoscaler, a rendered HPA ApiObject, or the HPA's JSON
+ */
+export function simulate(hpa: { readonly hpa: ApiObject } | ApiObject | any, scenario: Scenario): SimulationResult {
+  const controller = new HpaController(hpa, scenario.controller);
+  const problems = checkScenario(controller, scenario);
+  if (problems.length) throw new Error(problems.join('\n'));
+  const syncPeriod = scenario.syncPeriod ?? 15;
+  const startup = scenario.podStartup ?? 30;
+  const template = podTemplate(scenario, scenario.podSpec ?? targetPodSpec(hpa), controller);
+  const containers = controller.metricNames.some(m => m.type === 'ContainerResource');
+  let pods: SimPod[] = Array.from({ length: scenario.initialReplicas }, () => ({ createdAt: -Infinity, readyAt: -Infinity }));
+  const steps: SimulationStep[] = [];
+  for (let time = 0; time <= scenario.duration; time += syncPeriod) {
+    let readyReplicas = 0;
+    for (const p of pods) if (p.readyAt <= time) readyReplicas++;
+    const context = { time, replicas: pods.length, readyReplicas };
+    const decision = controller.decide({
+      time, specReplicas: pods.length, pods: observePods(pods, time, context, scenario.load, template, containers),
+        metrics: observeMetrics(scenario.load, context),
+    });
+    steps.push({
+      time, currentReplicas: pods.length, readyReplicas, desiredReplicas: decision.desiredReplicas, replicas: decision.replicas,
+        reasons: decision.reasons,
+      metrics: decision.metrics.map(m => ({ name: m.name, type: m.type, targetType: m.targetType, target: m.target, value: m.current })),
+    });
+    pods = resize(pods, decision.replicas, time, startup);
+  }
+  const tolerance = scenario.controller?.tolerance ?? 0.1;
+  return {
+    hpa: controller.name, minReplicas: controller.minReplicas, maxReplicas: controller.maxReplicas,
+    tolerance, syncPeriod, steps, summary: summarize(steps, syncPeriod, tolerance, scenario.duration),
+  };
+}
+
+/** Every metric of the HPA must be fed by the scenario. */
+function checkScenario(c: HpaController, s: Scenario): string[] {
+  const out: string[] = [];
+  if (!(s.duration > 0)) out.push(`scenario: duration must be a number of seconds > 0, got ${s.duration}`);
+  if (!Number.isInteger(s.initialReplicas) || s.initialReplicas < 0) out.push(`scenario: initialReplicas must be a whole number >= 0, got `
+    + `${s.initialReplicas}`);
+  if (s.syncPeriod !== undefined && !(s.syncPeriod > 0)) out.push(`scenario: syncPeriod must be > 0 seconds, got ${s.syncPeriod}`);
+  if (!s.load || typeof s.load !== 'object') return [...out, 'scenario: load is required (cpu, memory, pods, metrics)'];
+  for (const m of c.metricNames) {
+    const fed = m.type === 'Resource' || m.type === 'ContainerResource' ? s.load[m.name as 'cpu' | 'memory']
+      : m.type === 'Pods' ? s.load.pods?.[m.name] : s.load.metrics?.[m.name];
+    if (fed === undefined) {
+      const where = m.type === 'Resource' || m.type === 'ContainerResource' ? `load.${m.name}`
+        : m.type === 'Pods' ? `load.pods["${m.name}"]` : `load.metrics["${m.name}"]`;
+      out.push(`scenario does not feed the ${m.type} metric "${m.name}" of HPA ${c.name}; add ${where}`);
+    }
+  }
+  return out;
+}
+
+/** The value of a load at a sync. */
+export function loadAt(load: Load, context: SimulationContext): Amount {
+  if (typeof load === 'function') return load(context);
+  if (Array.isArray(load)) {
+    let value: Amount = 0;
+    for (const [from, v] of load) if (context.time >= from) value = v;
+    return value;
+  }
+  return load;
+}
+
+interface PodTemplate {
+  /** Containers with their requests, in milli-units. */
+  readonly containers: { name: string; cpu: number; memory: number }[];
+  readonly cpu: number;
+  readonly memory: number;
+}
+
+/** The pod spec of the HPA's target, when the HPA is an Autoscaler whose target this app renders. */
+function targetPodSpec(hpa: any): any {
+  const target: ApiObject | undefined = hpa?._targetObject;
+  return target ? podSpecOf(target.toJson())?.spec : undefined;
+}
+
+function podTemplate(s: Scenario, podSpec: any, c: HpaController): PodTemplate | undefined {
+  let containers: { name: string; cpu: number; memory: number }[] | undefined;
+  if (s.podResources) {
+    containers = [{ name: 'app', cpu: milliOf(s.podResources.cpu), memory: milliOf(s.podResources.memory) }];
+  } else if (podSpec) {
+    const all = [...(podSpec.initContainers ?? []).filter((x: any) => x.restartPolicy === 'Always'), ...(podSpec.containers ?? [])];
+    containers = all.map((x: any) => ({ name: x.name, cpu: milliOf(x.resources?.requests?.cpu ?? 0),
+      memory: milliOf(x.resources?.requests?.memory ?? 0) }));
+  }
+  const needed = c.metricNames.some(m => m.type === 'Resource' || m.type === 'ContainerResource');
+  if (!containers) {
+    if (needed) throw new Error(`scenario: HPA ${c.name} scales on cpu or memory; set podResources (the pod's requests), or simulate the Autoscaler `
+      + `of this app`);
+    return undefined;
+  }
+  return { containers, cpu: containers.reduce((n, x) => n + x.cpu, 0), memory: containers.reduce((n, x) => n + x.memory, 0) };
+}
+
+/**
+ * What the metrics APIs report for each pod: Ready pods have samples, the
+ * others do not yet. Pods created at the same sync look alike, so they share
+ * one observation. Containers are listed only when a ContainerResource
+ * metric reads them.
+ */
+function observePods(pods: SimPod[], time: number, context: SimulationContext, load: ScenarioLoad, t: PodTemplate | undefined,
+  containers: boolean): PodObservation[] {
+  const ready = context.readyReplicas;
+  const cpuShare = load.cpu !== undefined && ready ? milliOf(loadAt(load.cpu, context)) / ready : undefined;
+  const cpu = cpuShare === undefined ? undefined : Math.min(cpuShare, t?.cpu ?? Infinity);
+  const memory = load.memory !== undefined ? milliOf(loadAt(load.memory, context)) : undefined;
+  const perPod: Record<string, number> = {};
+  for (const [name, l] of Object.entries(load.pods ?? {})) perPod[name] = ready ? milliOf(loadAt(l, context)) / ready / 1000 : 0;
+  const requests = t ? { cpu: t.cpu / 1000, memory: t.memory / 1000 } : undefined;
+  const usage = { cpu: cpu === undefined ? undefined : cpu / 1000, memory: memory === undefined ? undefined : memory / 1000 };
+  const observe = (p: SimPod): PodObservation => {
+    const isReady = p.readyAt <= time;
+    const old = p.createdAt === -Infinity;
+    return {
+      ready: isReady,
+      startTime: old ? undefined : p.createdAt,
+      readySince: old ? undefined : isReady ? p.readyAt : p.createdAt,
+      requests: containers ? undefined : requests,
+      containers: containers && t ? t.containers.map(x => ({
+        name: x.name,
+        requests: { cpu: x.cpu / 1000, memory: x.memory / 1000 },
+        usage: isReady ? { cpu: share(cpu, x.cpu, t.cpu), memory: share(memory, x.memory, t.memory) } : undefined,
+      })) : undefined,
+      usage: isReady ? usage : undefined,
+      metrics: isReady ? perPod : undefined,
+    };
+  };
+  // pods are kept in creation order, so the pods of a batch are next to each other
+  let batch = NaN;
+  let o: PodObservation | undefined;
+  return pods.map(p => {
+    if (p.createdAt !== batch || !o) {
+      batch = p.createdAt;
+      o = observe(p);
+    }
+    return o;
+  });
+}
+
+/** A container's part of the pod's usage, in proportion to its request. */
+function share(podMilli: number | undefined, containerRequest: number, podRequest: number): number | undefined {
+  if (podMilli === undefined) return undefined;
+  return (podRequest ? podMilli * (containerRequest / podRequest) : 0) / 1000;
+}
+
+function observeMetrics(load: ScenarioLoad, context: SimulationContext): Record<string, Amount | Amount[]> {
+  const out: Record<string, Amount | Amount[]> = {};
+  for (const [name, l] of Object.entries(load.metrics ?? {})) out[name] = loadAt(l, context);
+  return out;
+}
+
+/** The ReplicaSet's response: new pods start now; removed pods go unready-first, then newest-first. */
+function resize(pods: SimPod[], replicas: number, time: number, startup: number): SimPod[] {
+  if (replicas > pods.length) {
+    return [...pods, ...Array.from({ length: replicas - pods.length }, () => ({ createdAt: time, readyAt: time + startup }))];
+  }
+  if (replicas < pods.length) {
+    const order = [...pods].sort((a, b) => (b.readyAt > time ? 1 : 0) - (a.readyAt > time ? 1 : 0) || b.createdAt - a.createdAt);
+    const drop = new Set(order.slice(0, pods.length - replicas));
+    return pods.filter(p => !drop.has(p));
+  }
+  return pods;
+}
+
+function summarize(steps: SimulationStep[], syncPeriod: number, tolerance: number, duration: number): SimulationSummary {
+  let timeToTarget: number | undefined;
+  let above = 0;
+  let below = 0;
+  let changes = 0;
+  let lastChange = -Infinity;
+  let failed = 0;
+  let peak = 0;
+  let lowest = Infinity;
+  for (const s of steps) {
+    peak = Math.max(peak, s.replicas, s.currentReplicas);
+    lowest = Math.min(lowest, s.replicas);
+    if (s.reasons.includes('FailedComputeMetricsReplicas')) failed++;
+    if (s.replicas !== s.currentReplicas) {
+      changes++;
+      lastChange = s.time;
+    }
+    let governing = -Infinity;
+    let computed = 0;
+    for (const m of s.metrics) {
+      if (m.value === undefined) continue;
+      computed++;
+      governing = Math.max(governing, m.value / m.target);
+    }
+    if (!computed) continue;
+    if (timeToTarget === undefined && computed === s.metrics.length && Math.abs(governing - 1) <= tolerance + 1e-9) timeToTarget = s.time;
+    if (governing > 1 + tolerance) above += syncPeriod;
+    else if (governing < 1 - tolerance) below += syncPeriod;
+  }
+  const settleWindow = Math.min(600, duration / 4);
+  return {
+    timeToTarget, peakReplicas: peak, lowestReplicas: lowest === Infinity ? 0 : lowest,
+    replicaChanges: changes, settled: lastChange < duration - settleWindow, settleWindow, timeAboveTarget: above, timeBelowTarget: below,
+      failedSyncs: failed,
+  };
+}

@@ -1,0 +1,451 @@
+import { ApiObject, Duration } from 'cdk8s';
+import { k8s } from 'cdk8s-plus-27';
+import { Construct } from 'constructs';
+import { finishConstruct, renderOnce } from '../core/app-checks';
+import { Autoscaler, AutoscalerProps, checkAutoscaling, hostedAutoscaler } from '../scaling/autoscaler';
+import { fillerSlotsQuery, ksmLabelName } from './filler-query';
+import { requireKsmLabel } from '../monitoring/ksm-labels';
+import { podSecurityLabels, selectorLabels, standardLabels } from '../core/labels';
+import { assertDnsLabel, assertDnsSubdomain, assertInteger, describe } from '../core/assertions';
+import { checkPodSettings, PodSettings, SchedulingSettings, withContainerSettings, withPodSettings } from '../core/pod-settings';
+import { enforceRequestsEqualLimits } from '../policy/requests-equal-limits';
+import { Problems } from '../core/problems';
+import { AdapterMetric, MetricsApi, PromAdapter } from '../metrics/prom-adapter';
+import { parseQuantity } from '../core/quantity';
+import { MemoizedKubeDeployment } from '../core/render-cache';
+import { PodSecurityLevel, ResourceQuotaPolicy } from '../policy/resource-quota-policy';
+import { guaranteedResources, parseAmounts, ParsedAmounts, ResourceAmounts } from '../core/resources';
+import { ScalingMetric } from '../scaling/scaling-metric';
+import { ScalingPolicyType, ScalingRules, SelectPolicy } from '../scaling/scaling-rules';
+import { envVars, imageRef, restrictedPodSecurityContext, restrictedSecurityContext, wholeSeconds } from '../core/pod-spec';
+
+/** The pod label only filler pods carry; the capacity metric leaves pods with it out of "used". */
+export const FILLER_POD_LABEL = 'cdk8s-autoscaling.io/opportunistic-filler';
+
+/** Buffer (overprovisioning) pods: pause containers that hold room for bursts. */
+export interface FillerBuffer {
+  /** Number of buffer pods. */
+  readonly replicas: number;
+  /** cpu held by each buffer pod. */
+  readonly cpu: string;
+  /** memory held by each buffer pod. */
+  readonly memory: string;
+  /**
+   * PriorityClass of the buffer pods: -10, the lowest priority that still
+   * makes cluster-autoscaler add nodes, above the fillers so buffer pods
+   * displace fillers and paying pods displace buffer pods.
+   * @default "overprovisioning"
+   */
+  readonly priorityClassName?: string;
+  /**
+   * Image of the buffer pods.
+   * @default "registry.k8s.io/pause:3.9"
+   */
+  readonly image?: string;
+}
+
+/** Capacity kept free cluster-wide; set cpu, memory or both. */
+export interface FillerReserve {
+  /**
+   * cpu kept free.
+   * @default - none
+   */
+  readonly cpu?: string;
+  /**
+   * memory kept free.
+   * @default - none
+   */
+  readonly memory?: string;
+}
+
+/** A ResourceQuota cap on the filler pods. */
+export interface FillerQuota {
+  /** Total cpu of all filler pods. */
+  readonly cpu: string;
+  /** Total memory of all filler pods. */
+  readonly memory: string;
+  /**
+   * Most filler pods.
+   * @default - no count limit
+   */
+  readonly pods?: number;
+}
+
+/**
+ * Props of {@link OpportunisticFiller}.
+ */
+export interface OpportunisticFillerProps extends PodSettings {
+  /** Image of the filler workload (a batch worker, a transcoder...). */
+  readonly image: string;
+  /**
+   * Name of the Deployment, HPA and metric prefix.
+   * @default - the construct id
+   */
+  readonly name?: string;
+  /**
+   * Namespace of the filler (and of the buffer pods).
+   * @default "filler"
+   */
+  readonly namespace?: string;
+  /**
+   * Render the Namespace (Pod Security "restricted").
+   * @default false
+   */
+  readonly createNamespace?: boolean;
+  /**
+   * Container command.
+   * @default - the image's entrypoint
+   */
+  readonly command?: string[];
+  /**
+   * Container args.
+   * @default - the image's command
+   */
+  readonly args?: string[];
+  /**
+   * Environment variables.
+   * @default - none
+   */
+  readonly env?: Record<string, string>;
+  /** cpu and memory of each filler pod, rendered as requests == limits. */
+  readonly resources: ResourceAmounts;
+  /** The PromAdapter that serves the filler's capacity metric (an external rule is added to it). */
+  readonly adapter: PromAdapter;
+  /**
+   * cpu and/or memory kept free cluster-wide for bursts of paying workloads,
+   * e.g. `{ cpu: "30" }`. Counted in filler pods, rounded up.
+   * @default - none kept free
+   */
+  readonly reserve?: FillerReserve;
+  /**
+   * Fewest filler replicas.
+   * @default 1
+   */
+  readonly minReplicas?: number;
+  /** Most filler replicas. */
+  readonly maxReplicas: number;
+  /**
+   * Scale-down behavior. The metric has no feedback, so the window is kept
+   * within 0..30 s.
+   * @default - no stabilization; any amount per 15 s
+   */
+  readonly scaleDown?: ScalingRules;
+  /**
+   * PriorityClass of the filler pods.
+   * @default "opportunistic-filler"
+   */
+  readonly priorityClassName?: string;
+  /**
+   * Priority of the filler pods: below cluster-autoscaler's expendable cutoff
+   * (-10), so Pending fillers never buy nodes; -10 or above is refused.
+   * @default -100
+   */
+  readonly priority?: number;
+  /**
+   * Seconds a filler pod gets to stop when preempted or scaled down.
+   * @default Duration.seconds(10)
+   */
+  readonly terminationGracePeriod?: Duration;
+  /**
+   * UID the container runs as.
+   * @default 10001
+   */
+  readonly runAsUser?: number;
+  /**
+   * Buffer (overprovisioning) pods.
+   * @default - none
+   */
+  readonly buffer?: FillerBuffer;
+  /**
+   * ResourceQuota capping the filler pods (scoped to the filler PriorityClass).
+   * @default - no cap beyond maxReplicas
+   */
+  readonly quota?: FillerQuota;
+  /**
+   * Label matchers that select kube-state-metrics' series, e.g. `job="kube-state-metrics"`.
+   * @default - none
+   */
+  readonly kubeStateMetricsMatchers?: string;
+  /**
+   * The cluster's kube-state-metrics is installed elsewhere and runs with
+   * `--metric-labels-allowlist=pods=[cdk8s-autoscaling.io/opportunistic-filler]`.
+   * Otherwise the app must render a KubeStateMetrics (which exports the label by itself), or the synth fails.
+   * @default false
+   */
+  readonly externalKubeStateMetrics?: boolean;
+}
+
+/** The filler's scale-down defaults: follow the metric at once. */
+const FILLER_SCALE_DOWN: Required<ScalingRules> = {
+  stabilizationWindow: Duration.seconds(0),
+  policies: [{ type: ScalingPolicyType.PERCENT, value: 100, period: Duration.seconds(15) }],
+  selectPolicy: SelectPolicy.MAX,
+};
+
+/** The props after checking, with their defaults. */
+interface FillerSettings {
+  readonly name: string;
+  readonly namespace: string;
+  readonly priority: number;
+  readonly priorityClassName: string;
+  readonly per: ParsedAmounts;
+  readonly reservePods: number;
+  readonly grace: number;
+  readonly runAsUser: number;
+  readonly resources?: k8s.ResourceRequirements;
+}
+
+/** Cluster-autoscaler's default `--expendable-pods-priority-cutoff`. */
+const EXPENDABLE_CUTOFF = -10;
+
+/**
+ * A low-priority workload whose replica count tracks the cluster's free
+ * capacity: an HPA on an External metric (served by the given PromAdapter)
+ * that counts the filler pods that fit, with an `AverageValue` target of 1,
+ * so desired replicas = the metric, in one step. A PriorityClass below
+ * cluster-autoscaler's expendable cutoff with `preemptionPolicy: Never`
+ * lets the scheduler evict fillers at once for any paying pod, and keeps
+ * Pending fillers from buying nodes. Optional buffer pods and quota.
+ */
+export class OpportunisticFiller extends Construct {
+  /** Name of the Deployment and HPA. */
+  public readonly name: string;
+  /** The Deployment. */
+  public readonly deployment: ApiObject;
+  /** The HorizontalPodAutoscaler. */
+  public readonly hpa: ApiObject;
+  /** The Autoscaler that renders the HPA (hand it to `simulate` or `HpaController`). */
+  public readonly autoscaler: Autoscaler;
+  /** The external metric the HPA scales on. */
+  public readonly metric: AdapterMetric;
+  /** The PromQL of the metric. */
+  public readonly query: string;
+  /** Filler pods the reserve amounts to (rounded up). */
+  public readonly reservePods: number;
+
+  constructor(scope: Construct, id: string, props: OpportunisticFillerProps) {
+    super(scope, id);
+    const where = describe(this);
+    const s = this.checkProps(props, new Problems(where));
+    this.name = s.name;
+    this.reservePods = s.reservePods;
+    this.query = fillerSlotsQuery({
+      cpu: s.per.cpu, memory: s.per.memory, reservePods: s.reservePods,
+      fillerLabel: ksmLabelName(FILLER_POD_LABEL), ksmMatchers: props.kubeStateMetricsMatchers,
+    });
+    this.metric = this.publishMetric(props);
+    // Without the filler's label in kube_pod_labels, the filler's own pods count as used capacity and it never fills the cluster.
+    requireKsmLabel(this, 'pods', FILLER_POD_LABEL, props.externalKubeStateMetrics ?? false);
+    this.renderNamespaceAndQuota(props, s);
+    this.renderPriorityClass(s);
+    this.deployment = this.renderDeployment(props, s);
+    this.autoscaler = hostedAutoscaler(this, 'HPA', {
+      ...this.autoscalingOf(props),
+      metrics: [ScalingMetric.external(this.metric, { averageValue: '1' })],
+      target: this.deployment,
+      labels: standardLabels(s.name, 'filler'),
+    }, { where, defaults: { scaleUp: this.scaleUpOf(props), scaleDown: FILLER_SCALE_DOWN } });
+    this.hpa = this.autoscaler.hpa;
+    if (props.buffer) this.renderBuffer(props.buffer, s.name, s.namespace, where, schedulingOf(props));
+    enforceRequestsEqualLimits(this);
+    finishConstruct(this);
+  }
+
+  /** Checks every prop (all problems in one error) and fills in the defaults. */
+  private checkProps(props: OpportunisticFillerProps, problems: Problems): FillerSettings {
+    const where = problems.where;
+    const name = props.name ?? this.node.id;
+    const namespace = props.namespace ?? 'filler';
+    problems.check(() => assertDnsLabel(name, where, 'name'));
+    problems.check(() => assertDnsLabel(namespace, where, 'namespace'));
+    if (!props.image) problems.add('image is required');
+    if (!props.adapter) problems.add('adapter is required: the PromAdapter that serves the filler\'s capacity metric');
+    const per = problems.check(() => parseAmounts(props.resources, where));
+    if (per && !Number.isInteger(per.cpu.times(1000).toNumber())) {
+      problems.add(`resources.cpu "${per.cpu}" is finer than a millicore; Kubernetes cpu has millicore precision`);
+    }
+    const reserve = per ? problems.check(() => reservePods(props.reserve, per, where)) : undefined;
+    const priority = props.priority ?? -100;
+    problems.check(() => assertInteger(priority, where, 'priority', -2147483648, 1000000000));
+    if (priority >= EXPENDABLE_CUTOFF) {
+      problems.add(`priority ${priority} is not below cluster-autoscaler's expendable cutoff (${EXPENDABLE_CUTOFF}): Pending fillers would make it `
+        + `add nodes. `
+        + `Use -100 or another value below ${EXPENDABLE_CUTOFF}`);
+    }
+    const priorityClassName = props.priorityClassName ?? 'opportunistic-filler';
+    problems.check(() => assertDnsSubdomain(priorityClassName, where, 'priorityClassName'));
+    if (priorityClassName.startsWith('system-')) problems.add('priorityClassName may not start with "system-"');
+    const window = props.scaleDown?.stabilizationWindow?.toSeconds();
+    if (window !== undefined && window > 30) {
+      problems.add(`scaleDown.stabilizationWindow ${window}s is too slow for a filler: paying pods wait for its room. Use 0 to 30 s`);
+    }
+    // The metric is published once the props are known to be good; it is always an External one of this app's adapter.
+    checkPodSettings(props, {
+      labels: { ...standardLabels(name, 'filler'), [FILLER_POD_LABEL]: 'true' }, volumes: ['tmp'], mountPaths: ['/tmp'], containers: ['filler'],
+      topologySpread: false, serviceAccount: false,
+    }, problems);
+    const autoscaling = { ...this.autoscalingOf(props), metrics: [ScalingMetric.external(AdapterMetric.servedElsewhere(MetricsApi.EXTERNAL,
+      'filler_slots'), { averageValue: '1' })] };
+    checkAutoscaling(this, autoscaling, { scaleUp: this.scaleUpOf(props), scaleDown: FILLER_SCALE_DOWN }, problems);
+    const settings: FillerSettings = {
+      name, namespace, priority, priorityClassName,
+      per: per!,
+      reservePods: reserve ?? 0,
+      grace: problems.check(() => wholeSeconds(props.terminationGracePeriod ?? Duration.seconds(10), where, 'terminationGracePeriod', 0)) ?? 0,
+      runAsUser: props.runAsUser ?? 10001,
+      resources: problems.check(() => guaranteedResources(props.resources, where)),
+    };
+    problems.check(() => assertInteger(settings.runAsUser, where, 'runAsUser', 1));
+    problems.throwIfAny();
+    return settings;
+  }
+
+  private autoscalingOf(props: OpportunisticFillerProps): Omit<AutoscalerProps, 'target' | 'metrics'> {
+    const minReplicas = props.minReplicas ?? 1;
+    return { minReplicas, scaleToZero: minReplicas === 0, maxReplicas: props.maxReplicas, scaleDown: props.scaleDown };
+  }
+
+  /** Reach the metric in one sync: as many pods as it says, up to maxReplicas. */
+  private scaleUpOf(props: OpportunisticFillerProps): Required<ScalingRules> {
+    return {
+      stabilizationWindow: Duration.seconds(0),
+      policies: [
+        { type: ScalingPolicyType.PODS, value: Math.max(props.maxReplicas, 1), period: Duration.seconds(15) },
+        { type: ScalingPolicyType.PERCENT, value: 100, period: Duration.seconds(15) },
+      ],
+      selectPolicy: SelectPolicy.MAX,
+    };
+  }
+
+  /** The metric: filler pods that fit, published as an external rule on the adapter. */
+  private publishMetric(props: OpportunisticFillerProps): AdapterMetric {
+    return props.adapter.addExternalMetric({
+      metricName: `${this.name.replace(/-/g, '_')}_filler_slots`,
+      seriesQuery: `kube_node_status_allocatable{resource="cpu"${props.kubeStateMetricsMatchers ? `,${props.kubeStateMetricsMatchers}` : ''}}`,
+      metricsQuery: this.query,
+      namespaced: false,
+    });
+  }
+
+  private renderNamespaceAndQuota(props: OpportunisticFillerProps, s: FillerSettings): void {
+    if (props.createNamespace && !props.quota) {
+      const labels = podSecurityLabels(PodSecurityLevel.RESTRICTED);
+      renderOnce(this, 'Namespace', s.namespace, { labels }, () => new k8s.KubeNamespace(this, 'Namespace', { metadata: { name: s.namespace,
+        labels } }));
+    }
+    if (props.quota) {
+      new ResourceQuotaPolicy(this, 'Quota', {
+        namespace: s.namespace,
+        createNamespace: props.createNamespace ?? false,
+        name: `${s.name}-cap`,
+        quota: { cpu: props.quota.cpu, memory: props.quota.memory },
+        pods: props.quota.pods,
+        priorityClassNames: [s.priorityClassName],
+        containerDefault: props.resources,
+      });
+    }
+  }
+
+  /** The fillers' PriorityClass, shared by every filler of the app that names it. */
+  private renderPriorityClass(s: FillerSettings): void {
+    const settings = { value: s.priority, preemptionPolicy: 'Never' };
+    renderOnce(this, 'PriorityClass', s.priorityClassName, settings, () => new k8s.KubePriorityClass(this, 'PriorityClass', {
+      metadata: { name: s.priorityClassName, labels: standardLabels(s.priorityClassName, 'filler') },
+      ...settings,
+      globalDefault: false,
+      description: 'Opportunistic fillers: below cluster-autoscaler\'s expendable cutoff, evicted for any other pod, never preempt.',
+    }));
+  }
+
+  private renderDeployment(props: OpportunisticFillerProps, s: FillerSettings): ApiObject {
+    const labels = { ...standardLabels(s.name, 'filler'), [FILLER_POD_LABEL]: 'true' };
+    return new MemoizedKubeDeployment(this, 'Deployment', {
+      metadata: { name: s.name, namespace: s.namespace, labels: standardLabels(s.name, 'filler') },
+      spec: {
+        selector: { matchLabels: selectorLabels(s.name, 'filler') },
+        strategy: { type: 'RollingUpdate', rollingUpdate: { maxSurge: k8s.IntOrString.fromNumber(0),
+          maxUnavailable: k8s.IntOrString.fromString('25%') } },
+        template: withPodSettings({
+          metadata: { labels },
+          spec: {
+            priorityClassName: s.priorityClassName,
+            automountServiceAccountToken: false,
+            terminationGracePeriodSeconds: s.grace,
+            securityContext: restrictedPodSecurityContext(s.runAsUser),
+            containers: [withContainerSettings({
+              name: 'filler',
+              image: props.image,
+              imagePullPolicy: 'IfNotPresent',
+              command: props.command,
+              args: props.args,
+              env: envVars(props.env),
+              resources: s.resources,
+              securityContext: restrictedSecurityContext(),
+              volumeMounts: [{ name: 'tmp', mountPath: '/tmp' }],
+            }, props)],
+            volumes: [{ name: 'tmp', emptyDir: {} }],
+          },
+        }, props),
+      },
+    });
+  }
+
+  private renderBuffer(buffer: FillerBuffer, name: string, namespace: string, where: string, scheduling: SchedulingSettings): void {
+    assertInteger(buffer.replicas, where, 'buffer.replicas', 1);
+    const pcName = buffer.priorityClassName ?? 'overprovisioning';
+    assertDnsSubdomain(pcName, where, 'buffer.priorityClassName');
+    const settings = { value: EXPENDABLE_CUTOFF, preemptionPolicy: 'PreemptLowerPriority' };
+    renderOnce(this, 'PriorityClass', pcName, settings, () => new k8s.KubePriorityClass(this, 'BufferPriorityClass', {
+      metadata: { name: pcName, labels: standardLabels(pcName, 'buffer') },
+      ...settings,
+      globalDefault: false,
+      description: 'Buffer (overprovisioning) pods: the lowest priority that still makes cluster-autoscaler add nodes; preempted by any workload at '
+        + 'priority 0 or above.',
+    }));
+    const bufferName = `${name}-buffer`;
+    const labels = standardLabels(bufferName, 'buffer');
+    new MemoizedKubeDeployment(this, 'Buffer', {
+      metadata: { name: bufferName, namespace, labels },
+      spec: {
+        replicas: buffer.replicas,
+        selector: { matchLabels: selectorLabels(bufferName, 'buffer') },
+        strategy: { type: 'Recreate' },
+        template: withPodSettings({
+          metadata: { labels },
+          spec: {
+            priorityClassName: pcName,
+            automountServiceAccountToken: false,
+            terminationGracePeriodSeconds: 0,
+            securityContext: restrictedPodSecurityContext(65535),
+            containers: [{
+              name: 'pause',
+              image: buffer.image ?? imageRef('registry.k8s.io', 'pause', '3.9'),
+              imagePullPolicy: 'IfNotPresent',
+              resources: guaranteedResources({ cpu: buffer.cpu, memory: buffer.memory }, where, 'buffer'),
+              securityContext: restrictedSecurityContext(),
+            }],
+          },
+        }, scheduling),
+      },
+    });
+  }
+}
+
+/** The settings that place the filler's pods, which its buffer pods take too (they hold room where fillers and paying pods run). */
+function schedulingOf(props: OpportunisticFillerProps): SchedulingSettings {
+  const { nodeSelector, tolerations, affinity, topologySpreadConstraints, imagePullSecrets, podAnnotations } = props;
+  return { nodeSelector, tolerations, affinity, topologySpreadConstraints, imagePullSecrets, podAnnotations };
+}
+
+/** The reserve in whole filler pods: the larger of the cpu and memory counts, each rounded up. */
+function reservePods(reserve: FillerReserve | undefined, per: ParsedAmounts, where: string): number {
+  let pods = 0;
+  for (const r of ['cpu', 'memory'] as const) {
+    const v = reserve?.[r];
+    if (v === undefined) continue;
+    const q = parseQuantity(v, `${where}: reserve.${r}`);
+    if (q.compare(0) < 0) throw new Error(`${where}: reserve.${r} must not be negative, got "${v}"`);
+    pods = Math.max(pods, q.ceilDiv(per[r]));
+  }
+  return pods;
+}

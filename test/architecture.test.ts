@@ -1,0 +1,67 @@
+// The shape of src/: folders by concern, an import graph without cycles, shared helpers
+// (src/core) that import nothing but each other, and a public API that names its exports.
+import * as fs from 'fs';
+import * as path from 'path';
+
+const SRC = path.join(__dirname, '..', 'src');
+
+/** Every .ts file of src/ (generated imports excluded), relative to src/, without extension. */
+function modules(): string[] {
+  const out: string[] = [];
+  const walk = (dir: string) => {
+    for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
+      const p = path.join(dir, e.name);
+      if (e.isDirectory() && e.name !== 'imports') walk(p);
+      else if (e.isFile() && e.name.endsWith('.ts')) out.push(path.relative(SRC, p).replace(/\.ts$/, ''));
+    }
+  };
+  walk(SRC);
+  return out.sort();
+}
+
+/** The local modules a module imports. */
+function importsOf(mod: string): string[] {
+  const text = fs.readFileSync(path.join(SRC, `${mod}.ts`), 'utf8');
+  return [...text.matchAll(/from '(\.{1,2}\/[^']+)'/g)]
+    .map(m => path.relative(SRC, path.resolve(path.dirname(path.join(SRC, mod)), m[1])))
+    .filter(m => !m.startsWith('imports'));
+}
+
+const graph = new Map(modules().map(m => [m, importsOf(m)]));
+
+test('src/ is grouped by concern', () => {
+  const folders = new Set([...graph.keys()].map(m => (m.includes('/') ? m.split('/')[0] : '.')));
+  expect([...folders].sort()).toEqual(['.', 'core', 'metrics', 'monitoring', 'policy', 'scaling', 'tooling', 'workloads']);
+  expect([...graph.keys()].filter(m => !m.includes('/'))).toEqual(['cli', 'index', 'main']);
+});
+
+test('every import resolves to a module of src/', () => {
+  for (const [mod, deps] of graph) for (const d of deps) expect(`${mod} -> ${d}: ${graph.has(d)}`).toBe(`${mod} -> ${d}: true`);
+});
+
+test('the shared helpers (src/core) import nothing but each other', () => {
+  const upward = [...graph].filter(([m]) => m.startsWith('core/'))
+    .flatMap(([m, deps]) => deps.filter(d => !d.startsWith('core/')).map(d => `${m} -> ${d}`));
+  expect(upward).toEqual([]);
+});
+
+test('the import graph has no cycles', () => {
+  const cycles: string[] = [];
+  const state = new Map<string, 'open' | 'done'>();
+  const visit = (m: string, trail: string[]) => {
+    if (state.get(m) === 'done') return;
+    if (state.get(m) === 'open') {
+      cycles.push([...trail.slice(trail.indexOf(m)), m].join(' -> '));
+      return;
+    }
+    state.set(m, 'open');
+    for (const d of graph.get(m) ?? []) visit(d, [...trail, m]);
+    state.set(m, 'done');
+  };
+  for (const m of graph.keys()) visit(m, []);
+  expect(cycles).toEqual([]);
+});
+
+test('the public API names its exports (no export *)', () => {
+  expect(fs.readFileSync(path.join(SRC, 'index.ts'), 'utf8')).not.toMatch(/export \*/);
+});
