@@ -1,7 +1,7 @@
 import { ApiObject, Chart, JsonPatch } from 'cdk8s';
 import { IConstruct } from 'constructs';
 import { DNS_LABEL_RULE, describe, isDnsLabel } from './assertions';
-import { ensureRenderPass, renderedJson } from './render-cache';
+import { ensureRenderPass, renderedJson } from './render-pass';
 
 /** Kinds that live outside namespaces (the ones a cdk8s app commonly renders). */
 export const CLUSTER_SCOPED_KINDS: ReadonlySet<string> = new Set([

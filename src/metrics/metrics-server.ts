@@ -8,7 +8,7 @@ import { assertDnsLabel, assertDnsSubdomain, describe, isDnsSubdomain } from '..
 import { checkPodSettings, PodSettings, withContainerSettings, withPodSettings } from '../core/pod-settings';
 import { enforceRequestsEqualLimits } from '../policy/requests-equal-limits';
 import { Problems } from '../core/problems';
-import { MemoizedKubeDeployment, MemoizedKubePodDisruptionBudget, MemoizedKubeService } from '../core/render-cache';
+import { MemoizedKubeDeployment, MemoizedKubePodDisruptionBudget, MemoizedKubeService } from '../core/fast-render';
 import { guaranteedResources, ResourceAmounts } from '../core/resources';
 import { goDuration, httpProbe, imageRef, mergeArgs, restrictedSecurityContext } from '../core/pod-spec';
 

@@ -14,7 +14,7 @@ import { enforceRequestsEqualLimits } from '../policy/requests-equal-limits';
 import { Problems } from '../core/problems';
 import { IPrometheus } from '../monitoring/prometheus-selection';
 import { fillTemplate, promqlSyntaxError, templateFields } from '../core/promql';
-import { MemoizedKubeDeployment, MemoizedKubePodDisruptionBudget, MemoizedKubeService } from '../core/render-cache';
+import { declareFallback, MemoizedKubeDeployment, MemoizedKubePodDisruptionBudget, MemoizedKubeService } from '../core/fast-render';
 import { guaranteedResources, ResourceAmounts } from '../core/resources';
 import { goDuration, httpProbe, imageRef, mergeArgs, restrictedSecurityContext } from '../core/pod-spec';
 
@@ -413,6 +413,7 @@ export class PromAdapter extends Construct {
       data: { 'config.yaml': Lazy.any({ produce: () => this.renderConfig() }) as any },
     });
     this.deployment = this.renderDeployment(props, s, meta(this.name, this.namespace), selector);
+    declareFallback(this.deployment, 'the config checksum annotation depends on rules added later: a Lazy, resolved at synth');
     this.service = this.renderService(meta, selector, s.replicas);
     if (props.serviceMonitor ?? true) this.renderServiceMonitor(props.serviceMonitorLabels, selector);
     this.node.addValidation({

@@ -10,7 +10,7 @@ import { OpportunisticFiller } from '../workloads/opportunistic-filler';
 import { Problems } from '../core/problems';
 import { IPrometheus } from './prometheus-selection';
 import { promqlSyntaxError } from '../core/promql';
-import { renderedJson } from '../core/render-cache';
+import { renderedJson } from '../core/render-pass';
 import { goDuration } from '../core/pod-spec';
 
 /** How long a condition must hold before each alert fires. */

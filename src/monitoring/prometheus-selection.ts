@@ -1,7 +1,7 @@
 import { ApiObject, Chart } from 'cdk8s';
 import { IConstruct } from 'constructs';
 import { describe } from '../core/assertions';
-import { ensureRenderPass, renderedJson } from '../core/render-cache';
+import { ensureRenderPass, renderedJson } from '../core/render-pass';
 
 /** A Prometheus the app's metrics pipeline reads from and whose selectors pick the app's ServiceMonitors and PrometheusRules. */
 export interface IPrometheus {

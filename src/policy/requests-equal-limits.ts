@@ -2,7 +2,7 @@ import { ApiObject } from 'cdk8s';
 import { IConstruct } from 'constructs';
 import { objectRef, POD_KINDS, POD_SPEC_PATHS, podSpecOf } from '../core/manifests';
 import { Quantity } from '../core/quantity';
-import { ensureRenderPass, renderedJson } from '../core/render-cache';
+import { ensureRenderPass, renderedJson } from '../core/render-pass';
 
 /**
  * Options of the requests == limits policy.

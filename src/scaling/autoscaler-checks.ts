@@ -2,7 +2,7 @@ import { ApiObject, Chart } from 'cdk8s';
 import { IConstruct } from 'constructs';
 import { podSpecOf } from '../core/manifests';
 import { Quantity } from '../core/quantity';
-import { ensureRenderPass, renderedJson } from '../core/render-cache';
+import { ensureRenderPass, renderedJson } from '../core/render-pass';
 import { groupOf, ResolvedTarget } from './scale-target';
 import { MAX_PERIOD_SECONDS, MAX_WINDOW_SECONDS } from './scaling-rules';
 

@@ -12,7 +12,7 @@ import { enforceRequestsEqualLimits } from '../policy/requests-equal-limits';
 import { Problems } from '../core/problems';
 import { AdapterMetric, MetricsApi, PromAdapter } from '../metrics/prom-adapter';
 import { parseQuantity } from '../core/quantity';
-import { MemoizedKubeDeployment } from '../core/render-cache';
+import { MemoizedKubeDeployment } from '../core/fast-render';
 import { PodSecurityLevel, ResourceQuotaPolicy } from '../policy/resource-quota-policy';
 import { guaranteedResources, parseAmounts, ParsedAmounts, ResourceAmounts } from '../core/resources';
 import { ScalingMetric } from '../scaling/scaling-metric';

@@ -9,7 +9,7 @@ import { assertDnsLabel, assertInteger, describe } from '../core/assertions';
 import { checkPodSettings, PodSettings, withContainerSettings, withPodSettings } from '../core/pod-settings';
 import { enforceRequestsEqualLimits } from '../policy/requests-equal-limits';
 import { Problems } from '../core/problems';
-import { MemoizedKubeDeployment, MemoizedKubePodDisruptionBudget, MemoizedKubeService } from '../core/render-cache';
+import { MemoizedKubeDeployment, MemoizedKubePodDisruptionBudget, MemoizedKubeService } from '../core/fast-render';
 import { guaranteedResources, ResourceAmounts } from '../core/resources';
 import { ScalingMetric } from '../scaling/scaling-metric';
 import { ScalingPolicyType, ScalingRules, SelectPolicy } from '../scaling/scaling-rules';

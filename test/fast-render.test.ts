@@ -3,8 +3,10 @@ import { k8s } from 'cdk8s-plus-27';
 import { enforceRequestsEqualLimits, ScalableFlaskApp } from '../src';
 import { buildApp } from '../src/main';
 import {
-  memoizedRender, MemoizedKubeDeployment, MemoizedKubeHorizontalPodAutoscalerV2, MemoizedKubePodDisruptionBudget, MemoizedKubeService, renderedJson,
-} from '../src/core/render-cache';
+  declaredFallback, fallbackOf, memoizedRender, MemoizedKubeDeployment, MemoizedKubeHorizontalPodAutoscalerV2, MemoizedKubePodDisruptionBudget,
+  MemoizedKubeService,
+} from '../src/core/fast-render';
+import { KEPT_RENDERING, renderedJson } from '../src/core/render-pass';
 import { thrown } from './helpers';
 
 const SidecarlessApp = (chart: Chart, id: string, sidecars?: k8s.Container[]) => new ScalableFlaskApp(chart, id, {
@@ -231,5 +233,35 @@ describe('memoizedRender', () => {
 
   test('only generated L1 classes can be memoized', () => {
     expect(() => memoizedRender(ApiObject as any, x => x)).toThrow('memoizedRender: ApiObject is not a generated L1 class (no GVK)');
+  });
+});
+
+describe('no object of this library falls back to cdk8s\'s rendering unless its construct says so', () => {
+  /** Every object on the fast path that cdk8s renders instead, without a declared reason. */
+  function undeclaredFallbacks(app: App): string[] {
+    for (const c of app.charts) c.toJson(); // render everything, as a synth does
+    return app.node.findAll()
+      .filter((c): c is ApiObject => ApiObject.isApiObject(c) && KEPT_RENDERING in c)
+      .filter(o => fallbackOf(o) !== undefined && declaredFallback(o) === undefined)
+      .map(o => `${o.node.path}: ${fallbackOf(o)}`);
+  }
+
+  test('the reference stack', () => {
+    expect(undeclaredFallbacks(buildApp())).toEqual([]);
+  });
+
+  test('the PromAdapter Deployment falls back on purpose (its config checksum is resolved at synth), and says so', () => {
+    const app = buildApp();
+    for (const c of app.charts) c.toJson();
+    const deployment = app.node.findAll().find(c => c.node.path === 'monitoring/prometheus-adapter/Deployment') as ApiObject;
+    expect(fallbackOf(deployment)).toBe('its props hold a token (a Lazy, a function or a class instance)');
+    expect(declaredFallback(deployment)).toContain('checksum');
+  });
+
+  test('the check itself catches an undeclared fallback', () => {
+    const app = Testing.app();
+    const chart = new Chart(app, 'c');
+    new MemoizedKubeService(chart, 'lazy', { metadata: { name: 'lazy' }, spec: { ports: [{ port: Lazy.any({ produce: () => 80 }) as any }] } });
+    expect(undeclaredFallbacks(app)).toEqual(['c/lazy: its props hold a token (a Lazy, a function or a class instance)']);
   });
 });

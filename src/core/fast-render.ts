@@ -1,50 +1,30 @@
 import { ApiObject, App, ImplicitTokenResolver, JsonPatch, LazyResolver, NumberStringUnionResolver } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-27';
-import { IConstruct } from 'constructs';
+import { KEPT_RENDERING } from './render-pass';
 
-const PASS = Symbol.for('cdk8s-autoscaling.RenderPass');
-const MEMO_RENDER: unique symbol = Symbol('cdk8s-autoscaling.memoRender');
-
-type Cache = Map<ApiObject, any>;
-
-/**
- * Makes every validation of this library in one synth share a single
- * `toJson()` per object. cdk8s validates the whole app in one synchronous
- * pre-order walk that starts at the root, so a root validation registered
- * before any check opens a fresh cache for each pass; nothing can change
- * an object between two checks of the same pass.
- *
- * Call it before registering a validation that uses {@link renderedJson}.
+/*
+ * The fast rendering path: L1 objects of plain data rendered in one walk,
+ * kept until something they depend on changes. An object that cannot take
+ * it is rendered by cdk8s, and says why (fallbackOf); a construct that
+ * knowingly builds such an object says so (declareFallback), and the tests
+ * fail on any other fallback.
  */
-export function ensureRenderPass(scope: IConstruct): void {
-  const root = scope.node.root as any;
-  if (root[PASS]) return;
-  const cache: Cache = new Map();
-  Object.defineProperty(root, PASS, { value: cache, enumerable: false });
-  root.node.addValidation({
-    validate: () => {
-      cache.clear();
-      return [];
-    },
-  });
+
+const DECLARED = Symbol.for('cdk8s-autoscaling.DeclaredFallback');
+
+/** Why the object was rendered by cdk8s at its last rendering, or undefined when it took the fast path. */
+export function fallbackOf(obj: ApiObject): string | undefined {
+  return (obj as any).lastFallback;
 }
 
-/**
- * The rendered JSON of `obj` for a check to read (never to change): kept
- * across passes and synths while nothing that feeds it changes, for objects
- * built with {@link memoizedRender}; otherwise rendered at most once per
- * validation pass.
- */
-export function renderedJson(obj: ApiObject): any {
-  const cache: Cache | undefined = (obj.node.root as any)[PASS];
-  let json = cache?.get(obj);
-  if (json === undefined) {
-    json = (obj as any)[MEMO_RENDER]?.() ?? obj.toJson();
-    if (!cache) return json;
-    if (cache.size === 0) queueMicrotask(() => cache.clear()); // do not hold the JSON after the synth
-    cache.set(obj, json);
-  }
-  return json;
+/** Records that `obj` is rendered by cdk8s on purpose, and why (e.g. a Lazy value resolved at synth). */
+export function declareFallback(obj: ApiObject, why: string): void {
+  Object.defineProperty(obj, DECLARED, { value: why, enumerable: false, configurable: true });
+}
+
+/** Why `obj` was declared to be rendered by cdk8s, if it was. */
+export function declaredFallback(obj: ApiObject): string | undefined {
+  return (obj as any)[DECLARED];
 }
 
 type ApiObjectClass = abstract new (...args: any[]) => ApiObject;
@@ -202,6 +182,8 @@ export function memoizedRender<T extends ApiObjectClass>(base: T, toJsonProps: (
     private readonly plainProps: any;
     private readonly ownPatches: JsonPatch[] = [];
     private memo?: { readonly key: string; readonly json: any };
+    /** Why the last rendering was cdk8s's own (see fallbackOf). */
+    public lastFallback?: string;
 
     constructor(...args: any[]) {
       const probe = { stable: true };
@@ -217,15 +199,18 @@ export function memoizedRender<T extends ApiObjectClass>(base: T, toJsonProps: (
     }
 
     public toJson(): any {
-      if (!this.renderable()) return super.toJson();
+      if (!this.renderable()) return this.fallback(this.notRenderable()!);
       const metadata = this.metadata.toJson();
       const memo = this.memo;
       return memo !== undefined && memo.key === this.keyOf(metadata) ? snapshot(memo.json) : this.render(metadata);
     }
 
     /** The kept rendering (rendered now if stale); undefined when it cannot be kept. */
-    public [MEMO_RENDER](): any {
-      if (!this.renderable()) return undefined;
+    public [KEPT_RENDERING](): any {
+      if (!this.renderable()) {
+        this.lastFallback = this.notRenderable();
+        return undefined;
+      }
       const metadata = this.metadata.toJson();
       const key = this.keyOf(metadata);
       if (this.memo?.key !== key) this.memo = { key, json: this.render(metadata) };
@@ -244,23 +229,41 @@ export function memoizedRender<T extends ApiObjectClass>(base: T, toJsonProps: (
         const shape = { text: '' };
         const json = unwrap(ordered, shape);
         const known = converterKeeps.get(shape.text);
-        if (known === true) return json;
+        if (known === true) return this.fast(json);
         if (known === undefined) {
           if (converterKeeps.size >= MAX_SHAPES) converterKeeps.clear();
           const converted = { ...gvk, ...toJsonProps(ordered) };
           const keeps = JSON.stringify(converted) === JSON.stringify(json);
           converterKeeps.set(shape.text, keeps);
-          if (keeps) return json;
+          if (keeps) return this.fast(json);
         }
+        return this.fallback('the L1 converter changes this data (a field its schema does not know, or a bare value where a Quantity or IntOrString belongs)');
       } catch {
         // not plain data, or a patch that cannot apply: cdk8s renders it, and reports errors its own way
+        return this.fallback('the data or a JSON patch is not plain data');
       }
+    }
+
+    private fast(json: any): any {
+      this.lastFallback = undefined;
+      return json;
+    }
+
+    private fallback(why: string): any {
+      this.lastFallback = why;
       return super.toJson();
+    }
+
+    /** Why this library cannot render the object itself, or undefined when it can. */
+    private notRenderable(): string | undefined {
+      if (this.plainProps === undefined) return 'its props hold a token (a Lazy, a function or a class instance)';
+      if (!App.of(this).resolvers.every(r => PURE_RESOLVERS.some(cls => r instanceof cls))) return 'the app has resolvers of its own';
+      return undefined;
     }
 
     /** Whether this library renders (and may keep) the object: plain props, cdk8s's own resolvers. */
     private renderable(): boolean {
-      return this.plainProps !== undefined && App.of(this).resolvers.every(r => PURE_RESOLVERS.some(cls => r instanceof cls));
+      return this.notRenderable() === undefined;
     }
 
     /** What the rendering depends on besides the props, which cannot change. */
