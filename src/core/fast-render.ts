@@ -142,6 +142,16 @@ function unwrap(value: any, shape: { text: string }): any {
   return out;
 }
 
+const CONVERTER_CHANGES = 'the L1 converter changes this data (a field its schema does not know, '
+  + 'or a bare value where a Quantity or IntOrString belongs)';
+
+/** Why the fast path cannot render `obj` (props with tokens, resolvers of the app's own), or undefined. */
+function whyNotRenderable(obj: ApiObject, plain: boolean): string | undefined {
+  if (!plain) return 'its props hold a token (a Lazy, a function or a class instance)';
+  if (!App.of(obj).resolvers.every(r => PURE_RESOLVERS.some(cls => r instanceof cls))) return 'the app has resolvers of its own';
+  return undefined;
+}
+
 /** Shapes (see {@link unwrap}) kept per L1 class; forgotten all at once past this many. */
 const MAX_SHAPES = 1000;
 
@@ -199,7 +209,8 @@ export function memoizedRender<T extends ApiObjectClass>(base: T, toJsonProps: (
     }
 
     public toJson(): any {
-      if (!this.renderable()) return this.fallback(this.notRenderable()!);
+      const why = this.notRenderable();
+      if (why) return this.fallback(why);
       const metadata = this.metadata.toJson();
       const memo = this.memo;
       return memo !== undefined && memo.key === this.keyOf(metadata) ? snapshot(memo.json) : this.render(metadata);
@@ -207,10 +218,8 @@ export function memoizedRender<T extends ApiObjectClass>(base: T, toJsonProps: (
 
     /** The kept rendering (rendered now if stale); undefined when it cannot be kept. */
     public [KEPT_RENDERING](): any {
-      if (!this.renderable()) {
-        this.lastFallback = this.notRenderable();
-        return undefined;
-      }
+      this.lastFallback = this.notRenderable();
+      if (this.lastFallback) return undefined;
       const metadata = this.metadata.toJson();
       const key = this.keyOf(metadata);
       if (this.memo?.key !== key) this.memo = { key, json: this.render(metadata) };
@@ -237,7 +246,7 @@ export function memoizedRender<T extends ApiObjectClass>(base: T, toJsonProps: (
           converterKeeps.set(shape.text, keeps);
           if (keeps) return this.fast(json);
         }
-        return this.fallback('the L1 converter changes this data (a field its schema does not know, or a bare value where a Quantity or IntOrString belongs)');
+        return this.fallback(CONVERTER_CHANGES);
       } catch {
         // not plain data, or a patch that cannot apply: cdk8s renders it, and reports errors its own way
         return this.fallback('the data or a JSON patch is not plain data');
@@ -248,22 +257,14 @@ export function memoizedRender<T extends ApiObjectClass>(base: T, toJsonProps: (
       this.lastFallback = undefined;
       return json;
     }
-
     private fallback(why: string): any {
       this.lastFallback = why;
       return super.toJson();
     }
 
-    /** Why this library cannot render the object itself, or undefined when it can. */
+    /** Why this library cannot render the object itself, or undefined when it can (plain props, cdk8s's own resolvers). */
     private notRenderable(): string | undefined {
-      if (this.plainProps === undefined) return 'its props hold a token (a Lazy, a function or a class instance)';
-      if (!App.of(this).resolvers.every(r => PURE_RESOLVERS.some(cls => r instanceof cls))) return 'the app has resolvers of its own';
-      return undefined;
-    }
-
-    /** Whether this library renders (and may keep) the object: plain props, cdk8s's own resolvers. */
-    private renderable(): boolean {
-      return this.notRenderable() === undefined;
+      return whyNotRenderable(this, this.plainProps !== undefined);
     }
 
     /** What the rendering depends on besides the props, which cannot change. */
