@@ -298,6 +298,7 @@ export class HpaController {
   private readonly initialReadinessDelay: number;
   private readonly metricWindow: number;
   private readonly memory: ControllerMemory = { scaleUpEvents: [], scaleDownEvents: [] };
+  private settings?: CalculatorSettings;
 
   /**
    * @param hpa an Autoscaler (anything with an `hpa` ApiObject), a rendered HPA `ApiObject`, or the HPA's autoscaling/v2 JSON.
@@ -423,7 +424,7 @@ export class HpaController {
 
   /** @internal */
   public _settings(): CalculatorSettings {
-    return {
+    return this.settings ??= {
       tolerances: this.tolerances, cpuInitializationPeriod: this.cpuInitializationPeriod,
       initialReadinessDelay: this.initialReadinessDelay, metricWindow: this.metricWindow,
     };
@@ -678,12 +679,19 @@ export function getMetricUsageRatio(samples: number[], targetUsage: number): { r
   return { ratio: usage / targetUsage, usage };
 }
 
-/** The samples of the pods the calculator uses: ignored and unready pods' removed (removeMetricsForPods). */
-function usableSamples(samples: number[], g: { unready: number[]; ignored: number[] }): { metrics: number[]; count: number } {
-  const metrics = samples.slice();
+/**
+ * The samples of the pods the calculator uses: ignored and unready pods'
+ * removed (removeMetricsForPods). A copy only when something is removed or
+ * may be filled in later (missing pods): most syncs have neither.
+ */
+function usableSamples(samples: number[], g: { unready: number[]; ignored: number[]; missing: number[] }): { metrics: number[]; count: number } {
+  const copy = g.unready.length || g.ignored.length || g.missing.length;
+  const metrics = copy ? samples.slice() : samples;
   for (const i of g.ignored) metrics[i] = NaN;
   for (const i of g.unready) metrics[i] = NaN;
-  return { metrics, count: metrics.reduce((n, v) => (Number.isNaN(v) ? n : n + 1), 0) };
+  let count = 0;
+  for (const v of metrics) if (!Number.isNaN(v)) count++;
+  return { metrics, count };
 }
 
 /** GetResourceReplicas (Utilization targets). */
