@@ -417,7 +417,8 @@ export class HpaController {
       scaleDown: b.scaleDown };
     const [stabilized, reason] = stabilizeRecommendationWithBehaviors(this.memory, now, args);
     if (stabilized !== prenormalized) reasons.push(reason);
-    const [desired, condition] = convertDesiredReplicasWithBehaviorRate(this.memory, now, { ...args, desiredReplicas: stabilized });
+    const [desired, condition] = convertDesiredReplicasWithBehaviorRate(this.memory, now, { currentReplicas: current, desiredReplicas: stabilized,
+      minReplicas: min, maxReplicas: this.maxReplicas, scaleUp: b.scaleUp, scaleDown: b.scaleDown });
     if (desired !== stabilized) reasons.push(condition);
     return desired;
   }
@@ -583,28 +584,46 @@ export function resourceSamples(pods: PodObservation[], resource: string, contai
   });
 }
 
+/** How groupPods sorts the pods: the ready count, and the indexes of the others. */
+export interface PodGroups {
+  readonly readyPodCount: number;
+  readonly unready: readonly number[];
+  readonly missing: readonly number[];
+  readonly ignored: readonly number[];
+}
+
+/** The empty index list groupPods returns for a group no pod is in (most syncs); never written to. */
+const NONE: readonly number[] = Object.freeze([]) as readonly number[];
+
+/** `list` with `i` appended: a new array the first time, so NONE stays empty. */
+function added(list: readonly number[], i: number): number[] {
+  if (list === NONE) return [i];
+  (list as number[]).push(i);
+  return list as number[];
+}
+
 /** groupPods: the ready count, and the indexes of unready, missing and ignored pods. */
 export function groupPods(
   pods: PodObservation[], samples: number[], resource: string,
   s: { cpuInitializationPeriod: number; initialReadinessDelay: number; metricWindow: number }, now: number,
-): { readyPodCount: number; unready: number[]; missing: number[]; ignored: number[] } {
-  const unready: number[] = [];
-  const missing: number[] = [];
-  const ignored: number[] = [];
+): PodGroups {
+  let unready = NONE;
+  let missing = NONE;
+  let ignored = NONE;
   let readyPodCount = 0;
   for (let i = 0; i < pods.length; i++) {
     const pod = pods[i];
     const phase = pod.phase ?? 'Running';
     if (pod.deleting || phase === 'Failed') {
-      ignored.push(i);
+      ignored = added(ignored, i);
       continue;
     }
     if (phase === 'Pending') {
-      unready.push(i);
+      unready = added(unready, i);
       continue;
     }
     if (Number.isNaN(samples[i])) {
-      missing.push(i);
+      missing = added(missing, i);
       continue;
     }
     if (resource === 'cpu') {
@@ -617,7 +636,7 @@ export function groupPods(
         // after it: unready only if it has never been Ready since its initial readiness delay
         : !ready && start + s.initialReadinessDelay > transition;
       if (isUnready) {
-        unready.push(i);
+        unready = added(unready, i);
         continue;
       }
     }
@@ -684,7 +703,7 @@ export function getMetricUsageRatio(samples: number[], targetUsage: number): { r
  * removed (removeMetricsForPods). A copy only when something is removed or
  * may be filled in later (missing pods): most syncs have neither.
  */
-function usableSamples(samples: number[], g: { unready: number[]; ignored: number[]; missing: number[] }): { metrics: number[]; count: number } {
+function usableSamples(samples: number[], g: PodGroups): { metrics: number[]; count: number } {
   const copy = g.unready.length || g.ignored.length || g.missing.length;
   const metrics = copy ? samples.slice() : samples;
   for (const i of g.ignored) metrics[i] = NaN;
@@ -789,13 +808,23 @@ export function stabilizeRecommendation(memory: ControllerMemory, now: number, w
   let max = prenormalized;
   let oldIndex = -1;
   const cutoff = now - windowSeconds;
-  recs.forEach((rec, i) => {
+  for (let i = 0; i < recs.length; i++) {
+    const rec = recs[i];
     if (rec.timestamp < cutoff) oldIndex = i;
     else if (rec.recommendation > max) max = rec.recommendation;
-  });
-  if (oldIndex >= 0) recs[oldIndex] = { recommendation: prenormalized, timestamp: now };
-  else recs.push({ recommendation: prenormalized, timestamp: now });
+  }
+  record(recs, oldIndex, prenormalized, now);
   return max;
+}
+
+/** Stores a recommendation in the expired slot `oldIndex` (updated in place), or appends it. */
+function record(recs: Recommendation[], oldIndex: number, recommendation: number, timestamp: number): void {
+  if (oldIndex < 0) {
+    recs.push({ recommendation, timestamp });
+    return;
+  }
+  recs[oldIndex].recommendation = recommendation;
+  recs[oldIndex].timestamp = timestamp;
 }
 
 /** Go's `int32(math.Max(scaleUpLimitFactor*float64(currentReplicas), scaleUpLimitMinimum))`. */
@@ -834,16 +863,16 @@ export function stabilizeRecommendationWithBehaviors(memory: ControllerMemory, n
   const upCutoff = now - a.scaleUp.stabilizationWindowSeconds;
   const downCutoff = now - a.scaleDown.stabilizationWindowSeconds;
   let oldIndex = -1;
-  recs.forEach((rec, i) => {
-    if (rec.timestamp > upCutoff) up = Math.min(rec.recommendation, up);
-    if (rec.timestamp > downCutoff) down = Math.max(rec.recommendation, down);
+  for (let i = 0; i < recs.length; i++) {
+    const rec = recs[i];
+    if (rec.timestamp > upCutoff && rec.recommendation < up) up = rec.recommendation;
+    if (rec.timestamp > downCutoff && rec.recommendation > down) down = rec.recommendation;
     if (rec.timestamp < upCutoff && rec.timestamp < downCutoff) oldIndex = i;
-  });
+  }
   let recommendation = a.currentReplicas;
   if (recommendation < up) recommendation = up;
   if (recommendation > down) recommendation = down;
-  if (oldIndex >= 0) recs[oldIndex] = { recommendation: a.desiredReplicas, timestamp: now };
-  else recs.push({ recommendation: a.desiredReplicas, timestamp: now });
+  record(recs, oldIndex, a.desiredReplicas, now);
   return [recommendation, a.desiredReplicas >= a.currentReplicas ? 'ScaleUpStabilized' : 'ScaleDownStabilized'];
 }
 

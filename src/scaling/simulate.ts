@@ -1,5 +1,5 @@
 import { ApiObject } from 'cdk8s';
-import { Amount, HpaController, HpaControllerOptions, milliOf, PodObservation } from './hpa-controller';
+import { Amount, HpaController, HpaControllerOptions, HpaDecision, milliOf, PodObservation } from './hpa-controller';
 import { podSpecOf } from '../core/manifests';
 
 /** What a load function sees at a sync. */
@@ -177,6 +177,7 @@ export function simulate(hpa: { readonly hpa: ApiObject } | ApiObject | any, sce
   const startup = scenario.podStartup ?? 30;
   const template = podTemplate(scenario, scenario.podSpec ?? targetPodSpec(hpa), controller);
   const containers = controller.metricNames.some(m => m.type === 'ContainerResource');
+  const feed = feeder(scenario.load, template, containers);
   let pods: SimPod[] = Array.from({ length: scenario.initialReplicas }, () => ({ createdAt: -Infinity, readyAt: -Infinity }));
   const steps: SimulationStep[] = [];
   for (let time = 0; time <= scenario.duration; time += syncPeriod) {
@@ -184,14 +185,9 @@ export function simulate(hpa: { readonly hpa: ApiObject } | ApiObject | any, sce
     for (const p of pods) if (p.readyAt <= time) readyReplicas++;
     const context = { time, replicas: pods.length, readyReplicas };
     const decision = controller.decide({
-      time, specReplicas: pods.length, pods: observePods(pods, time, context, scenario.load, template, containers),
-        metrics: observeMetrics(scenario.load, context),
+      time, specReplicas: pods.length, pods: observePods(pods, context, feed), metrics: observeMetrics(feed, context),
     });
-    steps.push({
-      time, currentReplicas: pods.length, readyReplicas, desiredReplicas: decision.desiredReplicas, replicas: decision.replicas,
-        reasons: decision.reasons,
-      metrics: decision.metrics.map(m => ({ name: m.name, type: m.type, targetType: m.targetType, target: m.target, value: m.current })),
-    });
+    steps.push(stepOf(decision, readyReplicas));
     pods = resize(pods, decision.replicas, time, startup);
   }
   const tolerance = scenario.controller?.tolerance ?? 0.1;
@@ -263,21 +259,50 @@ function podTemplate(s: Scenario, podSpec: any, c: HpaController): PodTemplate |
   return { containers, cpu: containers.reduce((n, x) => n + x.cpu, 0), memory: containers.reduce((n, x) => n + x.memory, 0) };
 }
 
+/** A sync of the replay, from the controller's decision. */
+function stepOf(d: HpaDecision, readyReplicas: number): SimulationStep {
+  const metrics: SimulatedMetric[] = new Array(d.metrics.length);
+  for (let i = 0; i < metrics.length; i++) {
+    const m = d.metrics[i];
+    metrics[i] = { name: m.name, type: m.type, targetType: m.targetType, target: m.target, value: m.current };
+  }
+  return { time: d.time, currentReplicas: d.currentReplicas, readyReplicas, desiredReplicas: d.desiredReplicas, replicas: d.replicas,
+    reasons: d.reasons, metrics };
+}
+
+/** What stays the same over a replay: the loads, listed once, and the pods' requests. */
+interface Feeder {
+  readonly load: ScenarioLoad;
+  readonly pods: [string, Load][];
+  readonly metrics: [string, Load][];
+  readonly template?: PodTemplate;
+  /** The pods' requests in base units (when containers are not listed). */
+  readonly requests?: { readonly cpu: number; readonly memory: number };
+  /** Whether pods list their containers (a ContainerResource metric reads them). */
+  readonly containers: boolean;
+}
+
+function feeder(load: ScenarioLoad, t: PodTemplate | undefined, containers: boolean): Feeder {
+  return {
+    load, pods: Object.entries(load.pods ?? {}), metrics: Object.entries(load.metrics ?? {}), template: t, containers,
+    requests: t && !containers ? { cpu: t.cpu / 1000, memory: t.memory / 1000 } : undefined,
+  };
+}
+
 /**
  * What the metrics APIs report for each pod: Ready pods have samples, the
  * others do not yet. Pods created at the same sync look alike, so they share
  * one observation. Containers are listed only when a ContainerResource
  * metric reads them.
  */
-function observePods(pods: SimPod[], time: number, context: SimulationContext, load: ScenarioLoad, t: PodTemplate | undefined,
-  containers: boolean): PodObservation[] {
-  const ready = context.readyReplicas;
-  const cpuShare = load.cpu !== undefined && ready ? milliOf(loadAt(load.cpu, context)) / ready : undefined;
+function observePods(pods: SimPod[], context: SimulationContext, f: Feeder): PodObservation[] {
+  const { time, readyReplicas: ready } = context;
+  const t = f.template;
+  const cpuShare = f.load.cpu !== undefined && ready ? milliOf(loadAt(f.load.cpu, context)) / ready : undefined;
   const cpu = cpuShare === undefined ? undefined : Math.min(cpuShare, t?.cpu ?? Infinity);
-  const memory = load.memory !== undefined ? milliOf(loadAt(load.memory, context)) : undefined;
+  const memory = f.load.memory !== undefined ? milliOf(loadAt(f.load.memory, context)) : undefined;
   const perPod: Record<string, number> = {};
-  for (const [name, l] of Object.entries(load.pods ?? {})) perPod[name] = ready ? milliOf(loadAt(l, context)) / ready / 1000 : 0;
-  const requests = t ? { cpu: t.cpu / 1000, memory: t.memory / 1000 } : undefined;
+  for (const [name, l] of f.pods) perPod[name] = ready ? milliOf(loadAt(l, context)) / ready / 1000 : 0;
   const usage = { cpu: cpu === undefined ? undefined : cpu / 1000, memory: memory === undefined ? undefined : memory / 1000 };
   const observe = (p: SimPod): PodObservation => {
     const isReady = p.readyAt <= time;
@@ -286,8 +311,8 @@ function observePods(pods: SimPod[], time: number, context: SimulationContext, l
       ready: isReady,
       startTime: old ? undefined : p.createdAt,
       readySince: old ? undefined : isReady ? p.readyAt : p.createdAt,
-      requests: containers ? undefined : requests,
-      containers: containers && t ? t.containers.map(x => ({
+      requests: f.requests,
+      containers: f.containers && t ? t.containers.map(x => ({
         name: x.name,
         requests: { cpu: x.cpu / 1000, memory: x.memory / 1000 },
         usage: isReady ? { cpu: share(cpu, x.cpu, t.cpu), memory: share(memory, x.memory, t.memory) } : undefined,
@@ -297,15 +322,13 @@ function observePods(pods: SimPod[], time: number, context: SimulationContext, l
     };
   };
   // pods are kept in creation order, so the pods of a batch are next to each other
-  let batch = NaN;
+  const out: PodObservation[] = new Array(pods.length);
   let o: PodObservation | undefined;
-  return pods.map(p => {
-    if (p.createdAt !== batch || !o) {
-      batch = p.createdAt;
-      o = observe(p);
-    }
-    return o;
-  });
+  for (let i = 0; i < pods.length; i++) {
+    if (!o || pods[i].createdAt !== pods[i - 1].createdAt) o = observe(pods[i]);
+    out[i] = o;
+  }
+  return out;
 }
 
 /** A container's part of the pod's usage, in proportion to its request. */
@@ -314,9 +337,9 @@ function share(podMilli: number | undefined, containerRequest: number, podReques
   return (podRequest ? podMilli * (containerRequest / podRequest) : 0) / 1000;
 }
 
-function observeMetrics(load: ScenarioLoad, context: SimulationContext): Record<string, Amount | Amount[]> {
+function observeMetrics(f: Feeder, context: SimulationContext): Record<string, Amount | Amount[]> {
   const out: Record<string, Amount | Amount[]> = {};
-  for (const [name, l] of Object.entries(load.metrics ?? {})) out[name] = loadAt(l, context);
+  for (const [name, l] of f.metrics) out[name] = loadAt(l, context);
   return out;
 }
 
