@@ -314,8 +314,8 @@ describe('Autoscaler', () => {
       const target = l1Workload(chart, 'Deployment', 'api');
       new Autoscaler(chart, 'hpa', { target, maxReplicas: 5, metrics: [ScalingMetric.resource('memory', { averageUtilization: 80 })] });
       target.addJsonPatch(JsonPatch.remove('/spec/template/spec/containers/0/resources/requests/memory'));
-      expect(thrown(() => synthApp(app))).toContain('needs a memory request on every container of the pod, sidecars included, but container "app" '
-        + 'has none');
+      expect(thrown(() => synthApp(app))).toContain(
+        'needs a memory request on every container of the pod, sidecars included, but container "app" has none');
     });
 
     test('a ContainerResource metric naming a container the pod does not have, or one without the request', () => {
@@ -390,8 +390,8 @@ describe('Autoscaler', () => {
       a.hpa.addJsonPatch(JsonPatch.replace('/spec/minReplicas', 8));
       a.hpa.addJsonPatch(JsonPatch.replace('/spec/behavior/scaleUp/policies', []));
       const msg = thrown(() => synthApp(app));
-      expect(msg).toContain('HorizontalPodAutoscaler shop/api: spec.maxReplicas (5) is below spec.minReplicas (8); raise maxReplicas or lower '
-        + 'minReplicas');
+      expect(msg).toContain(
+        'HorizontalPodAutoscaler shop/api: spec.maxReplicas (5) is below spec.minReplicas (8); raise maxReplicas or lower minReplicas');
       expect(msg).toContain('HorizontalPodAutoscaler shop/api: spec.behavior.scaleUp.policies is empty');
     });
   });

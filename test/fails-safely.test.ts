@@ -168,8 +168,8 @@ describe('an HPA changed by a JSON patch is still checked', () => {
       metadata: { name: 'raw' },
       spec: { scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'other' }, minReplicas: 0, maxReplicas: 3 },
     });
-    expect(thrown(() => synthApp(app))).toContain('HorizontalPodAutoscaler default/raw: spec.minReplicas 0 needs at least one Object or External '
-      + 'metric');
+    expect(thrown(() => synthApp(app))).toContain(
+      'HorizontalPodAutoscaler default/raw: spec.minReplicas 0 needs at least one Object or External metric');
   });
 });
 
@@ -254,8 +254,8 @@ describe('cdk8s-autoscaling synth (npm run synth) fails safely', () => {
   test('problemLines unwraps cdk8s\'s validation list', () => {
     expect(problemLines([
       '/x/node_modules/cdk8s/lib/app.js:1', '    throw new Error(...)', '    ^', '',
-      'Error: Validation failed with the following '
-        + 'errors:', '  [flask/web] ScalableFlaskApp "web": bad', '  [] HorizontalPodAutoscalers a and b all target x',
+      'Error: Validation failed with the following errors:',
+      '  [flask/web] ScalableFlaskApp "web": bad', '  [] HorizontalPodAutoscalers a and b all target x',
       '    at App.synth (/x/app.js:1:1)', '', 'Node.js v20.20.2',
     ].join('\n'))).toEqual(['flask/web: ScalableFlaskApp "web": bad', 'HorizontalPodAutoscalers a and b all target x']);
   });

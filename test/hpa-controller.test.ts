@@ -60,67 +60,67 @@ describe('replica_calculator_test.go', () => {
     const F = false;
     test.each<[string, ResourceFixture, number, [number, number, number]]>([
       ['scale up', { currentReplicas: 3, requests: ['1.0', '1.0', '1.0'], levels: both(300, 500, 700) }, 30, [5, 50, 2 * 500]],
-      ['scale up: container '
-        + 'metric', { currentReplicas: 3, container: 'container2', requests: ['1.0', '1.0', '1.0'], levels: [[1000, 300], [1000, 500], [1000,
+      ['scale up: container metric',
+        { currentReplicas: 3, container: 'container2', requests: ['1.0', '1.0', '1.0'], levels: [[1000, 300], [1000, 500], [1000,
           700]] }, 30, [5, 50, 500]],
-      ['scale up: unready pod scales '
-        + 'less', { currentReplicas: 3, readiness: [F, T, T], requests: ['1.0', '1.0', '1.0'], levels: both(300, 500, 700) }, 30, [4, 60, 2 * 600]],
-      ['scale up: hot-CPU container scales '
-        + 'less', { currentReplicas: 3, startTimes: [HOT, COOL, COOL], container: 'container2', requests: ['1.0', '1.0', '1.0'], levels: [[0, 300],
+      ['scale up: unready pod scales less',
+        { currentReplicas: 3, readiness: [F, T, T], requests: ['1.0', '1.0', '1.0'], levels: both(300, 500, 700) }, 30, [4, 60, 2 * 600]],
+      ['scale up: hot-CPU container scales less',
+        { currentReplicas: 3, startTimes: [HOT, COOL, COOL], container: 'container2', requests: ['1.0', '1.0', '1.0'], levels: [[0, 300],
           [0, 500], [0, 700]] }, 30, [4, 60, 600]],
-      ['scale up: hot-CPU pod scales '
-        + 'less', { currentReplicas: 3, startTimes: [HOT, COOL, COOL], requests: ['1.0', '1.0', '1.0'], levels: both(300, 500, 700) }, 30, [4, 60,
+      ['scale up: hot-CPU pod scales less',
+        { currentReplicas: 3, startTimes: [HOT, COOL, COOL], requests: ['1.0', '1.0', '1.0'], levels: both(300, 500, 700) }, 30, [4, 60,
           2 * 600]],
-      ['no scale: unready pods '
-        + 'ignored', { currentReplicas: 3, readiness: [T, F, F], requests: ['1.0', '1.0', '1.0'], levels: both(400, 500, 700) }, 30, [3, 40,
+      ['no scale: unready pods ignored',
+        { currentReplicas: 3, readiness: [T, F, F], requests: ['1.0', '1.0', '1.0'], levels: both(400, 500, 700) }, 30, [3, 40,
           2 * 400]],
-      ['no scale: hot-CPU pods '
-        + 'ignored', { currentReplicas: 3, readiness: [T, F, F], startTimes: [COOL, HOT, HOT], requests: ['1.0', '1.0', '1.0'], levels: both(400,
+      ['no scale: hot-CPU pods ignored',
+        { currentReplicas: 3, readiness: [T, F, F], startTimes: [COOL, HOT, HOT], requests: ['1.0', '1.0', '1.0'], levels: both(400,
           500, 700) }, 30, [3, 40, 2 * 400]],
-      ['scale up: failed pods '
-        + 'ignored', { currentReplicas: 2, readiness: [T, T, F, F], phases: ['Running', 'Running', 'Failed', 'Failed'], requests: ['1.0', '1.0',
+      ['scale up: failed pods ignored',
+        { currentReplicas: 2, readiness: [T, T, F, F], phases: ['Running', 'Running', 'Failed', 'Failed'], requests: ['1.0', '1.0',
           '1.0', '1.0'], levels: both(500, 700) }, 30, [4, 60, 2 * 600]],
-      ['scale up: failed pods ignored with missing container '
-        + 'metric', { currentReplicas: 2, readiness: [T, T, F, F], phases: ['Running', 'Running', 'Failed', 'Failed'], container: 'container2',
+      ['scale up: failed pods ignored with missing container metric',
+        { currentReplicas: 2, readiness: [T, T, F, F], phases: ['Running', 'Running', 'Failed', 'Failed'], container: 'container2',
           requests: ['1.0', '1.0', '1.0', '1.0'], levels: [[1000, 500], [9000, 700], [1000], [9000]] }, 30, [4, 60, 600]],
-      ['scale up: container metrics with failed pods '
-        + 'ignored', { currentReplicas: 2, readiness: [T, T, F, F], phases: ['Running', 'Running', 'Failed', 'Failed'], container: 'container2',
+      ['scale up: container metrics with failed pods ignored',
+        { currentReplicas: 2, readiness: [T, T, F, F], phases: ['Running', 'Running', 'Failed', 'Failed'], container: 'container2',
           requests: ['1.0', '1.0', '1.0', '1.0'], levels: [[1000, 500], [9000, 700]] }, 30, [4, 60, 600]],
-      ['scale up: pods being deleted are '
-        + 'ignored', { currentReplicas: 2, readiness: [T, T, F, F], phases: ['Running', 'Running', 'Running', 'Running'], deleting: [F, F, T, T],
+      ['scale up: pods being deleted are ignored',
+        { currentReplicas: 2, readiness: [T, T, F, F], phases: ['Running', 'Running', 'Running', 'Running'], deleting: [F, F, T, T],
           requests: ['1.0', '1.0', '1.0', '1.0'], levels: both(500, 700) }, 30, [4, 60, 2 * 600]],
       ['scale down', { currentReplicas: 5, requests: ['1.0', '1.0', '1.0', '1.0', '1.0'], levels: both(100, 300, 500, 250, 250) }, 50, [3, 28,
         2 * 280]],
-      ['scale down: container '
-        + 'metric', { currentReplicas: 5, container: 'container2', requests: ['1.0', '1.0', '1.0', '1.0', '1.0'], levels: [[1000, 100], [1000, 300],
+      ['scale down: container metric',
+        { currentReplicas: 5, container: 'container2', requests: ['1.0', '1.0', '1.0', '1.0', '1.0'], levels: [[1000, 100], [1000, 300],
           [1000, 500], [1000, 250], [1000, 250]] }, 50, [3, 28, 280]],
-      ['scale down: exclude unready '
-        + 'pods', { currentReplicas: 5, readiness: [T, T, T, F, F], requests: ['1.0', '1.0', '1.0', '1.0', '1.0'], levels: both(100, 300, 500, 250,
+      ['scale down: exclude unready pods',
+        { currentReplicas: 5, readiness: [T, T, T, F, F], requests: ['1.0', '1.0', '1.0', '1.0', '1.0'], levels: both(100, 300, 500, 250,
           250) }, 50, [2, 30, 2 * 300]],
-      ['scale down: container metric excludes unready '
-        + 'pods', { currentReplicas: 5, readiness: [T, T, T, F, F], container: 'container2', requests: ['1.0', '1.0', '1.0', '1.0', '1.0'],
+      ['scale down: container metric excludes unready pods',
+        { currentReplicas: 5, readiness: [T, T, T, F, F], container: 'container2', requests: ['1.0', '1.0', '1.0', '1.0', '1.0'],
           levels: [[1000, 100], [1000, 300], [1000, 500], [1000, 250], [1000, 250]] }, 50, [2, 30, 300]],
-      ['scale down: exclude unscheduled '
-        + 'pods', { currentReplicas: 5, readiness: [T, F, F, F, F], phases: ['Running', 'Pending', 'Pending', 'Pending', 'Pending'],
+      ['scale down: exclude unscheduled pods',
+        { currentReplicas: 5, readiness: [T, F, F, F, F], phases: ['Running', 'Pending', 'Pending', 'Pending', 'Pending'],
           requests: ['1.0', '1.0', '1.0', '1.0', '1.0'], levels: both(100) }, 50, [1, 10, 2 * 100]],
-      ['scale down: container metric excludes unscheduled '
-        + 'pods', { currentReplicas: 5, readiness: [T, F, F, F, F], phases: ['Running', 'Pending', 'Pending', 'Pending', 'Pending'],
+      ['scale down: container metric excludes unscheduled pods',
+        { currentReplicas: 5, readiness: [T, F, F, F, F], phases: ['Running', 'Pending', 'Pending', 'Pending', 'Pending'],
           container: 'container2', requests: ['1.0', '1.0', '1.0', '1.0', '1.0'], levels: [[1000, 100], [1000, 300], [1000, 500], [1000, 250], [1000,
             250]] }, 50, [1, 10, 100]],
-      ['scale down: ignore hot-CPU '
-        + 'pods', { currentReplicas: 5, startTimes: [COOL, COOL, COOL, HOT, HOT], requests: ['1.0', '1.0', '1.0', '1.0', '1.0'], levels: both(100,
+      ['scale down: ignore hot-CPU pods',
+        { currentReplicas: 5, startTimes: [COOL, COOL, COOL, HOT, HOT], requests: ['1.0', '1.0', '1.0', '1.0', '1.0'], levels: both(100,
           300, 500, 250, 250) }, 50, [2, 30, 2 * 300]],
-      ['scale down: container metric ignores hot-CPU '
-        + 'pods', { currentReplicas: 5, startTimes: [COOL, COOL, COOL, HOT, HOT], container: 'container2', requests: ['1.0', '1.0', '1.0', '1.0',
+      ['scale down: container metric ignores hot-CPU pods',
+        { currentReplicas: 5, startTimes: [COOL, COOL, COOL, HOT, HOT], container: 'container2', requests: ['1.0', '1.0', '1.0', '1.0',
           '1.0'], levels: [[1000, 100], [1000, 300], [1000, 500], [1000, 1000], [1000, 1000]] }, 50, [2, 30, 300]],
-      ['scale down: failed pods '
-        + 'ignored', { currentReplicas: 5, readiness: [T, T, T, T, T, F, F], phases: ['Running', 'Running', 'Running', 'Running', 'Running',
+      ['scale down: failed pods ignored',
+        { currentReplicas: 5, readiness: [T, T, T, T, T, F, F], phases: ['Running', 'Running', 'Running', 'Running', 'Running',
           'Failed', 'Failed'], requests: Array(7).fill('1.0'), levels: both(100, 300, 500, 250, 250) }, 50, [3, 28, 2 * 280]],
-      ['scale down: pods being deleted are '
-        + 'ignored', { currentReplicas: 5, readiness: [T, T, T, T, T, F, F], phases: Array(7).fill('Running'), deleting: [F, F, F, F, F, T, T],
+      ['scale down: pods being deleted are ignored',
+        { currentReplicas: 5, readiness: [T, T, T, T, T, F, F], phases: Array(7).fill('Running'), deleting: [F, F, F, F, F, T, T],
           requests: Array(7).fill('1.0'), levels: both(100, 300, 500, 250, 250) }, 50, [3, 28, 2 * 280]],
-      ['scale down: still-running pods being deleted are '
-        + 'ignored', { currentReplicas: 5, readiness: [T, T, T, T, T, F, F], phases: Array(7).fill('Running'), deleting: [F, F, F, F, F, T, T],
+      ['scale down: still-running pods being deleted are ignored',
+        { currentReplicas: 5, readiness: [T, T, T, T, T, F, F], phases: Array(7).fill('Running'), deleting: [F, F, F, F, F, T, T],
           container: 'container2', requests: Array(7).fill('1.0'), levels: [[1000, 100], [1000, 300], [1000, 500], [1000, 250], [1000, 250]] }, 50,
             [3, 28, 280]],
     ])('%s', (_name, fixture, target, [replicas, utilization, raw]) => {
@@ -249,87 +249,87 @@ describe('horizontal_test.go', () => {
       ['prenormalized desired replicas within range when minReplicas is 0', { current: 1, desired: 0, min: 0, max: 10 }, 0, 'DesiredWithinRange'],
       ['maxReplicas is the limit because maxReplicas < scaleUpLimit', { current: 20, desired: 1000, min: 1, max: 10 }, 10, 'TooManyReplicas'],
       ['desired replica count is more than the maximum replica count', { current: 100, desired: 1000, min: 100, max: 150 }, 150, 'TooManyReplicas'],
-      ['scaleUpLimit is the limit because scaleUpLimit < maxReplicas with user '
-        + 'policies', { current: 3, desired: 1000, min: 1, max: 2000, upRules: rules(0, 0, 1, 60, 0) }, 4, 'ScaleUpLimit'],
+      ['scaleUpLimit is the limit because scaleUpLimit < maxReplicas with user policies',
+        { current: 3, desired: 1000, min: 1, max: 2000, upRules: rules(0, 0, 1, 60, 0) }, 4, 'ScaleUpLimit'],
       ['scaleUp with default behavior', { current: 10, desired: 50, min: 1, max: 1000 }, 20, 'ScaleUpLimit'],
-      ['scaleUp with pods policy larger than percent '
-        + 'policy', { current: 10, desired: 500, min: 1, max: 1000, upRules: rules(100, 60, 100, 60, 0) }, 110, 'ScaleUpLimit'],
-      ['scaleUp with percent policy larger than pods '
-        + 'policy', { current: 10, desired: 500, min: 1, max: 1000, upRules: rules(2, 60, 100, 60, 0) }, 20, 'ScaleUpLimit'],
-      ['scaleUp with spec MaxReplicas limitation with large pod '
-        + 'policy', { current: 10, desired: 50, min: 1, max: 1000, upRules: rules(100, 60, 0, 0, 0) }, 50, 'DesiredWithinRange'],
-      ['scaleUp with spec MaxReplicas limitation with large percent '
-        + 'policy', { current: 10, desired: 50, min: 1, max: 1000, upRules: rules(10000, 60, 0, 0, 0) }, 50, 'DesiredWithinRange'],
+      ['scaleUp with pods policy larger than percent policy',
+        { current: 10, desired: 500, min: 1, max: 1000, upRules: rules(100, 60, 100, 60, 0) }, 110, 'ScaleUpLimit'],
+      ['scaleUp with percent policy larger than pods policy',
+        { current: 10, desired: 500, min: 1, max: 1000, upRules: rules(2, 60, 100, 60, 0) }, 20, 'ScaleUpLimit'],
+      ['scaleUp with spec MaxReplicas limitation with large pod policy',
+        { current: 10, desired: 50, min: 1, max: 1000, upRules: rules(100, 60, 0, 0, 0) }, 50, 'DesiredWithinRange'],
+      ['scaleUp with spec MaxReplicas limitation with large percent policy',
+        { current: 10, desired: 50, min: 1, max: 1000, upRules: rules(10000, 60, 0, 0, 0) }, 50, 'DesiredWithinRange'],
       ['scaleUp with pod policy limitation', { current: 10, desired: 50, min: 1, max: 1000, upRules: rules(30, 60, 0, 0, 0) }, 40, 'ScaleUpLimit'],
-      ['scaleUp with percent policy '
-        + 'limitation', { current: 10, desired: 50, min: 1, max: 1000, upRules: rules(0, 0, 200, 60, 0) }, 30, 'ScaleUpLimit'],
-      ['scaleDown with percent policy larger than pod '
-        + 'policy', { current: 100, desired: 2, min: 1, max: 1000, downRules: rules(20, 60, 1, 60, 300) }, 80, 'ScaleDownLimit'],
-      ['scaleDown with pod policy larger than percent '
-        + 'policy', { current: 100, desired: 2, min: 1, max: 1000, downRules: rules(2, 60, 1, 60, 300) }, 98, 'ScaleDownLimit'],
-      ['scaleDown with spec MinReplicas=nil limitation with large pod '
-        + 'policy', { current: 10, desired: 0, min: 1, max: 1000, downRules: rules(100, 60, 0, 0, 300) }, 1, 'TooFewReplicas'],
-      ['scaleDown with spec MinReplicas limitation with large percent '
-        + 'policy', { current: 10, desired: 2, min: 5, max: 1000, downRules: rules(0, 0, 100, 60, 300) }, 5, 'TooFewReplicas'],
-      ['scaleDown with pod policy '
-        + 'limitation', { current: 10, desired: 2, min: 1, max: 1000, downRules: rules(5, 60, 0, 0, 300) }, 5, 'ScaleDownLimit'],
-      ['scaleDown with percent policy '
-        + 'limitation', { current: 10, desired: 5, min: 1, max: 1000, downRules: rules(0, 0, 50, 60, 300) }, 5, 'DesiredWithinRange'],
-      ['scaleUp with spec MaxReplicas limitation with large pod policy and '
-        + 'events', { up: uniformEvents([1, 5, 9], 120), current: 100, desired: 500, min: 1, max: 200, upRules: rules(300, 60, 0, 0, 0) }, 200,
+      ['scaleUp with percent policy limitation',
+        { current: 10, desired: 50, min: 1, max: 1000, upRules: rules(0, 0, 200, 60, 0) }, 30, 'ScaleUpLimit'],
+      ['scaleDown with percent policy larger than pod policy',
+        { current: 100, desired: 2, min: 1, max: 1000, downRules: rules(20, 60, 1, 60, 300) }, 80, 'ScaleDownLimit'],
+      ['scaleDown with pod policy larger than percent policy',
+        { current: 100, desired: 2, min: 1, max: 1000, downRules: rules(2, 60, 1, 60, 300) }, 98, 'ScaleDownLimit'],
+      ['scaleDown with spec MinReplicas=nil limitation with large pod policy',
+        { current: 10, desired: 0, min: 1, max: 1000, downRules: rules(100, 60, 0, 0, 300) }, 1, 'TooFewReplicas'],
+      ['scaleDown with spec MinReplicas limitation with large percent policy',
+        { current: 10, desired: 2, min: 5, max: 1000, downRules: rules(0, 0, 100, 60, 300) }, 5, 'TooFewReplicas'],
+      ['scaleDown with pod policy limitation',
+        { current: 10, desired: 2, min: 1, max: 1000, downRules: rules(5, 60, 0, 0, 300) }, 5, 'ScaleDownLimit'],
+      ['scaleDown with percent policy limitation',
+        { current: 10, desired: 5, min: 1, max: 1000, downRules: rules(0, 0, 50, 60, 300) }, 5, 'DesiredWithinRange'],
+      ['scaleUp with spec MaxReplicas limitation with large pod policy and events',
+        { up: uniformEvents([1, 5, 9], 120), current: 100, desired: 500, min: 1, max: 200, upRules: rules(300, 60, 0, 0, 0) }, 200,
           'TooManyReplicas'],
-      ['scaleUp with spec MaxReplicas limitation with large percent policy and '
-        + 'events', { up: uniformEvents([1, 5, 9], 120), current: 100, desired: 500, min: 1, max: 200, upRules: rules(0, 0, 10000, 60, 0) }, 200,
+      ['scaleUp with spec MaxReplicas limitation with large percent policy and events',
+        { up: uniformEvents([1, 5, 9], 120), current: 100, desired: 500, min: 1, max: 200, upRules: rules(0, 0, 10000, 60, 0) }, 200,
           'TooManyReplicas'],
-      ['scaleUp with currentReplicas limitation with rate.PeriodSeconds with a lot of recent scale up '
-        + 'events', { up: uniformEvents([1, 5, 9], 120), current: 100, desired: 500, min: 1, max: 1000, upRules: rules(5, 120, 0, 0, 0) }, 100,
+      ['scaleUp with currentReplicas limitation with rate.PeriodSeconds with a lot of recent scale up events',
+        { up: uniformEvents([1, 5, 9], 120), current: 100, desired: 500, min: 1, max: 1000, upRules: rules(5, 120, 0, 0, 0) }, 100,
           'ScaleUpLimit'],
-      ['scaleUp with pod policy and previous scale up '
-        + 'events', { up: uniformEvents([1, 5, 9], 120), current: 100, desired: 500, min: 1, max: 1000, upRules: rules(150, 120, 0, 0, 0) }, 235,
+      ['scaleUp with pod policy and previous scale up events',
+        { up: uniformEvents([1, 5, 9], 120), current: 100, desired: 500, min: 1, max: 1000, upRules: rules(150, 120, 0, 0, 0) }, 235,
           'ScaleUpLimit'],
-      ['scaleUp with percent policy and previous scale up '
-        + 'events', { up: uniformEvents([1, 5, 9], 120), current: 100, desired: 500, min: 1, max: 1000, upRules: rules(0, 0, 200, 120, 0) }, 255,
+      ['scaleUp with percent policy and previous scale up events',
+        { up: uniformEvents([1, 5, 9], 120), current: 100, desired: 500, min: 1, max: 1000, upRules: rules(0, 0, 200, 120, 0) }, 255,
           'ScaleUpLimit'],
-      ['scaleDown with default policy and previous '
-        + 'events', { down: uniformEvents([1, 5, 9], 120), current: 10, desired: 5, min: 1, max: 1000 }, 5, 'DesiredWithinRange'],
-      ['scaleDown with spec MinReplicas=nil limitation with large pod policy and previous '
-        + 'events', { down: uniformEvents([1, 5, 9], 120), current: 100, desired: 0, min: 1, max: 1000, downRules: rules(115, 120, 0, 0, 300) }, 1,
+      ['scaleDown with default policy and previous events',
+        { down: uniformEvents([1, 5, 9], 120), current: 10, desired: 5, min: 1, max: 1000 }, 5, 'DesiredWithinRange'],
+      ['scaleDown with spec MinReplicas=nil limitation with large pod policy and previous events',
+        { down: uniformEvents([1, 5, 9], 120), current: 100, desired: 0, min: 1, max: 1000, downRules: rules(115, 120, 0, 0, 300) }, 1,
           'TooFewReplicas'],
-      ['scaleDown with spec MinReplicas limitation with large pod policy and previous '
-        + 'events', { down: uniformEvents([1, 5, 9], 120), current: 100, desired: 0, min: 5, max: 1000, downRules: rules(130, 120, 0, 0, 300) }, 5,
+      ['scaleDown with spec MinReplicas limitation with large pod policy and previous events',
+        { down: uniformEvents([1, 5, 9], 120), current: 100, desired: 0, min: 5, max: 1000, downRules: rules(130, 120, 0, 0, 300) }, 5,
           'TooFewReplicas'],
-      ['scaleDown with spec MinReplicas limitation with large percent policy and previous '
-        + 'events', { down: uniformEvents([1, 5, 9], 120), current: 100, desired: 2, min: 5, max: 1000, downRules: rules(0, 0, 100, 120, 300) }, 5,
+      ['scaleDown with spec MinReplicas limitation with large percent policy and previous events',
+        { down: uniformEvents([1, 5, 9], 120), current: 100, desired: 2, min: 5, max: 1000, downRules: rules(0, 0, 100, 120, 300) }, 5,
           'TooFewReplicas'],
-      ['scaleDown with pod policy limitation and previous '
-        + 'events', { down: uniformEvents([1, 5, 9], 120), current: 100, desired: 2, min: 1, max: 1000, downRules: rules(5, 120, 0, 0, 300) }, 100,
+      ['scaleDown with pod policy limitation and previous events',
+        { down: uniformEvents([1, 5, 9], 120), current: 100, desired: 2, min: 1, max: 1000, downRules: rules(5, 120, 0, 0, 300) }, 100,
           'ScaleDownLimit'],
-      ['scaleDown with percent policy limitation and previous '
-        + 'events', { down: uniformEvents([2, 4, 6], 120), current: 100, desired: 0, min: 1, max: 1000, downRules: rules(0, 0, 50, 120, 300) }, 56,
+      ['scaleDown with percent policy limitation and previous events',
+        { down: uniformEvents([2, 4, 6], 120), current: 100, desired: 0, min: 1, max: 1000, downRules: rules(0, 0, 50, 120, 300) }, 56,
           'ScaleDownLimit'],
-      ['scaleDown with previous events preventing further scale '
-        + 'down', { down: uniformEvents([10, 10, 10], 120), current: 100, desired: 0, min: 1, max: 1000, downRules: rules(0, 0, 10, 120, 300) }, 100,
+      ['scaleDown with previous events preventing further scale down',
+        { down: uniformEvents([10, 10, 10], 120), current: 100, desired: 0, min: 1, max: 1000, downRules: rules(0, 0, 10, 120, 300) }, 100,
           'ScaleDownLimit'],
-      ['scaleDown with with previous events still allowing more scale '
-        + 'down', { down: uniformEvents([10, 10, 10], 120), current: 10, desired: 5, min: 1, max: 1000, downRules: rules(0, 0, 1000, 120, 300) }, 5,
+      ['scaleDown with with previous events still allowing more scale down',
+        { down: uniformEvents([10, 10, 10], 120), current: 10, desired: 5, min: 1, max: 1000, downRules: rules(0, 0, 1000, 120, 300) }, 5,
           'DesiredWithinRange'],
-      ['check \'outdated\' flag for events for one behavior for '
-        + 'up', { up: uniformEvents([8, 12, 9, 11], 120), current: 100, desired: 200, min: 1, max: 1000, upRules: rules(1000, 60, 0, 0, 0) }, 200,
+      ['check \'outdated\' flag for events for one behavior for up',
+        { up: uniformEvents([8, 12, 9, 11], 120), current: 100, desired: 200, min: 1, max: 1000, upRules: rules(1000, 60, 0, 0, 0) }, 200,
           'DesiredWithinRange'],
-      ['check that events were not marked \'outdated\' for two different policies in the behavior for '
-        + 'up', { up: uniformEvents([8, 12, 9, 11], 120), current: 100, desired: 200, min: 1, max: 1000, upRules: rules(1000, 120, 100, 60, 0) },
+      ['check that events were not marked \'outdated\' for two different policies in the behavior for up',
+        { up: uniformEvents([8, 12, 9, 11], 120), current: 100, desired: 200, min: 1, max: 1000, upRules: rules(1000, 120, 100, 60, 0) },
           200, 'DesiredWithinRange'],
-      ['check that events were marked \'outdated\' for two different policies in the behavior for '
-        + 'up', { up: uniformEvents([8, 12, 9, 11], 120), current: 100, desired: 200, min: 1, max: 1000, upRules: rules(1000, 30, 100, 60, 0) }, 200,
+      ['check that events were marked \'outdated\' for two different policies in the behavior for up',
+        { up: uniformEvents([8, 12, 9, 11], 120), current: 100, desired: 200, min: 1, max: 1000, upRules: rules(1000, 30, 100, 60, 0) }, 200,
           'DesiredWithinRange'],
-      ['check \'outdated\' flag for events for one behavior for '
-        + 'down', { down: uniformEvents([8, 12, 9, 11], 120), current: 100, desired: 5, min: 1, max: 1000, downRules: rules(1000, 60, 0, 0, 300) },
+      ['check \'outdated\' flag for events for one behavior for down',
+        { down: uniformEvents([8, 12, 9, 11], 120), current: 100, desired: 5, min: 1, max: 1000, downRules: rules(1000, 60, 0, 0, 300) },
           5, 'DesiredWithinRange'],
-      ['check that events were not marked \'outdated\' for two different policies in the behavior for '
-        + 'down', { down: uniformEvents([8, 12, 9, 11], 120), current: 100, desired: 5, min: 1, max: 1000, downRules: rules(1000, 120, 100, 60,
+      ['check that events were not marked \'outdated\' for two different policies in the behavior for down',
+        { down: uniformEvents([8, 12, 9, 11], 120), current: 100, desired: 5, min: 1, max: 1000, downRules: rules(1000, 120, 100, 60,
           300) }, 5, 'DesiredWithinRange'],
-      ['check that events were marked \'outdated\' for two different policies in the behavior for '
-        + 'down', { down: uniformEvents([8, 12, 9, 11], 120), current: 100, desired: 5, min: 1, max: 1000, downRules: rules(1000, 30, 100, 60,
+      ['check that events were marked \'outdated\' for two different policies in the behavior for down',
+        { down: uniformEvents([8, 12, 9, 11], 120), current: 100, desired: 5, min: 1, max: 1000, downRules: rules(1000, 30, 100, 60,
           300) }, 5, 'DesiredWithinRange'],
     ])('%s', (_name, c, expected, condition) => {
       const memory: ControllerMemory = { scaleUpEvents: c.up ?? [], scaleDownEvents: c.down ?? [] };
@@ -363,10 +363,10 @@ describe('horizontal_test.go', () => {
       ['no scale up stabilization', [[4, -120], [5, -60]], 1, 3, 3, [4, 5, 3], 0, 300],
       ['no scale down stabilization, reuse recommendation element', [[10, -600], [9, -540]], 100, 3, 3, [10, 3], 0, 0],
       ['no scale up stabilization, reuse recommendation element', [[10, -600], [9, -540]], 1, 100, 100, [10, 100], 0, 0],
-      ['scale down stabilization, reuse one of obsolete recommendation '
-        + 'element', [[10, -600], [4, -60], [5, -120], [9, -540]], 100, 3, 5, [10, 4, 5, 3], 0, 180],
-      ['scale up stabilization, reuse one of obsolete recommendation '
-        + 'element', [[10, -6000], [6, -60], [5, -120], [9, -180]], 1, 100, 5, [100, 6, 5, 9], 300, 0],
+      ['scale down stabilization, reuse one of obsolete recommendation element',
+        [[10, -600], [4, -60], [5, -120], [9, -540]], 100, 3, 5, [10, 4, 5, 3], 0, 180],
+      ['scale up stabilization, reuse one of obsolete recommendation element',
+        [[10, -6000], [6, -60], [5, -120], [9, -180]], 1, 100, 5, [100, 6, 5, 9], 300, 0],
     ])('%s', (_name, recs, current, prenormalized, expected, stored, upWindow, downWindow) => {
       const memory: ControllerMemory = { recommendations: recs.map(([recommendation, ago]) => ({ recommendation, timestamp: NOW + ago })),
         scaleUpEvents: [], scaleDownEvents: [] };
@@ -388,8 +388,8 @@ describe('horizontal_test.go', () => {
       ['one outdated entry to be replaced with behavior', [[7, -61]], [[5, false]], rules(10, 60, 100, 60, 0), 0],
       ['one actual entry to be not touched with behavior', [[7, -58]], [[7, false], [5, false]], rules(10, 60, 100, 60, 0), 7],
       ['two entries, one of them to be replaced', [[7, -61], [6, -59]], [[5, false], [6, false]], rules(10, 60, 0, 0, 0), 6],
-      ['replace one entry, use policies with different '
-        + 'periods', [[8, -29], [6, -59], [7, -61], [9, -61]], [[8, false], [6, false], [7, true], [5, false]], rules(10, 60, 100, 30, 0), 14],
+      ['replace one entry, use policies with different periods',
+        [[8, -29], [6, -59], [7, -61], [9, -61]], [[8, false], [6, false], [7, true], [5, false]], rules(10, 60, 100, 30, 0), 14],
       ['two entries, both actual', [[7, -58], [6, -59]], [[7, false], [6, false], [5, false]], rules(10, 120, 100, 30, 0), 13],
     ])('%s', (_name, prev, next, scalingRules, changeInPeriod) => {
       for (const direction of ['up', 'down'] as const) {

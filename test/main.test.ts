@@ -105,8 +105,8 @@ describe('reference stack (src/main.ts)', () => {
     expect(objectOf(byChart.filler, 'ResourceQuota').spec.hard['requests.cpu']).toBe('150');
   });
 
-  test('monitoring: kube-state-metrics exports the filler label; the adapter reads the Prometheus it renders; alerts and the dashboard cover the '
-    + 'app', () => {
+  test('monitoring: kube-state-metrics exports the filler label; the adapter reads the Prometheus it renders; alerts and dashboard cover the app',
+    () => {
     const m = byChart.monitoring;
     expect(objectOf(m, 'Deployment', 'kube-state-metrics').spec.template.spec.containers[0].args)
       .toEqual(['--metric-labels-allowlist=pods=[cdk8s-autoscaling.io/opportunistic-filler]']);

@@ -107,8 +107,8 @@ describe('MetricsServer', () => {
       + 'seconds, got 15.5s'],
     ['10s with the default 10s kubelet timeout', { metricResolution: Duration.seconds(10) }, 'metricResolution 10s is too short for the kubelet '
       + 'request timeout (10s)'],
-    ['a resolution shorter than a custom '
-      + 'timeout', { metricResolution: Duration.seconds(20), args: ['--kubelet-request-timeout=30s'] }, 'metricResolution 20s is too short for the '
+    ['a resolution shorter than a custom timeout',
+      { metricResolution: Duration.seconds(20), args: ['--kubelet-request-timeout=30s'] }, 'metricResolution 20s is too short for the '
         + 'kubelet request timeout (30s)'],
     ['a managed flag in args', { args: ['--metric-resolution=5s'] }, 'MetricsServer "metrics": args entry "--metric-resolution=5s" overrides '
       + '--metric-resolution, which this construct sets; use the matching prop instead'],

@@ -129,8 +129,8 @@ describe('PrometheusInstance', () => {
     expect(objectsOf(Testing.synth(single.chart), 'PodDisruptionBudget')).toHaveLength(0);
   });
 
-  test('every ServiceMonitor and PrometheusRule of the app must be selected by one of its Prometheus, naming the object and the missing '
-    + 'labels', () => {
+  test('every ServiceMonitor and PrometheusRule of the app must be selected by one of its Prometheus, naming the object and missing labels',
+    () => {
     const { app, apps } = loop();
     new ScalableFlaskApp(apps, 'unscraped', { namespace: 'shop', image: 'x', resources: { cpu: '1', memory: '1Gi' }, maxReplicas: 3,
       metricsScraping: {} });

@@ -235,8 +235,8 @@ describe('OpportunisticFiller', () => {
       ['zero buffer', { buffer: { replicas: 0, cpu: '1', memory: '1Gi' } }, 'buffer.replicas must be a whole number >= 1'],
       ['bad buffer amounts', { buffer: { replicas: 1, cpu: '1', memory: '0' } }, 'buffer.memory must be greater than zero'],
       ['an empty scale-down policy list', { scaleDown: { policies: [] } }, 'scaleDown.policies is empty'],
-      ['a zero-length '
-        + 'period', { scaleDown: { policies: [{ type: ScalingPolicyType.PODS, value: 1, period: Duration.seconds(0) }] } },
+      ['a zero-length period',
+        { scaleDown: { policies: [{ type: ScalingPolicyType.PODS, value: 1, period: Duration.seconds(0) }] } },
           'scaleDown.policies[0].period must be a whole number of seconds from 1 to 1800, got 0s'],
     ])('%s', (_n, props, message) => {
       expect(thrown(() => make(props))).toContain(message);

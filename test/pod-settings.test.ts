@@ -102,8 +102,8 @@ describe('PodSettings on every workload construct', () => {
         + 'another key'],
     ['the filler\'s own pod label', CONSTRUCTS[1][2], { podLabels: { 'cdk8s-autoscaling.io/opportunistic-filler': 'false' } },
       'podLabels.cdk8s-autoscaling.io/opportunistic-filler: the construct sets this pod label itself'],
-    ['topology spread on a construct that spreads '
-      + 'itself', CONSTRUCTS[0][2], { topologySpreadConstraints: [{ maxSkew: 1, topologyKey: 'x', whenUnsatisfiable: 'DoNotSchedule' }] },
+    ['topology spread on a construct that spreads itself',
+      CONSTRUCTS[0][2], { topologySpreadConstraints: [{ maxSkew: 1, topologyKey: 'x', whenUnsatisfiable: 'DoNotSchedule' }] },
       'ScalableFlaskApp "web": topologySpreadConstraints: the construct spreads its pods itself; remove them'],
     ['a ServiceAccount where the construct renders its own', CONSTRUCTS[2][2], { serviceAccountName: 'mine' },
       'MetricsServer "ms": serviceAccountName: the construct renders its own ServiceAccount (its RBAC is bound to it); remove it'],
@@ -113,8 +113,8 @@ describe('PodSettings on every workload construct', () => {
       'ScalableFlaskApp "web": volumes[0].mountPath /tmp is already mounted in the container; use another path'],
     ['a hostPath volume', CONSTRUCTS[4][2], { volumes: [{ volume: { name: 'host', hostPath: { path: '/var' } }, mountPath: '/host' }] },
       'KubeStateMetrics "ksm": volumes[0] ("host") is a hostPath volume, which Pod Security "restricted" forbids'],
-    ['a privileged '
-      + 'sidecar', CONSTRUCTS[0][2], { sidecars: [{ name: 'debug', image: 'x', securityContext: { privileged: true,
+    ['a privileged sidecar',
+      CONSTRUCTS[0][2], { sidecars: [{ name: 'debug', image: 'x', securityContext: { privileged: true,
         allowPrivilegeEscalation: true } }] },
       'ScalableFlaskApp "web": sidecars[0] ("debug"): privileged is forbidden by Pod Security "restricted"'],
     ['a sidecar named like the main container', CONSTRUCTS[0][2], { sidecars: [{ name: 'flask', image: 'x' }] },

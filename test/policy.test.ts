@@ -118,8 +118,8 @@ describe('enforceRequestsEqualLimits', () => {
     const d = deployment(chart, 'web', [container('web', equal)]);
     d.addJsonPatch(JsonPatch.remove('/spec/template/spec/containers/0/resources/limits/cpu'));
     enforceRequestsEqualLimits(chart);
-    expect(synthError(chart)).toContain('Deployment flask-ns/web, container "web": cpu limit is missing, request is 250m (set resources.limits.cpu '
-      + 'to 250m)');
+    expect(synthError(chart)).toContain(
+      'Deployment flask-ns/web, container "web": cpu limit is missing, request is 250m (set resources.limits.cpu to 250m)');
   });
 
   test('cdk8s-plus default resources never pass', () => {

@@ -160,17 +160,17 @@ describe('ScalableFlaskApp', () => {
       ['minReplicas 0 without Object/External metric', { minReplicas: 0 }, 'minReplicas 0 needs at least one Object or External metric'],
       ['negative minReplicas', { minReplicas: -1 }, 'minReplicas must be a whole number >= 0, got -1'],
       ['zero utilization', { cpuUtilization: 0 }, 'cpuUtilization must be a whole number >= 1, got 0'],
-      ['a policy period over 1800 '
-        + 's', { scaleDown: { policies: [{ type: ScalingPolicyType.PODS, value: 1, period: Duration.minutes(31) }] } },
+      ['a policy period over 1800 s',
+        { scaleDown: { policies: [{ type: ScalingPolicyType.PODS, value: 1, period: Duration.minutes(31) }] } },
           'scaleDown.policies[0].period must be a whole number of seconds from 1 to 1800, got 1860s'],
-      ['a policy period of '
-        + '0', { scaleUp: { policies: [{ type: ScalingPolicyType.PERCENT, value: 100, period: Duration.seconds(0) }] } },
+      ['a policy period of 0',
+        { scaleUp: { policies: [{ type: ScalingPolicyType.PERCENT, value: 100, period: Duration.seconds(0) }] } },
           'scaleUp.policies[0].period must be a whole number of seconds from 1 to 1800, got 0s'],
       ['a window over 3600 s', { scaleDown: { stabilizationWindow: Duration.hours(2) } }, 'scaleDown.stabilizationWindow must be a whole number of '
         + 'seconds from 0 to 3600, got 7200s'],
       ['an empty policy list', { scaleUp: { policies: [] } }, 'scaleUp.policies is empty; the API server requires at least one policy'],
-      ['a zero policy '
-        + 'value', { scaleUp: { policies: [{ type: ScalingPolicyType.PODS, value: 0, period: Duration.seconds(15) }] } },
+      ['a zero policy value',
+        { scaleUp: { policies: [{ type: ScalingPolicyType.PODS, value: 0, period: Duration.seconds(15) }] } },
           'scaleUp.policies[0].value must be a whole number >= 1, got 0'],
       ['unequal... missing resources', { resources: undefined as any }, 'ScalableFlaskApp "web": resources must set both cpu and memory'],
       ['a bad cpu quantity', { resources: { cpu: '400 m', memory: '256Mi' } }, 'ScalableFlaskApp "web": resources.cpu: invalid quantity "400 m"'],

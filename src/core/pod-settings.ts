@@ -163,8 +163,9 @@ export function checkPodSettings(s: PodSettings, owned: OwnedPodParts, problems:
     if (key in owned.labels) problems.add(`podLabels.${key}: the construct sets this pod label itself (its selector or its own labels); use another `
       + `key`);
   }
-  if (s.topologySpreadConstraints && owned.topologySpread) problems.add('topologySpreadConstraints: the construct spreads its pods itself; remove '
-    + 'them');
+  if (s.topologySpreadConstraints && owned.topologySpread) {
+    problems.add('topologySpreadConstraints: the construct spreads its pods itself; remove them');
+  }
   if (s.serviceAccountName !== undefined) {
     if (owned.serviceAccount) problems.add('serviceAccountName: the construct renders its own ServiceAccount (its RBAC is bound to it); remove it');
     else if (!isDnsSubdomain(s.serviceAccountName)) problems.add(`serviceAccountName "${s.serviceAccountName}" is not a valid name`);
