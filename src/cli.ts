@@ -129,7 +129,7 @@ function readScenario(file: string): Scenario {
 }
 
 /** The summary as a two-column table. */
-export function summaryTable(r: SimulationResult): string {
+function summaryTable(r: SimulationResult): string {
   const s = r.summary;
   const minutes = (sec: number) => `${sec} s (${(sec / 60).toFixed(1)} min)`;
   const rows: [string, string][] = [

@@ -4,7 +4,7 @@ import { DNS_LABEL_RULE, describe, isDnsLabel } from './assertions';
 import { ensureRenderPass, renderedJson } from './render-pass';
 
 /** Kinds that live outside namespaces (the ones a cdk8s app commonly renders). */
-export const CLUSTER_SCOPED_KINDS: ReadonlySet<string> = new Set([
+const CLUSTER_SCOPED_KINDS: ReadonlySet<string> = new Set([
   'Namespace', 'Node', 'PersistentVolume', 'ClusterRole', 'ClusterRoleBinding', 'APIService', 'PriorityClass',
   'CustomResourceDefinition', 'StorageClass', 'CSIDriver', 'IngressClass', 'RuntimeClass',
   'MutatingWebhookConfiguration', 'ValidatingWebhookConfiguration', 'ValidatingAdmissionPolicy',
@@ -19,7 +19,7 @@ const SHARED = Symbol.for('cdk8s-autoscaling.SharedObjects');
  * every Chart's namespace is a DNS label; no cluster-scoped object carries
  * a namespace; no two objects share kind, namespace and name.
  */
-export function registerAppChecks(scope: IConstruct): void {
+function registerAppChecks(scope: IConstruct): void {
   const root = scope.node.root as any;
   if (root[CHECKS]) return;
   Object.defineProperty(root, CHECKS, { value: true, enumerable: false });

@@ -276,7 +276,7 @@ export function withPodSettings(template: k8s.PodTemplateSpec, s: PodSettings): 
 }
 
 /** The construct's affinity with the user's: node affinity and pod affinity from the user, anti-affinity terms of both. */
-export function mergeAffinity(own: k8s.Affinity | undefined, user: k8s.Affinity): k8s.Affinity {
+function mergeAffinity(own: k8s.Affinity | undefined, user: k8s.Affinity): k8s.Affinity {
   const anti = [own?.podAntiAffinity, user.podAntiAffinity].filter((a): a is k8s.PodAntiAffinity => !!a);
   return {
     ...(user.nodeAffinity ? { nodeAffinity: user.nodeAffinity } : {}),

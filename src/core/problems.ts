@@ -13,11 +13,6 @@ export class Problems {
     this.lines.push(`${this.where}: ${message}`);
   }
 
-  /** Records problems that already name the construct. */
-  public addLines(lines: readonly string[]): void {
-    this.lines.push(...lines);
-  }
-
   /**
    * Runs a check that throws on bad input; records its message (naming the
    * construct, if the message does not) and returns `undefined` when it
@@ -31,11 +26,6 @@ export class Problems {
       this.lines.push(message.startsWith(`${this.where}:`) ? message : `${this.where}: ${message}`);
       return undefined;
     }
-  }
-
-  /** Whether any problem was recorded. */
-  public get any(): boolean {
-    return this.lines.length > 0;
   }
 
   /** Throws one error holding every problem recorded, one per line; does nothing when there is none. */

@@ -14,7 +14,7 @@ export interface TemplateSamples {
 }
 
 /** Sample values shaped like what the adapter passes for a per-pod query. */
-export const DEFAULT_SAMPLES: TemplateSamples = {
+const DEFAULT_SAMPLES: TemplateSamples = {
   series: 'sample_series_total',
   labelMatchers: 'namespace="default",pod=~"web-0|web-1"',
   groupBy: 'namespace,pod',

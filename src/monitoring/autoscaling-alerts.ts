@@ -232,12 +232,12 @@ export function appHpas(root: IConstruct): HpaRef[] {
 }
 
 /** A regex that matches `text` literally. */
-export function regexEscape(text: string): string {
+function regexEscape(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
 /** A PromQL double-quoted string literal of a regex matching exactly one of `values` (backslashes doubled for the string). */
-export function promRegexOf(values: string[]): string {
+function promRegexOf(values: string[]): string {
   return `"${values.map(regexEscape).join('|').replace(/\\/g, '\\\\')}"`;
 }
 

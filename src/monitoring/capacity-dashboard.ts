@@ -168,7 +168,7 @@ function activeRequests(resource: string): string {
 }
 
 /** Allocatable, paying workloads' requests, fillers' requests, free. */
-export function capacityTargets(resource: string): DashboardTarget[] {
+function capacityTargets(resource: string): DashboardTarget[] {
   const fillerPods = `kube_pod_labels{${KSM_JOB},${ksmLabelName(FILLER_POD_LABEL)}!=""}`;
   const allocatable = `sum(kube_node_status_allocatable{${KSM_JOB},resource="${resource}"})`;
   return [

@@ -59,7 +59,7 @@ export function metricLabelsAllowlist(scope: IConstruct, extra: Record<string, s
 }
 
 /** The flag a kube-state-metrics installed elsewhere needs for the labels `owner` needs. */
-export function allowlistFlagFor(resource: string, label: string): string {
+function allowlistFlagFor(resource: string, label: string): string {
   return `--metric-labels-allowlist=${resource}=[${label}]`;
 }
 

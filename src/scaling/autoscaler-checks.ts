@@ -216,7 +216,7 @@ function sharedTargets(hpas: { ref: string; json: any }[], scaledObjects: { ref:
  * What the API server refuses in an autoscaling/v2 HPA spec (as rendered,
  * so a JSON patch cannot slip past the construct's checks).
  */
-export function hpaSpecProblems(hpa: any): string[] {
+function hpaSpecProblems(hpa: any): string[] {
   const spec = hpa?.spec ?? {};
   const out: string[] = [];
   const min = spec.minReplicas ?? 1;

@@ -209,8 +209,7 @@ export function checkAutoscaling(
   if (max < min) problems.add(`maxReplicas (${max}) is below minReplicas (${min}); raise maxReplicas or lower minReplicas`);
   if (min === 0 && !props.scaleToZero) {
     problems.add('minReplicas 0 needs scaleToZero: true, and the cluster needs the HPAScaleToZero feature gate (alpha, off by default on most '
-      + 'clusters); '
-      + 'set scaleToZero: true if yours enables it, or minReplicas to 1 or more');
+      + 'clusters); set scaleToZero: true if yours enables it, or minReplicas to 1 or more');
   }
   if (props.scaleToZero && min > 0) problems.add(`scaleToZero needs minReplicas 0, got ${min}; drop minReplicas or scaleToZero`);
   if (min === 0 && !metrics.some(m => m.type === 'Object' || m.type === 'External')) {

@@ -470,7 +470,7 @@ function parseMetric(m: any, where: string): MetricSpec {
 }
 
 /** API defaulting of `spec.behavior` (SetDefaults_HorizontalPodAutoscalerBehavior) and maybeInitScaleDownStabilizationWindow. */
-export function behaviorWithDefaults(behavior: any, downscaleWindow: number): { scaleUp: ScalingRulesSpec; scaleDown: ScalingRulesSpec } {
+function behaviorWithDefaults(behavior: any, downscaleWindow: number): { scaleUp: ScalingRulesSpec; scaleDown: ScalingRulesSpec } {
   const rules = (r: any, window: number, policies: ScalingRulesSpec['policies']): ScalingRulesSpec => ({
     stabilizationWindowSeconds: r?.stabilizationWindowSeconds ?? window,
     selectPolicy: r?.selectPolicy ?? 'Max',
@@ -603,7 +603,7 @@ function added(list: readonly number[], i: number): number[] {
 }
 
 /** groupPods: the ready count, and the indexes of unready, missing and ignored pods. */
-export function groupPods(
+function groupPods(
   pods: PodObservation[], samples: number[], resource: string,
   s: { cpuInitializationPeriod: number; initialReadinessDelay: number; metricWindow: number }, now: number,
 ): PodGroups {
@@ -646,7 +646,7 @@ export function groupPods(
 }
 
 /** calculateRequests / calculatePodRequestsFromContainers: each pod's request for the resource, in milli-units. */
-export function calculateRequests(pods: PodObservation[], container: string | undefined, resource: string): number[] {
+function calculateRequests(pods: PodObservation[], container: string | undefined, resource: string): number[] {
   const r = resource as 'cpu' | 'memory';
   return perPod(pods, (pod, i) => {
     if (container !== undefined) {
@@ -669,7 +669,7 @@ export function calculateRequests(pods: PodObservation[], container: string | un
 }
 
 /** metrics.GetResourceUtilizationRatio: integer percent of the requests of the pods that have a sample. */
-export function getResourceUtilizationRatio(samples: number[], requests: number[], targetUtilization: number):
+function getResourceUtilizationRatio(samples: number[], requests: number[], targetUtilization: number):
 { ratio: number; utilization: number; rawAverage: number } {
   let metricsTotal = 0;
   let requestsTotal = 0;
@@ -686,7 +686,7 @@ export function getResourceUtilizationRatio(samples: number[], requests: number[
 }
 
 /** metrics.GetMetricUsageRatio: the integer average over the samples. */
-export function getMetricUsageRatio(samples: number[], targetUsage: number): { ratio: number; usage: number } {
+function getMetricUsageRatio(samples: number[], targetUsage: number): { ratio: number; usage: number } {
   let total = 0;
   let count = 0;
   for (const v of samples) {

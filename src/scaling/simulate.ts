@@ -218,7 +218,7 @@ function checkScenario(c: HpaController, s: Scenario): string[] {
 }
 
 /** The value of a load at a sync. */
-export function loadAt(load: Load, context: SimulationContext): Amount {
+function loadAt(load: Load, context: SimulationContext): Amount {
   if (typeof load === 'function') return load(context);
   if (Array.isArray(load)) {
     let value: Amount = 0;

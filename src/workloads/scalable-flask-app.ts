@@ -176,7 +176,7 @@ export interface ScalableFlaskAppProps extends PodSettings {
 }
 
 /** Defaults of a web service: react to bursts at once, shrink slowly. */
-export const WEB_SCALE_UP: Required<ScalingRules> = {
+const WEB_SCALE_UP: Required<ScalingRules> = {
   stabilizationWindow: Duration.seconds(0),
   policies: [
     { type: ScalingPolicyType.PERCENT, value: 100, period: Duration.seconds(15) },
@@ -186,7 +186,7 @@ export const WEB_SCALE_UP: Required<ScalingRules> = {
 };
 
 /** Defaults of a web service: five minutes of stabilization, -20% a minute. */
-export const WEB_SCALE_DOWN: Required<ScalingRules> = {
+const WEB_SCALE_DOWN: Required<ScalingRules> = {
   stabilizationWindow: Duration.minutes(5),
   policies: [{ type: ScalingPolicyType.PERCENT, value: 20, period: Duration.minutes(1) }],
   selectPolicy: SelectPolicy.MAX,
