@@ -8,7 +8,7 @@
 import {
   calcPlainMetricReplicas, calculateScaleDownLimitWithBehaviors, calculateScaleUpLimit, calculateScaleUpLimitWithScalingRules,
   ControllerMemory, convertDesiredReplicasWithBehaviorRate, convertDesiredReplicasWithRules, getPerPodMetricReplicas,
-  getReplicasChangePerPeriod, getResourceReplicas, getUsageRatioReplicaCount, HpaController, PodObservation, resourceSamples,
+  getReplicasChangePerPeriod, getResourceReplicas, getUsageRatioReplicaCount, HpaController, PodObservation, resourceSamples, runsOf,
   ScaleEvent, ScalingRulesSpec, stabilizeRecommendation, stabilizeRecommendationWithBehaviors, storeScaleEvent,
 } from '../src/scaling/hpa-controller';
 
@@ -49,8 +49,8 @@ function podsOf(f: ResourceFixture): PodObservation[] {
 }
 
 function resourceReplicas(f: ResourceFixture, targetUtilization: number) {
-  const pods = podsOf(f);
-  return getResourceReplicas(f.currentReplicas, targetUtilization, 'cpu', f.container, SETTINGS, pods, resourceSamples(pods, 'cpu', f.container),
+  const runs = runsOf(podsOf(f));
+  return getResourceReplicas(f.currentReplicas, targetUtilization, 'cpu', f.container, SETTINGS, runs, resourceSamples(runs, 'cpu', f.container),
     NOW);
 }
 
@@ -136,14 +136,14 @@ describe('replica_calculator_test.go', () => {
   // TestReplicaCalcDisjointResourcesMetrics (samples of pods the lister does not know) cannot happen here:
   // an observation attaches each sample to its pod.
   test('no pod with a usable sample fails the metric (GetResourceReplicas)', () => {
-    const pods = podsOf({ currentReplicas: 2, requests: ['1.0', '1.0'], levels: [], readiness: [false, false] });
-    expect(() => getResourceReplicas(2, 100, 'cpu', undefined, SETTINGS, pods, resourceSamples(pods, 'cpu'), NOW))
+    const runs = runsOf(podsOf({ currentReplicas: 2, requests: ['1.0', '1.0'], levels: [], readiness: [false, false] }));
+    expect(() => getResourceReplicas(2, 100, 'cpu', undefined, SETTINGS, runs, resourceSamples(runs, 'cpu'), NOW))
       .toThrow('did not receive metrics for targeted pods (pods might be unready)');
   });
 
   test('a container without a request fails the metric (calculatePodRequestsFromContainers)', () => {
-    const pods = podsOf({ currentReplicas: 2, requests: ['1.0'], levels: both(500, 500) });
-    expect(() => getResourceReplicas(2, 50, 'cpu', undefined, SETTINGS, pods, resourceSamples(pods, 'cpu'), NOW))
+    const runs = runsOf(podsOf({ currentReplicas: 2, requests: ['1.0'], levels: both(500, 500) }));
+    expect(() => getResourceReplicas(2, 50, 'cpu', undefined, SETTINGS, runs, resourceSamples(runs, 'cpu'), NOW))
       .toThrow('missing request for cpu in container container1 of Pod test-pod-1');
   });
 
@@ -151,7 +151,7 @@ describe('replica_calculator_test.go', () => {
   function podMetric(currentReplicas: number, levels: number[], target: number, readiness?: boolean[], startTimes?: number[]) {
     const pods: PodObservation[] = Array.from({ length: currentReplicas }, (_, i) => ({ ready: readiness?.[i] ?? true, startTime: startTimes?.[i] }));
     const samples = pods.map((_, i) => levels[i] ?? NaN);
-    return calcPlainMetricReplicas(samples, currentReplicas, target, SETTINGS, pods, '', NOW);
+    return calcPlainMetricReplicas(samples, currentReplicas, target, SETTINGS, runsOf(pods), '', NOW);
   }
 
   test.each<[string, () => { replicas: number; usage: number }, number, number]>([
@@ -166,7 +166,7 @@ describe('replica_calculator_test.go', () => {
     expect(run()).toEqual({ replicas, usage });
   });
 
-  const readyPods = (readiness: boolean[]): PodObservation[] => readiness.map(ready => ({ ready }));
+  const readyPods = (readiness: boolean[]) => runsOf(readiness.map((ready): PodObservation => ({ ready })));
   const T3 = [true, true, true];
 
   test.each<[string, () => number, number]>([

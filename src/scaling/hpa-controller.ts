@@ -337,6 +337,14 @@ export class HpaController {
 
   /** Runs one sync (reconcileAutoscaler); returns the whole decision. */
   public decide(observation: Observation): HpaDecision {
+    return this._decide(observation, observedRuns(observation));
+  }
+
+  /**
+   * `decide` with the observation's pods given as runs (the simulator's pod batches).
+   * @internal
+   */
+  public _decide(observation: Observation, runs: PodRun[]): HpaDecision {
     const now = observation.time;
     const current = observation.specReplicas;
     const reasons: string[] = [];
@@ -357,7 +365,7 @@ export class HpaController {
       desired = min;
       reasons.push('TooFewReplicas');
     } else {
-      const computed = this.computeReplicasForMetrics(observation, reasons);
+      const computed = this.computeReplicasForMetrics(observation, runs, reasons);
       outcomes = computed.outcomes;
       if (computed.replicas === -1) {
         reasons.push('FailedComputeMetricsReplicas');
@@ -381,22 +389,23 @@ export class HpaController {
   }
 
   /** computeReplicasForMetrics: the largest proposal; -1 when every metric failed, or one failed and the rest would scale down. */
-  private computeReplicasForMetrics(o: Observation, reasons: string[]): { replicas: number; outcomes: MetricOutcome[] } {
+  private computeReplicasForMetrics(o: Observation, runs: PodRun[], reasons: string[]): { replicas: number; outcomes: MetricOutcome[] } {
     const specReplicas = o.specReplicas;
     const statusReplicas = o.statusReplicas ?? o.specReplicas;
-    const pods = o.pods ?? Array.from({ length: specReplicas }, () => ({}));
+    const s = this._settings();
     let replicas = 0;
     let invalid = 0;
-    const outcomes = this.metrics.map(m => {
-      const r = computeReplicasForMetric(this, m, o, specReplicas, statusReplicas, pods);
+    const outcomes = new Array<MetricOutcome>(this.metrics.length);
+    for (let i = 0; i < outcomes.length; i++) {
+      const m = this.metrics[i];
+      const r = outcomes[i] = computeReplicasForMetric(s, m, o, specReplicas, statusReplicas, runs);
       if (r.error !== undefined) {
         if (invalid === 0) reasons.push(failedReason(m.type));
         invalid++;
       } else if (replicas === 0 || r.proposal! > replicas) {
         replicas = r.proposal!;
       }
-      return r;
-    });
+    }
     if (invalid >= this.metrics.length || (invalid > 0 && replicas < specReplicas)) return { replicas: -1, outcomes };
     return { replicas, outcomes };
   }
@@ -486,8 +495,11 @@ function behaviorWithDefaults(behavior: any, downscaleWindow: number): { scaleUp
 /* ---------------------------------------------------------------- replica_calculator.go */
 
 /*
- * Per-pod data is kept in arrays aligned with the observation's pods (the
- * controller keys it by pod name); NaN marks a pod without a sample.
+ * The calculator reads the pods as runs: one observation (the same object)
+ * repeated `count` times, as the pods of one ReplicaSet batch look alike.
+ * Per-pod data is kept in arrays aligned with the runs (NaN marks a run
+ * without a sample), and every sum weighs a run by its count: upstream's
+ * per-pod integer arithmetic, done once per distinct pod.
  */
 
 /** The controller's settings that the replica calculator reads. */
@@ -498,32 +510,52 @@ export interface CalculatorSettings {
   readonly metricWindow: number;
 }
 
-const podName = (pods: PodObservation[], i: number) => pods[i].name ?? `pod-${i}`;
+/** `count` pods seen as the same observation, next to each other in the pod list. */
+export interface PodRun {
+  readonly pod: PodObservation;
+  /** Index of the run's first pod in the list (its name in messages when the pod has none). */
+  readonly first: number;
+  readonly count: number;
+}
+
+/** The pods as runs: consecutive pods that are the same object form one run. */
+export function runsOf(pods: readonly PodObservation[]): PodRun[] {
+  const runs: { pod: PodObservation; first: number; count: number }[] = [];
+  let last: { pod: PodObservation; first: number; count: number } | undefined;
+  for (let i = 0; i < pods.length; i++) {
+    if (last && pods[i] === last.pod) last.count++;
+    else runs.push(last = { pod: pods[i], first: i, count: 1 });
+  }
+  return runs;
+}
+
+/** The observation's pods as runs; without a pod list, specReplicas Running and Ready pods without samples. */
+function observedRuns(o: Observation): PodRun[] {
+  if (o.pods) return runsOf(o.pods);
+  return o.specReplicas > 0 ? [{ pod: {}, first: 0, count: o.specReplicas }] : [];
+}
+
+const podName = (run: PodRun) => run.pod.name ?? `pod-${run.first}`;
 
 /** A metric's proposal, or why it failed. */
 function computeReplicasForMetric(
-  c: HpaController, m: MetricSpec, o: Observation, specReplicas: number, statusReplicas: number, pods: PodObservation[],
+  s: CalculatorSettings, m: MetricSpec, o: Observation, specReplicas: number, statusReplicas: number, runs: PodRun[],
 ): MetricOutcome {
   const target = m.targetType === 'Utilization' ? m.target : m.target / 1000;
-  const s = c._settings();
   try {
     switch (m.type) {
       case 'Resource':
       case 'ContainerResource': {
-        const samples = resourceSamples(pods, m.name, m.container);
+        const samples = resourceSamples(runs, m.name, m.container);
         if (m.targetType === 'Utilization') {
-          const r = getResourceReplicas(specReplicas, m.target, m.name, m.container, s, pods, samples, o.time);
+          const r = getResourceReplicas(specReplicas, m.target, m.name, m.container, s, runs, samples, o.time);
           return outcome(m, target, r.utilization, r.replicas);
         }
-        const r = calcPlainMetricReplicas(samples, specReplicas, m.target, s, pods, m.name, o.time);
+        const r = calcPlainMetricReplicas(samples, specReplicas, m.target, s, runs, m.name, o.time);
         return outcome(m, target, r.usage / 1000, r.replicas);
       }
       case 'Pods': {
-        const samples = perPod(pods, p => {
-          const v = p.metrics?.[m.name];
-          return v === undefined ? NaN : milliOf(v);
-        });
-        const r = calcPlainMetricReplicas(samples, specReplicas, m.target, s, pods, '', o.time);
+        const r = calcPlainMetricReplicas(podMetricSamples(runs, m.name), specReplicas, m.target, s, runs, '', o.time);
         return outcome(m, target, r.usage / 1000, r.replicas);
       }
       case 'Object':
@@ -536,7 +568,7 @@ function computeReplicasForMetric(
           const r = getPerPodMetricReplicas(statusReplicas, m.target, usage, s.tolerances);
           return outcome(m, target, r.usage / 1000, r.replicas);
         }
-        return outcome(m, target, usage / 1000, getUsageRatioReplicaCount(specReplicas, usage / m.target, s.tolerances, pods));
+        return outcome(m, target, usage / 1000, getUsageRatioReplicaCount(specReplicas, usage / m.target, s.tolerances, runs));
       }
     }
   } catch (e) {
@@ -548,43 +580,48 @@ function outcome(m: MetricSpec, target: number, current: number, proposal: numbe
   return { name: m.name, type: m.type, targetType: m.targetType, target, current, proposal };
 }
 
-/** `f` over the pods, computed once per run of the same observation object (pods of one kind are often shared). */
-function perPod(pods: PodObservation[], f: (pod: PodObservation, i: number) => number): number[] {
-  const out = new Array<number>(pods.length);
-  let last: PodObservation | undefined;
-  let value = 0;
-  for (let i = 0; i < pods.length; i++) {
-    if (pods[i] !== last) {
-      last = pods[i];
-      value = f(last, i);
-    }
-    out[i] = value;
+/** Each run's sample of a Pods metric in milli-units (NaN: missing). */
+function podMetricSamples(runs: PodRun[], name: string): number[] {
+  const out = new Array<number>(runs.length);
+  for (let i = 0; i < runs.length; i++) {
+    const v = runs[i].pod.metrics?.[name];
+    out[i] = v === undefined ? NaN : milliOf(v);
   }
   return out;
 }
 
-/** Each pod's resource sample in milli-units (NaN: missing); a pod, or the named container, without one is missing. */
-export function resourceSamples(pods: PodObservation[], resource: string, container?: string): number[] {
-  const r = resource as 'cpu' | 'memory';
-  return perPod(pods, pod => {
-    if (container !== undefined) {
-      const v = pod.containers?.find(c => c.name === container)?.usage?.[r];
-      return v === undefined ? NaN : milliOf(v);
-    }
-    const v = pod.usage?.[r];
-    if (v !== undefined) return milliOf(v);
-    if (!pod.containers?.length) return NaN;
-    let total = 0;
-    for (const c of pod.containers) {
-      const cv = c.usage?.[r];
-      if (cv === undefined) return NaN;
-      total += milliOf(cv);
-    }
-    return total;
-  });
+/** Each run's resource sample in milli-units (NaN: missing). */
+export function resourceSamples(runs: PodRun[], resource: string, container?: string): number[] {
+  const out = new Array<number>(runs.length);
+  for (let i = 0; i < runs.length; i++) out[i] = podSample(runs[i].pod, resource as 'cpu' | 'memory', container);
+  return out;
 }
 
-/** How groupPods sorts the pods: the ready count, and the indexes of the others. */
+/** `r` of the amounts (a property read the engine keeps fast for both names). */
+function amountOf(amounts: ResourceObservation | undefined, r: 'cpu' | 'memory'): Amount | undefined {
+  if (amounts === undefined) return undefined;
+  return r === 'cpu' ? amounts.cpu : amounts.memory;
+}
+
+/** A pod's resource sample in milli-units: the pod's, the named container's, or the sum over its containers; NaN when one is missing. */
+function podSample(pod: PodObservation, r: 'cpu' | 'memory', container: string | undefined): number {
+  if (container !== undefined) {
+    const v = amountOf(pod.containers?.find(c => c.name === container)?.usage, r);
+    return v === undefined ? NaN : milliOf(v);
+  }
+  const v = amountOf(pod.usage, r);
+  if (v !== undefined) return milliOf(v);
+  if (!pod.containers?.length) return NaN;
+  let total = 0;
+  for (const c of pod.containers) {
+    const cv = amountOf(c.usage, r);
+    if (cv === undefined) return NaN;
+    total += milliOf(cv);
+  }
+  return total;
+}
+
+/** How groupPods sorts the pods: the ready count, and the indexes of the other runs. */
 export interface PodGroups {
   readonly readyPodCount: number;
   readonly unready: readonly number[];
@@ -602,17 +639,14 @@ function added(list: readonly number[], i: number): number[] {
   return list as number[];
 }
 
-/** groupPods: the ready count, and the indexes of unready, missing and ignored pods. */
-function groupPods(
-  pods: PodObservation[], samples: number[], resource: string,
-  s: { cpuInitializationPeriod: number; initialReadinessDelay: number; metricWindow: number }, now: number,
-): PodGroups {
+/** groupPods: the ready pod count, and the indexes of the runs of unready, missing and ignored pods. */
+function groupPods(runs: PodRun[], samples: number[], resource: string, s: CalculatorSettings, now: number): PodGroups {
   let unready = NONE;
   let missing = NONE;
   let ignored = NONE;
   let readyPodCount = 0;
-  for (let i = 0; i < pods.length; i++) {
-    const pod = pods[i];
+  for (let i = 0; i < runs.length; i++) {
+    const pod = runs[i].pod;
     const phase = pod.phase ?? 'Running';
     if (pod.deleting || phase === 'Failed') {
       ignored = added(ignored, i);
@@ -640,45 +674,62 @@ function groupPods(
         continue;
       }
     }
-    readyPodCount++;
+    readyPodCount += runs[i].count;
   }
   return { readyPodCount, unready, missing, ignored };
 }
 
-/** calculateRequests / calculatePodRequestsFromContainers: each pod's request for the resource, in milli-units. */
-function calculateRequests(pods: PodObservation[], container: string | undefined, resource: string): number[] {
-  const r = resource as 'cpu' | 'memory';
-  return perPod(pods, (pod, i) => {
-    if (container !== undefined) {
-      const c = pod.containers?.find(x => x.name === container);
-      if (!c) throw new Error(`container ${container} not found in Pod ${podName(pods, i)}`);
-      if (c.requests?.[r] === undefined) throw new Error(`missing request for ${resource} in container ${c.name} of Pod ${podName(pods, i)}`);
-      return milliOf(c.requests[r]!);
+/** calculateRequests: each run's pod request for the resource, in milli-units. */
+function calculateRequests(runs: PodRun[], container: string | undefined, resource: string): number[] {
+  const out = new Array<number>(runs.length);
+  for (let i = 0; i < runs.length; i++) out[i] = podRequest(runs[i], resource as 'cpu' | 'memory', container);
+  return out;
+}
+
+/** calculatePodRequestsFromContainers: the named container's request, or the sum over the containers, or the pod's. */
+function podRequest(run: PodRun, r: 'cpu' | 'memory', container: string | undefined): number {
+  const pod = run.pod;
+  if (container !== undefined) {
+    const c = pod.containers?.find(x => x.name === container);
+    if (!c) throw new Error(`container ${container} not found in Pod ${podName(run)}`);
+    return requestOf(c.requests, r, run, c.name);
+  }
+  if (pod.containers?.length) {
+    let total = 0;
+    for (const c of pod.containers) {
+      total += requestOf(c.requests, r, run, c.name);
     }
-    if (pod.containers?.length) {
-      let total = 0;
-      for (const c of pod.containers) {
-        if (c.requests?.[r] === undefined) throw new Error(`missing request for ${resource} in container ${c.name} of Pod ${podName(pods, i)}`);
-        total += milliOf(c.requests[r]!);
-      }
-      return total;
-    }
-    if (pod.requests?.[r] === undefined) throw new Error(`missing request for ${resource} in Pod ${podName(pods, i)}`);
-    return milliOf(pod.requests[r]!);
-  });
+    return total;
+  }
+  return requestOf(pod.requests, r, run);
+}
+
+/** A request of the run's pod (or of its container) in milli-units; a missing one fails the metric. */
+function requestOf(requests: ResourceObservation | undefined, r: 'cpu' | 'memory', run: PodRun, container?: string): number {
+  const v = amountOf(requests, r);
+  if (v === undefined) throw new Error(`missing request for ${r} in ${container === undefined ? '' : `container ${container} of `}Pod ${podName(run)}`);
+  return milliOf(v);
+}
+
+/** The number of pods of the runs with a sample (not NaN). */
+function countWithSamples(samples: number[], runs: PodRun[]): number {
+  let n = 0;
+  for (let i = 0; i < samples.length; i++) if (!Number.isNaN(samples[i])) n += runs[i].count;
+  return n;
 }
 
 /** metrics.GetResourceUtilizationRatio: integer percent of the requests of the pods that have a sample. */
-function getResourceUtilizationRatio(samples: number[], requests: number[], targetUtilization: number):
+function getResourceUtilizationRatio(samples: number[], requests: number[], runs: PodRun[], targetUtilization: number):
 { ratio: number; utilization: number; rawAverage: number } {
   let metricsTotal = 0;
   let requestsTotal = 0;
   let entries = 0;
   for (let i = 0; i < samples.length; i++) {
     if (Number.isNaN(samples[i])) continue;
-    metricsTotal += samples[i];
-    requestsTotal += requests[i];
-    entries++;
+    const n = runs[i].count;
+    metricsTotal += samples[i] * n;
+    requestsTotal += requests[i] * n;
+    entries += n;
   }
   if (requestsTotal === 0) throw new Error('no metrics returned matched known pods');
   const utilization = Math.trunc((metricsTotal * 100) / requestsTotal);
@@ -686,13 +737,13 @@ function getResourceUtilizationRatio(samples: number[], requests: number[], targ
 }
 
 /** metrics.GetMetricUsageRatio: the integer average over the samples. */
-function getMetricUsageRatio(samples: number[], targetUsage: number): { ratio: number; usage: number } {
+function getMetricUsageRatio(samples: number[], runs: PodRun[], targetUsage: number): { ratio: number; usage: number } {
   let total = 0;
   let count = 0;
-  for (const v of samples) {
-    if (Number.isNaN(v)) continue;
-    total += v;
-    count++;
+  for (let i = 0; i < samples.length; i++) {
+    if (Number.isNaN(samples[i])) continue;
+    total += samples[i] * runs[i].count;
+    count += runs[i].count;
   }
   const usage = Math.trunc(total / count);
   return { ratio: usage / targetUsage, usage };
@@ -703,27 +754,25 @@ function getMetricUsageRatio(samples: number[], targetUsage: number): { ratio: n
  * removed (removeMetricsForPods). A copy only when something is removed or
  * may be filled in later (missing pods): most syncs have neither.
  */
-function usableSamples(samples: number[], g: PodGroups): { metrics: number[]; count: number } {
-  const copy = g.unready.length || g.ignored.length || g.missing.length;
-  const metrics = copy ? samples.slice() : samples;
+function usableSamples(samples: number[], g: PodGroups): number[] {
+  if (!g.unready.length && !g.ignored.length && !g.missing.length) return samples;
+  const metrics = samples.slice();
   for (const i of g.ignored) metrics[i] = NaN;
   for (const i of g.unready) metrics[i] = NaN;
-  let count = 0;
-  for (const v of metrics) if (!Number.isNaN(v)) count++;
-  return { metrics, count };
+  return metrics;
 }
 
 /** GetResourceReplicas (Utilization targets). */
 export function getResourceReplicas(
   currentReplicas: number, targetUtilization: number, resource: string, container: string | undefined,
-  s: CalculatorSettings, pods: PodObservation[], samples: number[], now: number,
+  s: CalculatorSettings, runs: PodRun[], samples: number[], now: number,
 ): { replicas: number; utilization: number; rawAverage: number } {
-  if (pods.length === 0) throw new Error('no pods returned by selector while calculating replica count');
-  const g = groupPods(pods, samples, resource, s, now);
-  const { metrics, count } = usableSamples(samples, g);
-  if (count === 0) throw new Error('did not receive metrics for targeted pods (pods might be unready)');
-  const requests = calculateRequests(pods, container, resource);
-  const { ratio, utilization, rawAverage } = getResourceUtilizationRatio(metrics, requests, targetUtilization);
+  if (runs.length === 0) throw new Error('no pods returned by selector while calculating replica count');
+  const g = groupPods(runs, samples, resource, s, now);
+  const metrics = usableSamples(samples, g);
+  if (countWithSamples(metrics, runs) === 0) throw new Error('did not receive metrics for targeted pods (pods might be unready)');
+  const requests = calculateRequests(runs, container, resource);
+  const { ratio, utilization, rawAverage } = getResourceUtilizationRatio(metrics, requests, runs, targetUtilization);
   const t = s.tolerances;
   const scaleUpWithUnready = g.unready.length > 0 && ratio > 1.0;
   if (!scaleUpWithUnready && g.missing.length === 0) {
@@ -737,20 +786,20 @@ export function getResourceReplicas(
     else if (ratio > 1.0) metrics[i] = 0;
   }
   if (scaleUpWithUnready) for (const i of g.unready) metrics[i] = 0;
-  const newRatio = getResourceUtilizationRatio(metrics, requests, targetUtilization).ratio;
-  return rebalanced(currentReplicas, ratio, newRatio, metrics, t, { utilization, rawAverage });
+  const newRatio = getResourceUtilizationRatio(metrics, requests, runs, targetUtilization).ratio;
+  return { replicas: rebalanced(currentReplicas, ratio, newRatio, countWithSamples(metrics, runs), t), utilization, rawAverage };
 }
 
 /** calcPlainMetricReplicas (AverageValue of Resource and ContainerResource; Pods metrics, where `resource` is empty). */
 export function calcPlainMetricReplicas(
   samples: number[], currentReplicas: number, targetUsage: number, s: CalculatorSettings,
-  pods: PodObservation[], resource: string, now: number,
+  runs: PodRun[], resource: string, now: number,
 ): { replicas: number; usage: number } {
-  if (pods.length === 0) throw new Error('no pods returned by selector while calculating replica count');
-  const g = groupPods(pods, samples, resource, s, now);
-  const { metrics, count } = usableSamples(samples, g);
-  if (count === 0) throw new Error('did not receive metrics for targeted pods (pods might be unready)');
-  const { ratio, usage } = getMetricUsageRatio(metrics, targetUsage);
+  if (runs.length === 0) throw new Error('no pods returned by selector while calculating replica count');
+  const g = groupPods(runs, samples, resource, s, now);
+  const metrics = usableSamples(samples, g);
+  if (countWithSamples(metrics, runs) === 0) throw new Error('did not receive metrics for targeted pods (pods might be unready)');
+  const { ratio, usage } = getMetricUsageRatio(metrics, runs, targetUsage);
   const t = s.tolerances;
   const scaleUpWithUnready = g.unready.length > 0 && ratio > 1.0;
   if (!scaleUpWithUnready && g.missing.length === 0) {
@@ -763,8 +812,8 @@ export function calcPlainMetricReplicas(
     else if (ratio > 1.0) metrics[i] = 0;
   }
   if (scaleUpWithUnready) for (const i of g.unready) metrics[i] = 0;
-  const newRatio = getMetricUsageRatio(metrics, targetUsage).ratio;
-  return rebalanced(currentReplicas, ratio, newRatio, metrics, t, { usage });
+  const newRatio = getMetricUsageRatio(metrics, runs, targetUsage).ratio;
+  return { replicas: rebalanced(currentReplicas, ratio, newRatio, countWithSamples(metrics, runs), t), usage };
 }
 
 /**
@@ -772,22 +821,20 @@ export function calcPlainMetricReplicas(
  * ratio is within the tolerance or flips direction, or when the new count
  * would move against it; else the ratio times the pods now counted.
  */
-function rebalanced<T extends object>(current: number, ratio: number, newRatio: number, metrics: number[], t: Tolerances,
-  extra: T): T & { replicas: number } {
-  if (isWithin(t, newRatio) || (ratio < 1.0 && newRatio > 1.0) || (ratio > 1.0 && newRatio < 1.0)) return { ...extra, replicas: current };
-  const counted = metrics.reduce((n, v) => (Number.isNaN(v) ? n : n + 1), 0);
+function rebalanced(current: number, ratio: number, newRatio: number, counted: number, t: Tolerances): number {
+  if (isWithin(t, newRatio) || (ratio < 1.0 && newRatio > 1.0) || (ratio > 1.0 && newRatio < 1.0)) return current;
   const newReplicas = Math.ceil(newRatio * counted);
-  if ((newRatio < 1.0 && newReplicas > current) || (newRatio > 1.0 && newReplicas < current)) return { ...extra, replicas: current };
-  return { ...extra, replicas: newReplicas };
+  if ((newRatio < 1.0 && newReplicas > current) || (newRatio > 1.0 && newReplicas < current)) return current;
+  return newReplicas;
 }
 
 /** getUsageRatioReplicaCount (Object and External `Value` targets): the ratio times the ready pods; from zero replicas, the ratio alone. */
-export function getUsageRatioReplicaCount(currentReplicas: number, ratio: number, t: Tolerances, pods: PodObservation[]): number {
+export function getUsageRatioReplicaCount(currentReplicas: number, ratio: number, t: Tolerances, runs: PodRun[]): number {
   if (currentReplicas === 0) return Math.ceil(ratio);
   if (isWithin(t, ratio)) return currentReplicas;
-  if (pods.length === 0) throw new Error('unable to calculate ready pods: no pods returned by selector while calculating replica count');
+  if (runs.length === 0) throw new Error('unable to calculate ready pods: no pods returned by selector while calculating replica count');
   let ready = 0;
-  for (const p of pods) if ((p.phase ?? 'Running') === 'Running' && (p.ready ?? true)) ready++;
+  for (const { pod, count } of runs) if ((pod.phase ?? 'Running') === 'Running' && (pod.ready ?? true)) ready += count;
   return ceilInt32(ratio * ready);
 }
 

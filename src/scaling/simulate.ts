@@ -1,5 +1,5 @@
 import { ApiObject } from 'cdk8s';
-import { Amount, HpaController, HpaControllerOptions, HpaDecision, milliOf, PodObservation } from './hpa-controller';
+import { Amount, HpaController, HpaControllerOptions, HpaDecision, milliOf, PodObservation, PodRun } from './hpa-controller';
 import { podSpecOf } from '../core/manifests';
 
 /** What a load function sees at a sync. */
@@ -156,10 +156,11 @@ export interface SimulationResult {
   readonly summary: SimulationSummary;
 }
 
-/** A simulated pod. */
-interface SimPod {
+/** Pods the ReplicaSet created at one sync: they look alike until they are removed. */
+interface PodBatch {
   readonly createdAt: number;
   readonly readyAt: number;
+  readonly count: number;
 }
 
 /**
@@ -178,17 +179,17 @@ export function simulate(hpa: { readonly hpa: ApiObject } | ApiObject | any, sce
   const template = podTemplate(scenario, scenario.podSpec ?? targetPodSpec(hpa), controller);
   const containers = controller.metricNames.some(m => m.type === 'ContainerResource');
   const feed = feeder(scenario.load, template, containers);
-  let pods: SimPod[] = Array.from({ length: scenario.initialReplicas }, () => ({ createdAt: -Infinity, readyAt: -Infinity }));
+  let batches: PodBatch[] = scenario.initialReplicas ? [{ createdAt: -Infinity, readyAt: -Infinity, count: scenario.initialReplicas }] : [];
+  let replicas = scenario.initialReplicas;
   const steps: SimulationStep[] = [];
   for (let time = 0; time <= scenario.duration; time += syncPeriod) {
     let readyReplicas = 0;
-    for (const p of pods) if (p.readyAt <= time) readyReplicas++;
-    const context = { time, replicas: pods.length, readyReplicas };
-    const decision = controller.decide({
-      time, specReplicas: pods.length, pods: observePods(pods, context, feed), metrics: observeMetrics(feed, context),
-    });
+    for (const b of batches) if (b.readyAt <= time) readyReplicas += b.count;
+    const context = { time, replicas, readyReplicas };
+    const decision = controller._decide({ time, specReplicas: replicas, metrics: observeMetrics(feed, context) }, observePods(batches, context, feed));
     steps.push(stepOf(decision, readyReplicas));
-    pods = resize(pods, decision.replicas, time, startup);
+    batches = resize(batches, replicas, decision.replicas, time, startup);
+    replicas = decision.replicas;
   }
   const tolerance = scenario.controller?.tolerance ?? 0.1;
   return {
@@ -291,11 +292,11 @@ function feeder(load: ScenarioLoad, t: PodTemplate | undefined, containers: bool
 
 /**
  * What the metrics APIs report for each pod: Ready pods have samples, the
- * others do not yet. Pods created at the same sync look alike, so they share
- * one observation. Containers are listed only when a ContainerResource
- * metric reads them.
+ * others do not yet. The pods of a batch look alike: one observation each,
+ * repeated. Containers are listed only when a ContainerResource metric
+ * reads them.
  */
-function observePods(pods: SimPod[], context: SimulationContext, f: Feeder): PodObservation[] {
+function observePods(batches: PodBatch[], context: SimulationContext, f: Feeder): PodRun[] {
   const { time, readyReplicas: ready } = context;
   const t = f.template;
   const cpuShare = f.load.cpu !== undefined && ready ? milliOf(loadAt(f.load.cpu, context)) / ready : undefined;
@@ -304,7 +305,7 @@ function observePods(pods: SimPod[], context: SimulationContext, f: Feeder): Pod
   const perPod: Record<string, number> = {};
   for (const [name, l] of f.pods) perPod[name] = ready ? milliOf(loadAt(l, context)) / ready / 1000 : 0;
   const usage = { cpu: cpu === undefined ? undefined : cpu / 1000, memory: memory === undefined ? undefined : memory / 1000 };
-  const observe = (p: SimPod): PodObservation => {
+  const observe = (p: PodBatch): PodObservation => {
     const isReady = p.readyAt <= time;
     const old = p.createdAt === -Infinity;
     return {
@@ -321,14 +322,13 @@ function observePods(pods: SimPod[], context: SimulationContext, f: Feeder): Pod
       metrics: isReady ? perPod : undefined,
     };
   };
-  // pods are kept in creation order, so the pods of a batch are next to each other
-  const out: PodObservation[] = new Array(pods.length);
-  let o: PodObservation | undefined;
-  for (let i = 0; i < pods.length; i++) {
-    if (!o || pods[i].createdAt !== pods[i - 1].createdAt) o = observe(pods[i]);
-    out[i] = o;
+  const runs: PodRun[] = new Array(batches.length);
+  let first = 0;
+  for (let i = 0; i < batches.length; i++) {
+    runs[i] = { pod: observe(batches[i]), first, count: batches[i].count };
+    first += batches[i].count;
   }
-  return out;
+  return runs;
 }
 
 /** A container's part of the pod's usage, in proportion to its request. */
@@ -343,17 +343,20 @@ function observeMetrics(f: Feeder, context: SimulationContext): Record<string, A
   return out;
 }
 
-/** The ReplicaSet's response: new pods start now; removed pods go unready-first, then newest-first. */
-function resize(pods: SimPod[], replicas: number, time: number, startup: number): SimPod[] {
-  if (replicas > pods.length) {
-    return [...pods, ...Array.from({ length: replicas - pods.length }, () => ({ createdAt: time, readyAt: time + startup }))];
+/** The ReplicaSet's response: new pods start now, in a new batch; removed pods go unready-first, then newest-first. Batches stay in creation order. */
+function resize(batches: PodBatch[], current: number, replicas: number, time: number, startup: number): PodBatch[] {
+  if (replicas > current) return [...batches, { createdAt: time, readyAt: time + startup, count: replicas - current }];
+  if (replicas === current) return batches;
+  const order = [...batches].sort((a, b) => (b.readyAt > time ? 1 : 0) - (a.readyAt > time ? 1 : 0) || b.createdAt - a.createdAt);
+  const kept = new Map(batches.map(b => [b, b.count]));
+  let excess = current - replicas;
+  for (const b of order) {
+    const removed = Math.min(excess, b.count);
+    kept.set(b, b.count - removed);
+    excess -= removed;
+    if (!excess) break;
   }
-  if (replicas < pods.length) {
-    const order = [...pods].sort((a, b) => (b.readyAt > time ? 1 : 0) - (a.readyAt > time ? 1 : 0) || b.createdAt - a.createdAt);
-    const drop = new Set(order.slice(0, pods.length - replicas));
-    return pods.filter(p => !drop.has(p));
-  }
-  return pods;
+  return batches.filter(b => kept.get(b)! > 0).map(b => (kept.get(b) === b.count ? b : { ...b, count: kept.get(b)! }));
 }
 
 function summarize(steps: SimulationStep[], syncPeriod: number, tolerance: number, duration: number): SimulationSummary {
