@@ -458,6 +458,26 @@ describe('HpaController: whole syncs (horizontal_test.go end-to-end cases)', () 
     expect(new HpaController(hpa(spec), { tolerance: 0.01 }).sync({ time: 0, specReplicas: 4, pods })).toBe(5);
   });
 
+  test('pods given as one shared object each decide exactly as distinct pods (the calculator weighs runs of one object by count)', () => {
+    const spec = { minReplicas: 1, maxReplicas: 50, metrics: [cpu(50), { type: 'Pods', pods: { metric: { name: 'rps' },
+      target: { type: 'AverageValue', averageValue: '10' } } }] };
+    const kinds: PodObservation[] = [
+      { requests: { cpu: '500m' }, usage: { cpu: '400m' }, metrics: { rps: 14 } },
+      { requests: { cpu: '500m' }, usage: { cpu: '100m' }, metrics: { rps: 3 } },
+      { requests: { cpu: '500m' }, ready: false, startTime: 95, readySince: 95 }, // unready, no samples
+      { requests: { cpu: '500m' }, startTime: 0 }, // Ready, samples missing
+      { requests: { cpu: '500m' }, phase: 'Failed' }, // ignored
+      { requests: { cpu: '500m' }, usage: { cpu: '250m' }, metrics: { rps: 9 }, startTime: 90, readySince: 99 }, // Ready but cpu too young
+    ];
+    const counts = [[3, 0, 0, 0, 0, 0], [3, 2, 0, 0, 0, 0], [2, 1, 3, 0, 0, 0], [1, 4, 0, 2, 0, 0], [4, 0, 2, 1, 2, 3], [0, 5, 0, 0, 1, 2]];
+    for (const n of counts) {
+      const shared = kinds.flatMap((k, i) => Array(n[i]).fill(k));
+      const distinct = shared.map(k => JSON.parse(JSON.stringify(k)));
+      const run = (pods: PodObservation[]) => new HpaController(hpa(spec)).decide({ time: 100, specReplicas: pods.length, pods });
+      expect(run(shared)).toEqual(run(distinct));
+    }
+  });
+
   test('restart() forgets the recommendations, as a controller-manager failover does', () => {
     const c = new HpaController(hpa({ minReplicas: 1, maxReplicas: 10, metrics: [cpu(50)] }));
     c.sync({ time: 0, specReplicas: 8, pods: cpuPods(Array(8).fill(500)) });

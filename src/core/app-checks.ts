@@ -1,7 +1,7 @@
 import { ApiObject, Chart, JsonPatch } from 'cdk8s';
 import { IConstruct } from 'constructs';
 import { DNS_LABEL_RULE, describe, isDnsLabel } from './assertions';
-import { ensureRenderPass, renderedJson } from './render-pass';
+import { appConstructs, ensureRenderPass, renderedJson } from './render-pass';
 
 /** Kinds that live outside namespaces (the ones a cdk8s app commonly renders). */
 const CLUSTER_SCOPED_KINDS: ReadonlySet<string> = new Set([
@@ -30,7 +30,7 @@ function registerAppChecks(scope: IConstruct): void {
 function appProblems(root: IConstruct): string[] {
   const out: string[] = [];
   const seen = new Map<string, IConstruct>();
-  for (const c of root.node.findAll()) {
+  for (const c of appConstructs(root)) {
     if (Chart.isChart(c) && c.namespace !== undefined && !isDnsLabel(c.namespace)) {
       out.push(`Chart "${c.node.path}": namespace "${c.namespace}" is not a valid DNS label (${DNS_LABEL_RULE})`);
     }

@@ -29,6 +29,20 @@ export function declaredFallback(obj: ApiObject): string | undefined {
 
 type ApiObjectClass = abstract new (...args: any[]) => ApiObject;
 
+/** The method of a memoized object that returns its props when they alone make its rendering (see {@link unchangedProps}). */
+const UNCHANGED_PROPS = Symbol('cdk8s-autoscaling.unchangedProps');
+
+/**
+ * The props of an object built with {@link memoizedRender}, as copied at
+ * construction, when nothing else can change what it renders: plain data,
+ * no JSON patch, only cdk8s's own resolvers. Then a check that reads plain
+ * fields of the spec (numbers, strings) can read them here without
+ * rendering the object. Undefined otherwise: render it. To read, never to change.
+ */
+export function unchangedProps(obj: ApiObject): any {
+  return (obj as any)[UNCHANGED_PROPS]?.();
+}
+
 /** Resolvers whose output depends on the value alone (cdk8s's own). */
 const PURE_RESOLVERS = [LazyResolver, ImplicitTokenResolver, NumberStringUnionResolver];
 
@@ -39,17 +53,22 @@ const PURE_RESOLVERS = [LazyResolver, ImplicitTokenResolver, NumberStringUnionRe
  * immutable `Quantity` and `IntOrString`, which are kept as they are).
  */
 function snapshot(value: any, probe: { stable: boolean } = { stable: true }): any {
-  if (Array.isArray(value)) return value.map(v => snapshot(v, probe));
-  if (typeof value === 'function') probe.stable = false;
-  if (value === null || typeof value !== 'object') return value;
-  if (value instanceof k8s.Quantity || value instanceof k8s.IntOrString) return value;
+  if (value === null || typeof value !== 'object') {
+    if (typeof value === 'function') probe.stable = false;
+    return value;
+  }
+  if (Array.isArray(value)) {
+    const out = new Array(value.length);
+    for (let i = 0; i < value.length; i++) out[i] = snapshot(value[i], probe);
+    return out;
+  }
   const proto = Object.getPrototypeOf(value);
   if (proto !== Object.prototype && proto !== null) {
-    probe.stable = false;
+    if (!(value instanceof k8s.Quantity || value instanceof k8s.IntOrString)) probe.stable = false;
     return value;
   }
   const out: any = {};
-  for (const [k, v] of Object.entries(value)) out[k] = snapshot(v, probe);
+  for (const k of Object.keys(value)) out[k] = snapshot(value[k], probe);
   return out;
 }
 
@@ -224,6 +243,10 @@ export function memoizedRender<T extends ApiObjectClass>(base: T, toJsonProps: (
       const key = this.keyOf(metadata);
       if (this.memo?.key !== key) this.memo = { key, json: this.render(metadata) };
       return this.memo.json;
+    }
+
+    public [UNCHANGED_PROPS](): any {
+      return this.ownPatches.length === 0 && this.notRenderable() === undefined ? this.plainProps : undefined;
     }
 
     /** `ApiObject.toJson()` then the L1's conversion, for plain props under cdk8s's own resolvers. */

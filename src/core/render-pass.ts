@@ -13,7 +13,11 @@ const PASS = Symbol.for('cdk8s-autoscaling.RenderPass');
 /** The method of an object that keeps its rendering across passes (fast-render.ts): returns it, or undefined. */
 export const KEPT_RENDERING: unique symbol = Symbol('cdk8s-autoscaling.keptRendering');
 
-type Cache = Map<ApiObject, any>;
+/** What one validation pass shares: renderings, and the list of the app's constructs. */
+interface Pass {
+  readonly rendered: Map<ApiObject, any>;
+  constructs?: IConstruct[];
+}
 
 /**
  * Makes every validation of this library in one synth share a single
@@ -27,14 +31,38 @@ type Cache = Map<ApiObject, any>;
 export function ensureRenderPass(scope: IConstruct): void {
   const root = scope.node.root as any;
   if (root[PASS]) return;
-  const cache: Cache = new Map();
-  Object.defineProperty(root, PASS, { value: cache, enumerable: false });
+  const pass: Pass = { rendered: new Map() };
+  Object.defineProperty(root, PASS, { value: pass, enumerable: false });
   root.node.addValidation({
     validate: () => {
-      cache.clear();
+      forget(pass);
       return [];
     },
   });
+}
+
+function forget(pass: Pass): void {
+  pass.rendered.clear();
+  pass.constructs = undefined;
+}
+
+/** Until the current task ends: a check of a later synth starts from nothing even without a new pass, and nothing is held after a synth. */
+function forgetAfterThisTask(pass: Pass): void {
+  if (pass.rendered.size === 0 && pass.constructs === undefined) queueMicrotask(() => forget(pass));
+}
+
+/**
+ * `scope.node.findAll()`; for an app's root, listed once per validation
+ * pass for the checks of this library that walk the whole app.
+ */
+export function appConstructs(scope: IConstruct): IConstruct[] {
+  const pass: Pass | undefined = (scope as any)[PASS]; // only an app's root holds one
+  if (!pass) return scope.node.findAll();
+  if (pass.constructs === undefined) {
+    forgetAfterThisTask(pass);
+    pass.constructs = scope.node.findAll();
+  }
+  return pass.constructs;
 }
 
 /**
@@ -44,13 +72,13 @@ export function ensureRenderPass(scope: IConstruct): void {
  * validation pass.
  */
 export function renderedJson(obj: ApiObject): any {
-  const cache: Cache | undefined = (obj.node.root as any)[PASS];
-  let json = cache?.get(obj);
+  const pass: Pass | undefined = (obj.node.root as any)[PASS];
+  let json = pass?.rendered.get(obj);
   if (json === undefined) {
     json = (obj as any)[KEPT_RENDERING]?.() ?? obj.toJson();
-    if (!cache) return json;
-    if (cache.size === 0) queueMicrotask(() => cache.clear()); // do not hold the JSON after the synth
-    cache.set(obj, json);
+    if (!pass) return json;
+    forgetAfterThisTask(pass);
+    pass.rendered.set(obj, json);
   }
   return json;
 }

@@ -2,7 +2,7 @@ import { ApiObject } from 'cdk8s';
 import { IConstruct } from 'constructs';
 import { objectRef, POD_KINDS, POD_SPEC_PATHS, podSpecOf } from '../core/manifests';
 import { Quantity } from '../core/quantity';
-import { ensureRenderPass, renderedJson } from '../core/render-pass';
+import { appConstructs, ensureRenderPass, renderedJson } from '../core/render-pass';
 
 /**
  * Options of the requests == limits policy.
@@ -143,13 +143,24 @@ export function enforceRequestsEqualLimits(scope: IConstruct, options: RequestsE
     validate: () => {
       const opts = policyOf(scope)!;
       const violations: PolicyViolation[] = [];
-      for (const c of scope.node.findAll()) {
+      for (const c of appConstructs(scope)) {
         if (!ApiObject.isApiObject(c) || !(c.kind in POD_SPEC_PATHS) || nearestPolicyScope(c) !== scope) continue;
-        violations.push(...checkRequestsEqualLimits(renderedJson(c), opts));
+        violations.push(...checkedOnce(renderedJson(c), opts));
       }
       return violations.length ? [formatViolations(violations)] : [];
     },
   });
+}
+
+/** The violations of renderings kept across passes (fast-render.ts), per options: an unchanged object is checked once. */
+const checked = new WeakMap<object, { readonly options: RequestsEqualLimitsOptions; readonly violations: PolicyViolation[] }>();
+
+function checkedOnce(json: any, options: RequestsEqualLimitsOptions): PolicyViolation[] {
+  const known = checked.get(json);
+  if (known?.options === options) return known.violations;
+  const violations = checkRequestsEqualLimits(json, options);
+  checked.set(json, { options, violations });
+  return violations;
 }
 
 function nearestPolicyScope(c: IConstruct): IConstruct | undefined {

@@ -2,7 +2,8 @@ import { ApiObject, Chart } from 'cdk8s';
 import { IConstruct } from 'constructs';
 import { podSpecOf } from '../core/manifests';
 import { Quantity } from '../core/quantity';
-import { ensureRenderPass, renderedJson } from '../core/render-pass';
+import { unchangedProps } from '../core/fast-render';
+import { appConstructs, ensureRenderPass, renderedJson } from '../core/render-pass';
 import { groupOf, ResolvedTarget } from './scale-target';
 import { MAX_PERIOD_SECONDS, MAX_WINDOW_SECONDS } from './scaling-rules';
 
@@ -37,6 +38,14 @@ function registry(scope: IConstruct): Registry {
   return reg;
 }
 
+/** HPAs whose spec an Autoscaler checked when it built them. */
+const CHECKED_SPECS = new WeakSet<ApiObject>();
+
+/** Records that `hpa` was built from a spec that {@link checkAutoscaling} passed: unpatched, it needs no second check. */
+export function registerCheckedHpa(hpa: ApiObject): void {
+  CHECKED_SPECS.add(hpa);
+}
+
 /** Makes sure the app-wide autoscaling checks run for the app of `scope`. */
 export function registerAutoscaling(scope: IConstruct): void {
   registry(scope);
@@ -47,22 +56,31 @@ export function registerCustomTarget(scope: IConstruct, where: string, target: R
   registry(scope).customTargets.push({ where, target });
 }
 
+/** An object as rendered, with its namespace (the chart's when it sets none) and `namespace/name`. */
+interface Rendered {
+  readonly ref: string;
+  readonly namespace: string;
+  readonly json: any;
+  /** The spec is the one its Autoscaler checked (no patch, no resolver changed it). */
+  readonly checked?: boolean;
+}
+
 function appProblems(root: IConstruct, reg: Registry): string[] {
-  const hpas: { ref: string; json: any }[] = [];
-  const scaledObjects: { ref: string; json: any }[] = [];
+  const hpas: Rendered[] = [];
+  const scaledObjects: Rendered[] = [];
   const crds: any[] = [];
-  const quotas: { ref: string; json: any }[] = [];
-  const workloads = new Map<string, ApiObject>();
-  for (const c of root.node.findAll()) {
+  const quotas: Rendered[] = [];
+  const workloads: ApiObject[] = [];
+  for (const c of appConstructs(root)) {
     if (!ApiObject.isApiObject(c)) continue;
-    if (c.kind === 'HorizontalPodAutoscaler') hpas.push(withRef(c));
-    else if (c.kind === 'ScaledObject' && groupOf(c.apiVersion) === 'keda.sh') scaledObjects.push(withRef(c));
+    if (c.kind === 'HorizontalPodAutoscaler') hpas.push(hpaOf(c));
+    else if (c.kind === 'ScaledObject' && groupOf(c.apiVersion) === 'keda.sh') scaledObjects.push(rendered(c));
     else if (c.kind === 'CustomResourceDefinition') crds.push(renderedJson(c));
-    else if (c.kind === 'ResourceQuota') quotas.push(withRef(c));
-    else if (c.kind in SURGE_KINDS) workloads.set(targetKey(c.metadata.namespace ?? 'default', { kind: c.kind, name: c.name }), c);
+    else if (c.kind === 'ResourceQuota') quotas.push(rendered(c));
+    else if (c.kind in SURGE_KINDS) workloads.push(c);
   }
   return [
-    ...hpas.flatMap(h => hpaSpecProblems(h.json).map(p => `HorizontalPodAutoscaler ${h.ref}: ${p}`)),
+    ...hpas.flatMap(h => (h.checked ? [] : hpaSpecProblems(h.json).map(p => `HorizontalPodAutoscaler ${h.ref}: ${p}`))),
     ...sharedTargets(hpas, scaledObjects),
     ...reg.customTargets.flatMap(t => crdProblems(t, crds)),
     ...(quotas.length ? quotaProblems(quotas, hpas, workloads) : []),
@@ -89,12 +107,13 @@ interface MinimumPods {
  * cannot even be reached. (A `maxReplicas` beyond the quota is allowed: a
  * quota as a cap is a legitimate design.)
  */
-function quotaProblems(quotas: { ref: string; json: any }[], hpas: { ref: string; json: any }[], workloads: Map<string, ApiObject>): string[] {
+function quotaProblems(quotas: Rendered[], hpas: Rendered[], workloads: ApiObject[]): string[] {
+  const byKey = new Map(workloads.map(w => [targetKey(w.metadata.namespace ?? 'default', { kind: w.kind, name: w.name }), w]));
   const byNamespace = new Map<string, MinimumPods[]>();
   for (const h of hpas) {
-    const ns = h.json.metadata.namespace;
-    if (!quotas.some(q => q.json.metadata.namespace === ns)) continue;
-    const target = workloads.get(targetKey(ns, h.json.spec?.scaleTargetRef));
+    const ns = h.namespace;
+    if (!quotas.some(q => q.namespace === ns)) continue;
+    const target = byKey.get(targetKey(ns, h.json.spec?.scaleTargetRef));
     if (!target) continue;
     const min = minimumPods(target, h.json.spec?.minReplicas ?? 1);
     if (min) byNamespace.set(ns, [...(byNamespace.get(ns) ?? []), min]);
@@ -103,7 +122,7 @@ function quotaProblems(quotas: { ref: string; json: any }[], hpas: { ref: string
   for (const q of quotas) {
     const scoped = quotaScope(q.json.spec ?? {});
     if (scoped === undefined) continue; // scopes this check does not evaluate (BestEffort, Terminating, ...)
-    const counted = (byNamespace.get(q.json.metadata.namespace) ?? []).filter(m => scoped === null || scoped.includes(m.priorityClassName ?? ''));
+    const counted = (byNamespace.get(q.namespace) ?? []).filter(m => scoped === null || scoped.includes(m.priorityClassName ?? ''));
     if (!counted.length) continue;
     const needs = {
       pods: counted.reduce((n, m) => n + m.pods + m.surge, 0),
@@ -186,10 +205,21 @@ function overQuota(hard: Record<string, unknown>, needs: { pods: number; request
   return out;
 }
 
-function withRef(c: ApiObject): { ref: string; json: any } {
+/**
+ * An HPA for the checks: an Autoscaler's, unchanged since it was checked,
+ * as its props (what it renders, without rendering it); any other as rendered.
+ */
+function hpaOf(c: ApiObject): Rendered {
+  const props = CHECKED_SPECS.has(c) ? unchangedProps(c) : undefined;
+  if (props === undefined) return rendered(c);
+  const namespace = c.metadata.namespace ?? 'default';
+  return { ref: `${namespace}/${c.metadata.name}`, namespace, json: props, checked: true };
+}
+
+function rendered(c: ApiObject): Rendered {
   const json = renderedJson(c);
-  const ns = json.metadata?.namespace ?? Chart.of(c).namespace ?? 'default';
-  return { ref: `${ns}/${json.metadata?.name}`, json: { ...json, metadata: { ...json.metadata, namespace: ns } } };
+  const namespace = json.metadata?.namespace ?? Chart.of(c).namespace ?? 'default';
+  return { ref: `${namespace}/${json.metadata?.name}`, namespace, json };
 }
 
 /** `Deployment ns/name`, what an autoscaler's `scaleTargetRef` points at. */
@@ -197,11 +227,15 @@ function targetKey(namespace: string, ref: any, defaultKind?: string): string {
   return `${ref?.kind ?? defaultKind} ${namespace}/${ref?.name}`;
 }
 
-function sharedTargets(hpas: { ref: string; json: any }[], scaledObjects: { ref: string; json: any }[]): string[] {
+function sharedTargets(hpas: Rendered[], scaledObjects: Rendered[]): string[] {
   const byTarget = new Map<string, string[]>();
-  const add = (key: string, who: string) => byTarget.set(key, [...(byTarget.get(key) ?? []), who]);
-  for (const h of hpas) add(targetKey(h.json.metadata.namespace, h.json.spec?.scaleTargetRef), h.ref);
-  for (const s of scaledObjects) add(targetKey(s.json.metadata.namespace, s.json.spec?.scaleTargetRef, 'Deployment'), `KEDA ScaledObject ${s.ref}`);
+  const add = (key: string, who: string) => {
+    const list = byTarget.get(key);
+    if (list) list.push(who);
+    else byTarget.set(key, [who]);
+  };
+  for (const h of hpas) add(targetKey(h.namespace, h.json.spec?.scaleTargetRef), h.ref);
+  for (const s of scaledObjects) add(targetKey(s.namespace, s.json.spec?.scaleTargetRef, 'Deployment'), `KEDA ScaledObject ${s.ref}`);
   return [...byTarget.entries()].filter(([, who]) => who.length > 1).map(([target, who]) => {
     if (who.some(w => w.startsWith('KEDA'))) {
       const named = who.map(w => (w.startsWith('KEDA') ? w : `HorizontalPodAutoscaler ${w}`));
@@ -212,11 +246,20 @@ function sharedTargets(hpas: { ref: string; json: any }[], scaledObjects: { ref:
   });
 }
 
+/** hpaSpecProblems of renderings kept across passes (fast-render.ts): an unchanged HPA is checked once. */
+const checkedSpecs = new WeakMap<object, string[]>();
+
 /**
  * What the API server refuses in an autoscaling/v2 HPA spec (as rendered,
  * so a JSON patch cannot slip past the construct's checks).
  */
 function hpaSpecProblems(hpa: any): string[] {
+  let problems = checkedSpecs.get(hpa);
+  if (!problems) checkedSpecs.set(hpa, problems = specProblems(hpa));
+  return problems;
+}
+
+function specProblems(hpa: any): string[] {
   const spec = hpa?.spec ?? {};
   const out: string[] = [];
   const min = spec.minReplicas ?? 1;

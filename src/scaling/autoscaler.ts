@@ -1,7 +1,7 @@
 import { ApiObject, Chart } from 'cdk8s';
 import { Construct, IConstruct } from 'constructs';
 import { finishConstruct } from '../core/app-checks';
-import { registerAutoscaling, registerCustomTarget } from './autoscaler-checks';
+import { registerAutoscaling, registerCheckedHpa, registerCustomTarget } from './autoscaler-checks';
 import { describe, isDnsLabel, isDnsSubdomain } from '../core/assertions';
 import { podSpecOf } from '../core/manifests';
 import { Problems } from '../core/problems';
@@ -64,7 +64,7 @@ export interface AutoscalerProps {
 }
 
 /** The checked, defaulted autoscaling settings. */
-interface AutoscalingSpec {
+export interface AutoscalingSpec {
   readonly minReplicas: number;
   readonly maxReplicas: number;
   readonly metrics: ScalingMetric[];
@@ -81,6 +81,12 @@ export interface AutoscalerHost {
   readonly where: string;
   /** The host's behavior defaults. */
   readonly defaults: { readonly scaleUp: Required<ScalingRules>; readonly scaleDown: Required<ScalingRules> };
+  /**
+   * What {@link checkAutoscaling} made of these props among the host's own checks, when nothing it read can have changed
+   * since; the Autoscaler then does not check them again.
+   * @default - checked again
+   */
+  readonly checked?: AutoscalingSpec;
 }
 
 /**
@@ -117,7 +123,8 @@ export class Autoscaler extends Construct {
 
     const target = resolveTarget(props.target);
     if (Array.isArray(target)) target.forEach(p => problems.add(p));
-    const spec = checkAutoscaling(this, props, host?.defaults ?? { scaleUp: KUBERNETES_SCALE_UP, scaleDown: KUBERNETES_SCALE_DOWN }, problems);
+    const spec = host?.checked
+      ?? checkAutoscaling(this, props, host?.defaults ?? { scaleUp: KUBERNETES_SCALE_UP, scaleDown: KUBERNETES_SCALE_DOWN }, problems);
     const resolved = Array.isArray(target) ? undefined : target;
     this.name = props.name ?? resolved?.name ?? id;
     const namespace = resolved ? this.checkPlacement(props, resolved, problems) : undefined;
@@ -128,6 +135,7 @@ export class Autoscaler extends Construct {
     this.minReplicas = spec.minReplicas;
     this.maxReplicas = spec.maxReplicas;
     this.hpa = this.renderHpa(resolved!, namespace, props.labels, spec);
+    registerCheckedHpa(this.hpa);
     this.registerChecks(resolved!, spec, problems.where);
     finishConstruct(this);
   }
@@ -169,9 +177,11 @@ export class Autoscaler extends Construct {
     if (target.custom) registerCustomTarget(this, where, target);
     const object = target.object;
     if (!object || target.custom) return;
+    let last: { readonly json: any; readonly problems: string[] } | undefined; // an unchanged target (kept rendering) is checked once
     this.node.addValidation({
       validate: () => {
         const json = renderedJson(object);
+        if (last !== undefined && last.json === json) return last.problems;
         const out: string[] = [];
         if (json.spec?.replicas !== undefined) {
           out.push(`${where}: target ${target.kind} "${target.name}" renders spec.replicas (${json.spec.replicas}); remove it: `
@@ -179,6 +189,7 @@ export class Autoscaler extends Construct {
         }
         const pod = podSpecOf(json)?.spec;
         spec.metrics.forEach((m, i) => out.push(...m._podProblems(pod, `metrics[${i}]`).map(p => `${where}: ${p}`)));
+        last = { json, problems: out };
         return out;
       },
     });

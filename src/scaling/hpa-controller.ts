@@ -707,7 +707,9 @@ function podRequest(run: PodRun, r: 'cpu' | 'memory', container: string | undefi
 /** A request of the run's pod (or of its container) in milli-units; a missing one fails the metric. */
 function requestOf(requests: ResourceObservation | undefined, r: 'cpu' | 'memory', run: PodRun, container?: string): number {
   const v = amountOf(requests, r);
-  if (v === undefined) throw new Error(`missing request for ${r} in ${container === undefined ? '' : `container ${container} of `}Pod ${podName(run)}`);
+  if (v === undefined) {
+    throw new Error(`missing request for ${r} in ${container === undefined ? '' : `container ${container} of `}Pod ${podName(run)}`);
+  }
   return milliOf(v);
 }
 

@@ -186,7 +186,8 @@ export function simulate(hpa: { readonly hpa: ApiObject } | ApiObject | any, sce
     let readyReplicas = 0;
     for (const b of batches) if (b.readyAt <= time) readyReplicas += b.count;
     const context = { time, replicas, readyReplicas };
-    const decision = controller._decide({ time, specReplicas: replicas, metrics: observeMetrics(feed, context) }, observePods(batches, context, feed));
+    const observation = { time, specReplicas: replicas, metrics: observeMetrics(feed, context) };
+    const decision = controller._decide(observation, observePods(batches, context, feed));
     steps.push(stepOf(decision, readyReplicas));
     batches = resize(batches, replicas, decision.replicas, time, startup);
     replicas = decision.replicas;
@@ -343,7 +344,10 @@ function observeMetrics(f: Feeder, context: SimulationContext): Record<string, A
   return out;
 }
 
-/** The ReplicaSet's response: new pods start now, in a new batch; removed pods go unready-first, then newest-first. Batches stay in creation order. */
+/**
+ * The ReplicaSet's response: new pods start now, in a new batch; removed pods
+ * go unready-first, then newest-first. Batches stay in creation order.
+ */
 function resize(batches: PodBatch[], current: number, replicas: number, time: number, startup: number): PodBatch[] {
   if (replicas > current) return [...batches, { createdAt: time, readyAt: time + startup, count: replicas - current }];
   if (replicas === current) return batches;

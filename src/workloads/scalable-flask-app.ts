@@ -2,7 +2,7 @@ import { ApiObject, Duration } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
 import { finishConstruct } from '../core/app-checks';
-import { Autoscaler, AutoscalerProps, checkAutoscaling, hostedAutoscaler } from '../scaling/autoscaler';
+import { Autoscaler, AutoscalerProps, AutoscalingSpec, checkAutoscaling, hostedAutoscaler } from '../scaling/autoscaler';
 import { ServiceMonitor } from '../imports/monitoring.coreos.com';
 import { selectorLabels, standardLabels } from '../core/labels';
 import { assertDnsLabel, assertInteger, describe } from '../core/assertions';
@@ -208,6 +208,8 @@ interface FlaskSettings {
   readonly scrapeInterval?: number;
   readonly resources?: k8s.ResourceRequirements;
   readonly autoscaling: Omit<AutoscalerProps, 'target'>;
+  /** The autoscaling props as checked. */
+  readonly autoscalingSpec: AutoscalingSpec;
 }
 
 /**
@@ -238,7 +240,7 @@ export class ScalableFlaskApp extends Construct {
     this.deployment = this.renderDeployment(props, settings, meta);
     this.service = this.renderService(props, settings, meta);
     this.autoscaler = hostedAutoscaler(this, 'HPA', { ...settings.autoscaling, target: this.deployment, labels },
-      { where, defaults: { scaleUp: WEB_SCALE_UP, scaleDown: WEB_SCALE_DOWN } });
+      { where, defaults: { scaleUp: WEB_SCALE_UP, scaleDown: WEB_SCALE_DOWN }, checked: settings.autoscalingSpec });
     this.hpa = this.autoscaler.hpa;
     new MemoizedKubePodDisruptionBudget(this, 'PodDisruptionBudget', {
       metadata: meta,
@@ -278,13 +280,14 @@ export class ScalableFlaskApp extends Construct {
       labels: standardLabels(name, 'web'), volumes: ['tmp'], mountPaths: ['/tmp'], containers: ['flask'], topologySpread: true, serviceAccount: false,
     }, problems);
     const autoscaling = this.autoscalingOf(props);
-    checkAutoscaling(this, autoscaling, { scaleUp: WEB_SCALE_UP, scaleDown: WEB_SCALE_DOWN }, problems);
+    const autoscalingSpec = checkAutoscaling(this, autoscaling, { scaleUp: WEB_SCALE_UP, scaleDown: WEB_SCALE_DOWN }, problems);
     const settings: FlaskSettings = {
       name,
       port,
       serviceType,
       healthPath,
       autoscaling,
+      autoscalingSpec,
       servicePort: int(props.servicePort ?? 80, 'servicePort', 1, 65535),
       workers: int(props.workers ?? 2, 'workers', 1),
       threads: int(props.threads ?? 4, 'threads', 1),
