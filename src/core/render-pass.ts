@@ -82,3 +82,19 @@ export function renderedJson(obj: ApiObject): any {
   }
   return json;
 }
+
+/**
+ * `check` of a rendering, done once per rendering object: renderings kept
+ * across passes (fast-render.ts) are the same object while their object is
+ * unchanged, so an unchanged object is checked once; any other rendering is
+ * new on every pass and checked every time.
+ */
+export function oncePerRendering<T>(check: (json: any) => T): (json: any) => T {
+  const results = new WeakMap<object, T>();
+  return json => {
+    if (results.has(json)) return results.get(json)!;
+    const result = check(json);
+    results.set(json, result);
+    return result;
+  };
+}

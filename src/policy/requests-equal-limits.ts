@@ -2,7 +2,7 @@ import { ApiObject } from 'cdk8s';
 import { IConstruct } from 'constructs';
 import { objectRef, POD_KINDS, POD_SPEC_PATHS, podSpecOf } from '../core/manifests';
 import { Quantity } from '../core/quantity';
-import { appConstructs, ensureRenderPass, renderedJson } from '../core/render-pass';
+import { appConstructs, ensureRenderPass, oncePerRendering, renderedJson } from '../core/render-pass';
 
 /**
  * Options of the requests == limits policy.
@@ -145,22 +145,20 @@ export function enforceRequestsEqualLimits(scope: IConstruct, options: RequestsE
       const violations: PolicyViolation[] = [];
       for (const c of appConstructs(scope)) {
         if (!ApiObject.isApiObject(c) || !(c.kind in POD_SPEC_PATHS) || nearestPolicyScope(c) !== scope) continue;
-        violations.push(...checkedOnce(renderedJson(c), opts));
+        violations.push(...checkerFor(opts)(renderedJson(c)));
       }
       return violations.length ? [formatViolations(violations)] : [];
     },
   });
 }
 
-/** The violations of renderings kept across passes (fast-render.ts), per options: an unchanged object is checked once. */
-const checked = new WeakMap<object, { readonly options: RequestsEqualLimitsOptions; readonly violations: PolicyViolation[] }>();
+/** The check under each scope's options (replaced when the policy is enforced again), once per rendering. */
+const checkers = new WeakMap<RequestsEqualLimitsOptions, (json: any) => PolicyViolation[]>();
 
-function checkedOnce(json: any, options: RequestsEqualLimitsOptions): PolicyViolation[] {
-  const known = checked.get(json);
-  if (known?.options === options) return known.violations;
-  const violations = checkRequestsEqualLimits(json, options);
-  checked.set(json, { options, violations });
-  return violations;
+function checkerFor(options: RequestsEqualLimitsOptions): (json: any) => PolicyViolation[] {
+  let check = checkers.get(options);
+  if (!check) checkers.set(options, check = oncePerRendering(json => checkRequestsEqualLimits(json, options)));
+  return check;
 }
 
 function nearestPolicyScope(c: IConstruct): IConstruct | undefined {

@@ -3,7 +3,7 @@ import { IConstruct } from 'constructs';
 import { podSpecOf } from '../core/manifests';
 import { Quantity } from '../core/quantity';
 import { unchangedProps } from '../core/fast-render';
-import { appConstructs, ensureRenderPass, renderedJson } from '../core/render-pass';
+import { appConstructs, ensureRenderPass, oncePerRendering, renderedJson } from '../core/render-pass';
 import { groupOf, ResolvedTarget } from './scale-target';
 import { MAX_PERIOD_SECONDS, MAX_WINDOW_SECONDS } from './scaling-rules';
 
@@ -246,20 +246,11 @@ function sharedTargets(hpas: Rendered[], scaledObjects: Rendered[]): string[] {
   });
 }
 
-/** hpaSpecProblems of renderings kept across passes (fast-render.ts): an unchanged HPA is checked once. */
-const checkedSpecs = new WeakMap<object, string[]>();
-
 /**
  * What the API server refuses in an autoscaling/v2 HPA spec (as rendered,
  * so a JSON patch cannot slip past the construct's checks).
  */
-function hpaSpecProblems(hpa: any): string[] {
-  let problems = checkedSpecs.get(hpa);
-  if (!problems) checkedSpecs.set(hpa, problems = specProblems(hpa));
-  return problems;
-}
-
-function specProblems(hpa: any): string[] {
+const hpaSpecProblems = oncePerRendering((hpa: any): string[] => {
   const spec = hpa?.spec ?? {};
   const out: string[] = [];
   const min = spec.minReplicas ?? 1;
@@ -294,7 +285,7 @@ function specProblems(hpa: any): string[] {
     });
   }
   return out;
-}
+});
 
 /** A custom target against the app's CRD of its kind, if the app renders one. */
 function crdProblems({ where, target }: CustomTarget, crds: any[]): string[] {

@@ -6,7 +6,7 @@ import { describe, isDnsLabel, isDnsSubdomain } from '../core/assertions';
 import { podSpecOf } from '../core/manifests';
 import { Problems } from '../core/problems';
 import { MemoizedKubeHorizontalPodAutoscalerV2 } from '../core/fast-render';
-import { renderedJson } from '../core/render-pass';
+import { oncePerRendering, renderedJson } from '../core/render-pass';
 import { AutoscalerTarget, resolveTarget, ResolvedTarget } from './scale-target';
 import { ScalingMetric } from './scaling-metric';
 import { KUBERNETES_SCALE_DOWN, KUBERNETES_SCALE_UP, renderRules, ScalingRules, scalingRules } from './scaling-rules';
@@ -177,22 +177,17 @@ export class Autoscaler extends Construct {
     if (target.custom) registerCustomTarget(this, where, target);
     const object = target.object;
     if (!object || target.custom) return;
-    let last: { readonly json: any; readonly problems: string[] } | undefined; // an unchanged target (kept rendering) is checked once
-    this.node.addValidation({
-      validate: () => {
-        const json = renderedJson(object);
-        if (last !== undefined && last.json === json) return last.problems;
-        const out: string[] = [];
-        if (json.spec?.replicas !== undefined) {
-          out.push(`${where}: target ${target.kind} "${target.name}" renders spec.replicas (${json.spec.replicas}); remove it: `
-            + 'the HPA owns the replica count, and GitOps would reset it on every sync');
-        }
-        const pod = podSpecOf(json)?.spec;
-        spec.metrics.forEach((m, i) => out.push(...m._podProblems(pod, `metrics[${i}]`).map(p => `${where}: ${p}`)));
-        last = { json, problems: out };
-        return out;
-      },
+    const targetProblems = oncePerRendering((json: any): string[] => {
+      const out: string[] = [];
+      if (json.spec?.replicas !== undefined) {
+        out.push(`${where}: target ${target.kind} "${target.name}" renders spec.replicas (${json.spec.replicas}); remove it: `
+          + 'the HPA owns the replica count, and GitOps would reset it on every sync');
+      }
+      const pod = podSpecOf(json)?.spec;
+      spec.metrics.forEach((m, i) => out.push(...m._podProblems(pod, `metrics[${i}]`).map(p => `${where}: ${p}`)));
+      return out;
     });
+    this.node.addValidation({ validate: () => targetProblems(renderedJson(object)) });
   }
 }
 

@@ -426,8 +426,7 @@ export class HpaController {
       scaleDown: b.scaleDown };
     const [stabilized, reason] = stabilizeRecommendationWithBehaviors(this.memory, now, args);
     if (stabilized !== prenormalized) reasons.push(reason);
-    const [desired, condition] = convertDesiredReplicasWithBehaviorRate(this.memory, now, { currentReplicas: current, desiredReplicas: stabilized,
-      minReplicas: min, maxReplicas: this.maxReplicas, scaleUp: b.scaleUp, scaleDown: b.scaleDown });
+    const [desired, condition] = convertDesiredReplicasWithBehaviorRate(this.memory, now, { ...args, desiredReplicas: stabilized });
     if (desired !== stabilized) reasons.push(condition);
     return desired;
   }
@@ -520,11 +519,11 @@ export interface PodRun {
 
 /** The pods as runs: consecutive pods that are the same object form one run. */
 export function runsOf(pods: readonly PodObservation[]): PodRun[] {
-  const runs: { pod: PodObservation; first: number; count: number }[] = [];
-  let last: { pod: PodObservation; first: number; count: number } | undefined;
+  const runs: PodRun[] = [];
   for (let i = 0; i < pods.length; i++) {
-    if (last && pods[i] === last.pod) last.count++;
-    else runs.push(last = { pod: pods[i], first: i, count: 1 });
+    const last = runs[runs.length - 1];
+    if (last?.pod === pods[i]) runs[runs.length - 1] = { ...last, count: last.count + 1 };
+    else runs.push({ pod: pods[i], first: i, count: 1 });
   }
   return runs;
 }
@@ -622,7 +621,7 @@ function podSample(pod: PodObservation, r: 'cpu' | 'memory', container: string |
 }
 
 /** How groupPods sorts the pods: the ready count, and the indexes of the other runs. */
-export interface PodGroups {
+interface PodGroups {
   readonly readyPodCount: number;
   readonly unready: readonly number[];
   readonly missing: readonly number[];
