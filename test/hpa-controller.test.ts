@@ -6,11 +6,13 @@
 // "cool" ones 3 minutes ago; cpu initialization 2 min, readiness delay 10 s,
 // metric window 1 min, tolerance 0.1, as upstream's test constants).
 import {
-  calcPlainMetricReplicas, calculateScaleDownLimitWithBehaviors, calculateScaleUpLimit, calculateScaleUpLimitWithScalingRules,
-  ControllerMemory, convertDesiredReplicasWithBehaviorRate, convertDesiredReplicasWithRules, getPerPodMetricReplicas,
-  getReplicasChangePerPeriod, getResourceReplicas, getUsageRatioReplicaCount, HpaController, PodObservation, resourceSamples, runsOf,
-  ScaleEvent, ScalingRulesSpec, stabilizeRecommendation, stabilizeRecommendationWithBehaviors, storeScaleEvent,
+  calculateScaleDownLimitWithBehaviors, calculateScaleUpLimit, calculateScaleUpLimitWithScalingRules, ControllerMemory,
+  convertDesiredReplicasWithBehaviorRate, convertDesiredReplicasWithRules, getReplicasChangePerPeriod, HpaController, ScaleEvent, ScalingRulesSpec,
+  stabilizeRecommendation, stabilizeRecommendationWithBehaviors, storeScaleEvent,
 } from '../src/scaling/hpa-controller';
+import {
+  calcPlainMetricReplicas, getPerPodMetricReplicas, getResourceReplicas, getUsageRatioReplicaCount, ObservedPods, PodObservation,
+} from '../src/scaling/replica-calculator';
 
 const NOW = 100_000;
 const HOT = NOW;
@@ -48,10 +50,17 @@ function podsOf(f: ResourceFixture): PodObservation[] {
   });
 }
 
+/** The cpu samples of the fixture's pods (of its container when it names one), as the controller reads them. */
+function cpuSamples(f: ResourceFixture): ObservedPods {
+  const pods = new ObservedPods(podsOf(f));
+  pods.readSamples('cpu', f.container, true);
+  return pods;
+}
+
 function resourceReplicas(f: ResourceFixture, targetUtilization: number) {
-  const runs = runsOf(podsOf(f));
-  return getResourceReplicas(f.currentReplicas, targetUtilization, 'cpu', f.container, SETTINGS, runs, resourceSamples(runs, 'cpu', f.container),
-    NOW);
+  const pods = cpuSamples(f);
+  const replicas = getResourceReplicas(pods, f.currentReplicas, targetUtilization, 'cpu', f.container, SETTINGS, NOW);
+  return { replicas, utilization: pods.utilization, rawAverage: pods.rawAverage };
 }
 
 describe('replica_calculator_test.go', () => {
@@ -136,22 +145,25 @@ describe('replica_calculator_test.go', () => {
   // TestReplicaCalcDisjointResourcesMetrics (samples of pods the lister does not know) cannot happen here:
   // an observation attaches each sample to its pod.
   test('no pod with a usable sample fails the metric (GetResourceReplicas)', () => {
-    const runs = runsOf(podsOf({ currentReplicas: 2, requests: ['1.0', '1.0'], levels: [], readiness: [false, false] }));
-    expect(() => getResourceReplicas(2, 100, 'cpu', undefined, SETTINGS, runs, resourceSamples(runs, 'cpu'), NOW))
+    const pods = cpuSamples({ currentReplicas: 2, requests: ['1.0', '1.0'], levels: [], readiness: [false, false] });
+    expect(() => getResourceReplicas(pods, 2, 100, 'cpu', undefined, SETTINGS, NOW))
       .toThrow('did not receive metrics for targeted pods (pods might be unready)');
   });
 
   test('a container without a request fails the metric (calculatePodRequestsFromContainers)', () => {
-    const runs = runsOf(podsOf({ currentReplicas: 2, requests: ['1.0'], levels: both(500, 500) }));
-    expect(() => getResourceReplicas(2, 50, 'cpu', undefined, SETTINGS, runs, resourceSamples(runs, 'cpu'), NOW))
+    const pods = cpuSamples({ currentReplicas: 2, requests: ['1.0'], levels: both(500, 500) });
+    expect(() => getResourceReplicas(pods, 2, 50, 'cpu', undefined, SETTINGS, NOW))
       .toThrow('missing request for cpu in container container1 of Pod test-pod-1');
   });
 
   /** A Pods metric: one sample per pod (levels in milli-units). */
   function podMetric(currentReplicas: number, levels: number[], target: number, readiness?: boolean[], startTimes?: number[]) {
-    const pods: PodObservation[] = Array.from({ length: currentReplicas }, (_, i) => ({ ready: readiness?.[i] ?? true, startTime: startTimes?.[i] }));
-    const samples = pods.map((_, i) => levels[i] ?? NaN);
-    return calcPlainMetricReplicas(samples, currentReplicas, target, SETTINGS, runsOf(pods), '', NOW);
+    const pods = new ObservedPods(Array.from({ length: currentReplicas }, (_, i): PodObservation => ({
+      ready: readiness?.[i] ?? true, startTime: startTimes?.[i], metrics: levels[i] === undefined ? undefined : { m: `${levels[i]}m` },
+    })));
+    pods.readSamples('m', undefined, false);
+    const replicas = calcPlainMetricReplicas(pods, currentReplicas, target, '', SETTINGS, NOW);
+    return { replicas, usage: pods.usage };
   }
 
   test.each<[string, () => { replicas: number; usage: number }, number, number]>([
@@ -166,7 +178,7 @@ describe('replica_calculator_test.go', () => {
     expect(run()).toEqual({ replicas, usage });
   });
 
-  const readyPods = (readiness: boolean[]) => runsOf(readiness.map((ready): PodObservation => ({ ready })));
+  const readyPods = (readiness: boolean[]) => new ObservedPods(readiness.map((ready): PodObservation => ({ ready })));
   const T3 = [true, true, true];
 
   test.each<[string, () => number, number]>([

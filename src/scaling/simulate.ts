@@ -1,5 +1,6 @@
 import { ApiObject } from 'cdk8s';
-import { Amount, HpaController, HpaControllerOptions, HpaDecision, milliOf, PodObservation, PodRun } from './hpa-controller';
+import { HpaController, HpaControllerOptions, SyncRecord } from './hpa-controller';
+import { Amount, LONG_AGO, milliOf, Phase, PodTable } from './replica-calculator';
 import { podSpecOf } from '../core/manifests';
 
 /** What a load function sees at a sync. */
@@ -107,10 +108,10 @@ export interface SimulationStep {
   readonly desiredReplicas: number;
   /** Replicas the controller set. */
   readonly replicas: number;
-  /** Each metric against its target. */
-  readonly metrics: SimulatedMetric[];
+  /** Each metric against its target (steps share the objects of metrics whose value did not change). */
+  readonly metrics: readonly SimulatedMetric[];
   /** Why the controller did not simply follow the metrics (see HpaDecision.reasons). */
-  readonly reasons: string[];
+  readonly reasons: readonly string[];
 }
 
 /** What the replay shows at a glance. */
@@ -177,20 +178,25 @@ export function simulate(hpa: { readonly hpa: ApiObject } | ApiObject | any, sce
   const syncPeriod = scenario.syncPeriod ?? 15;
   const startup = scenario.podStartup ?? 30;
   const template = podTemplate(scenario, scenario.podSpec ?? targetPodSpec(hpa), controller);
-  const containers = controller.metricNames.some(m => m.type === 'ContainerResource');
-  const feed = feeder(scenario.load, template, containers);
+  const pods = new BatchPods(scenario.load, template, controller.metricNames.some(m => m.type === 'ContainerResource'));
+  const metricLoads = controller.metricNames.map(m => (m.type === 'Object' || m.type === 'External' ? scenario.load.metrics?.[m.name] : undefined));
+  const values: (Amount | undefined)[] = metricLoads.map(() => undefined);
   let batches: PodBatch[] = scenario.initialReplicas ? [{ createdAt: -Infinity, readyAt: -Infinity, count: scenario.initialReplicas }] : [];
   let replicas = scenario.initialReplicas;
   const steps: SimulationStep[] = [];
+  let previous: readonly SimulatedMetric[] = NONE;
   for (let time = 0; time <= scenario.duration; time += syncPeriod) {
     let readyReplicas = 0;
     for (const b of batches) if (b.readyAt <= time) readyReplicas += b.count;
-    const context = { time, replicas, readyReplicas };
-    const observation = { time, specReplicas: replicas, metrics: observeMetrics(feed, context) };
-    const decision = controller._decide(observation, observePods(batches, context, feed));
-    steps.push(stepOf(decision, readyReplicas));
-    batches = resize(batches, replicas, decision.replicas, time, startup);
-    replicas = decision.replicas;
+    const context: SimulationContext = { time, replicas, readyReplicas };
+    for (let i = 0; i < metricLoads.length; i++) values[i] = metricLoads[i] === undefined ? undefined : loadAt(metricLoads[i]!, context);
+    pods.observe(batches, context);
+    const record = controller._sync(time, replicas, replicas, pods, values);
+    previous = metricsOf(record, previous);
+    steps.push({ time, currentReplicas: replicas, readyReplicas, desiredReplicas: record.desiredReplicas, replicas: record.replicas,
+      reasons: record.reasons.length ? record.reasons : NO_REASONS, metrics: previous });
+    batches = resize(batches, replicas, record.replicas, time, startup);
+    replicas = record.replicas;
   }
   const tolerance = scenario.controller?.tolerance ?? 0.1;
   return {
@@ -261,87 +267,119 @@ function podTemplate(s: Scenario, podSpec: any, c: HpaController): PodTemplate |
   return { containers, cpu: containers.reduce((n, x) => n + x.cpu, 0), memory: containers.reduce((n, x) => n + x.memory, 0) };
 }
 
-/** A sync of the replay, from the controller's decision. */
-function stepOf(d: HpaDecision, readyReplicas: number): SimulationStep {
-  const metrics: SimulatedMetric[] = new Array(d.metrics.length);
-  for (let i = 0; i < metrics.length; i++) {
-    const m = d.metrics[i];
-    metrics[i] = { name: m.name, type: m.type, targetType: m.targetType, target: m.target, value: m.current };
+/** A step's empty reasons, shared. */
+const NO_REASONS: readonly string[] = Object.freeze([]);
+/** A step's metrics when the controller did not compute them, shared. */
+const NONE: readonly SimulatedMetric[] = Object.freeze([]);
+
+/**
+ * Each metric against its target at a sync. A metric whose value did not
+ * change since the previous sync is the previous step's object, and so is
+ * the whole list when none changed: a day of syncs keeps few objects.
+ */
+function metricsOf(r: SyncRecord, previous: readonly SimulatedMetric[]): readonly SimulatedMetric[] {
+  if (!r.computed) return NONE;
+  let changed = previous.length !== r.metrics.length;
+  for (let i = 0; i < r.metrics.length && !changed; i++) changed = previous[i].value !== valueOf(r, i);
+  if (!changed) return previous;
+  const out: SimulatedMetric[] = new Array(r.metrics.length);
+  for (let i = 0; i < out.length; i++) {
+    const value = valueOf(r, i);
+    if (previous.length === out.length && previous[i].value === value) {
+      out[i] = previous[i];
+    } else {
+      const m = r.metrics[i];
+      out[i] = { name: m.name, type: m.type, targetType: m.targetType, target: m.statusTarget, value };
+    }
   }
-  return { time: d.time, currentReplicas: d.currentReplicas, readyReplicas, desiredReplicas: d.desiredReplicas, replicas: d.replicas,
-    reasons: d.reasons, metrics };
+  return out;
 }
 
-/** What stays the same over a replay: the loads, listed once, and the pods' requests. */
-interface Feeder {
-  readonly load: ScenarioLoad;
-  readonly pods: [string, Load][];
-  readonly metrics: [string, Load][];
-  readonly template?: PodTemplate;
-  /** The pods' requests in base units (when containers are not listed). */
-  readonly requests?: { readonly cpu: number; readonly memory: number };
-  /** Whether pods list their containers (a ContainerResource metric reads them). */
-  readonly containers: boolean;
-}
-
-function feeder(load: ScenarioLoad, t: PodTemplate | undefined, containers: boolean): Feeder {
-  return {
-    load, pods: Object.entries(load.pods ?? {}), metrics: Object.entries(load.metrics ?? {}), template: t, containers,
-    requests: t && !containers ? { cpu: t.cpu / 1000, memory: t.memory / 1000 } : undefined,
-  };
+function valueOf(r: SyncRecord, i: number): number | undefined {
+  return r.errors[i] === undefined ? r.current[i] : undefined;
 }
 
 /**
- * What the metrics APIs report for each pod: Ready pods have samples, the
- * others do not yet. The pods of a batch look alike: one observation each,
- * repeated. Containers are listed only when a ContainerResource metric
- * reads them.
+ * The target's pods as the metrics APIs report them, one run per batch:
+ * Ready pods have samples, the others do not yet. The loads are read once
+ * per sync (cpu, then memory, then the Pods metrics); containers are listed
+ * only when a ContainerResource metric reads them.
  */
-function observePods(batches: PodBatch[], context: SimulationContext, f: Feeder): PodRun[] {
-  const { time, readyReplicas: ready } = context;
-  const t = f.template;
-  const cpuShare = f.load.cpu !== undefined && ready ? milliOf(loadAt(f.load.cpu, context)) / ready : undefined;
-  const cpu = cpuShare === undefined ? undefined : Math.min(cpuShare, t?.cpu ?? Infinity);
-  const memory = f.load.memory !== undefined ? milliOf(loadAt(f.load.memory, context)) : undefined;
-  const perPod: Record<string, number> = {};
-  for (const [name, l] of f.pods) perPod[name] = ready ? milliOf(loadAt(l, context)) / ready / 1000 : 0;
-  const usage = { cpu: cpu === undefined ? undefined : cpu / 1000, memory: memory === undefined ? undefined : memory / 1000 };
-  const observe = (p: PodBatch): PodObservation => {
-    const isReady = p.readyAt <= time;
-    const old = p.createdAt === -Infinity;
-    return {
-      ready: isReady,
-      startTime: old ? undefined : p.createdAt,
-      readySince: old ? undefined : isReady ? p.readyAt : p.createdAt,
-      requests: f.requests,
-      containers: f.containers && t ? t.containers.map(x => ({
-        name: x.name,
-        requests: { cpu: x.cpu / 1000, memory: x.memory / 1000 },
-        usage: isReady ? { cpu: share(cpu, x.cpu, t.cpu), memory: share(memory, x.memory, t.memory) } : undefined,
-      })) : undefined,
-      usage: isReady ? usage : undefined,
-      metrics: isReady ? perPod : undefined,
-    };
-  };
-  const runs: PodRun[] = new Array(batches.length);
-  let first = 0;
-  for (let i = 0; i < batches.length; i++) {
-    runs[i] = { pod: observe(batches[i]), first, count: batches[i].count };
-    first += batches[i].count;
+class BatchPods extends PodTable {
+  private readonly podLoads: [string, Load][];
+  private readonly podValues: number[];
+  /** Each Ready pod's cpu and memory (milli-units; NaN: no sample). */
+  private cpu = NaN;
+  private memory = NaN;
+
+  constructor(private readonly load: ScenarioLoad, private readonly template: PodTemplate | undefined, private readonly containers: boolean) {
+    super();
+    this.podLoads = Object.entries(load.pods ?? {});
+    this.podValues = this.podLoads.map(() => NaN);
   }
-  return runs;
+
+  /** The pods of the batches at a sync. */
+  public observe(batches: readonly PodBatch[], context: SimulationContext): void {
+    const { time, readyReplicas: ready } = context;
+    const cpuShare = this.load.cpu !== undefined && ready ? milliOf(loadAt(this.load.cpu, context)) / ready : NaN;
+    this.cpu = Math.min(cpuShare, this.template?.cpu ?? Infinity);
+    this.memory = this.load.memory !== undefined ? milliOf(loadAt(this.load.memory, context)) : NaN;
+    for (let i = 0; i < this.podLoads.length; i++) this.podValues[i] = ready ? milliOf(loadAt(this.podLoads[i][1], context)) / ready / 1000 : 0;
+    this.setLength(batches.length);
+    for (let i = 0; i < batches.length; i++) {
+      const b = batches[i];
+      const old = b.createdAt === -Infinity;
+      const isReady = b.readyAt <= time;
+      this.count[i] = b.count;
+      this.phase[i] = Phase.Running;
+      this.deleting[i] = 0;
+      this.ready[i] = isReady ? 1 : 0;
+      this.startTime[i] = old ? LONG_AGO : b.createdAt;
+      this.readySince[i] = old ? LONG_AGO : isReady ? b.readyAt : b.createdAt;
+    }
+  }
+
+  public readSamples(name: string, container: string | undefined, resource: boolean): void {
+    let sample = NaN;
+    if (!resource) {
+      const i = this.podLoads.findIndex(([n]) => n === name);
+      if (i >= 0) sample = milliOf(this.podValues[i]);
+    } else {
+      const pod = name === 'cpu' ? this.cpu : this.memory;
+      const t = this.template;
+      if (container === undefined) {
+        sample = Number.isNaN(pod) ? NaN : milliOf(pod / 1000);
+      } else if (this.containers && t) {
+        const c = t.containers.find(x => x.name === container);
+        if (c && !Number.isNaN(pod)) sample = milliOf(share(pod, name === 'cpu' ? c.cpu : c.memory, name === 'cpu' ? t.cpu : t.memory));
+      }
+    }
+    for (let i = 0; i < this.length; i++) this.samples[i] = this.ready[i] ? sample : NaN;
+  }
+
+  public readRequests(resource: string, container: string | undefined): void {
+    const t = this.template;
+    const cpu = resource === 'cpu';
+    const listed = this.containers && t ? t.containers : undefined;
+    let request = 0;
+    if (container !== undefined) {
+      const c = listed?.find(x => x.name === container);
+      if (!c) throw new Error(`container ${container} not found in Pod pod-0`);
+      request = milliOf((cpu ? c.cpu : c.memory) / 1000);
+    } else if (listed?.length) {
+      for (const c of listed) request += milliOf((cpu ? c.cpu : c.memory) / 1000);
+    } else if (t && !this.containers) {
+      request = milliOf((cpu ? t.cpu : t.memory) / 1000);
+    } else {
+      throw new Error(`missing request for ${resource} in Pod pod-0`);
+    }
+    for (let i = 0; i < this.length; i++) this.requests[i] = request;
+  }
 }
 
-/** A container's part of the pod's usage, in proportion to its request. */
-function share(podMilli: number | undefined, containerRequest: number, podRequest: number): number | undefined {
-  if (podMilli === undefined) return undefined;
+/** A container's part of the pod's usage, in proportion to its request, in base units. */
+function share(podMilli: number, containerRequest: number, podRequest: number): number {
   return (podRequest ? podMilli * (containerRequest / podRequest) : 0) / 1000;
-}
-
-function observeMetrics(f: Feeder, context: SimulationContext): Record<string, Amount | Amount[]> {
-  const out: Record<string, Amount | Amount[]> = {};
-  for (const [name, l] of f.metrics) out[name] = loadAt(l, context);
-  return out;
 }
 
 /**
