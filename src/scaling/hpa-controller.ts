@@ -159,8 +159,15 @@ export class SyncRecord {
 export interface ScalingRulesSpec {
   readonly stabilizationWindowSeconds: number;
   readonly selectPolicy: 'Max' | 'Min' | 'Disabled';
-  readonly policies: { type: 'Pods' | 'Percent'; value: number; periodSeconds: number }[];
+  readonly policies: Policy[];
   readonly tolerance?: number;
+}
+
+/** A scaling policy. */
+export interface Policy {
+  type: 'Pods' | 'Percent';
+  value: number;
+  periodSeconds: number;
 }
 
 /** A past raw recommendation (timestampedRecommendation). */
@@ -407,7 +414,8 @@ function behaviorWithDefaults(behavior: any, downscaleWindow: number): { scaleUp
   const rules = (r: any, window: number, policies: ScalingRulesSpec['policies']): ScalingRulesSpec => ({
     stabilizationWindowSeconds: r?.stabilizationWindowSeconds ?? window,
     selectPolicy: r?.selectPolicy ?? 'Max',
-    policies: r?.policies ?? policies,
+    // copied into objects of one shape, whatever the JSON they came from
+    policies: (r?.policies ?? policies).map((p: Policy) => ({ type: p.type, value: p.value, periodSeconds: p.periodSeconds })),
     tolerance: r?.tolerance !== undefined ? Quantity.parse(r.tolerance).toNumber() : undefined,
   });
   return {

@@ -181,7 +181,7 @@ export function simulate(hpa: { readonly hpa: ApiObject } | ApiObject | any, sce
   const pods = new BatchPods(scenario.load, template, controller.metricNames.some(m => m.type === 'ContainerResource'));
   const metricLoads = controller.metricNames.map(m => (m.type === 'Object' || m.type === 'External' ? scenario.load.metrics?.[m.name] : undefined));
   const values: (Amount | undefined)[] = metricLoads.map(() => undefined);
-  let batches: PodBatch[] = scenario.initialReplicas ? [{ createdAt: -Infinity, readyAt: -Infinity, count: scenario.initialReplicas }] : [];
+  let batches: PodBatch[] = scenario.initialReplicas ? [batchOf(-Infinity, -Infinity, scenario.initialReplicas)] : [];
   let replicas = scenario.initialReplicas;
   const steps: SimulationStep[] = [];
   let previous: readonly SimulatedMetric[] = NONE;
@@ -267,10 +267,10 @@ function podTemplate(s: Scenario, podSpec: any, c: HpaController): PodTemplate |
   return { containers, cpu: containers.reduce((n, x) => n + x.cpu, 0), memory: containers.reduce((n, x) => n + x.memory, 0) };
 }
 
-/** A step's empty reasons, shared. */
-const NO_REASONS: readonly string[] = Object.freeze([]);
-/** A step's metrics when the controller did not compute them, shared. */
-const NONE: readonly SimulatedMetric[] = Object.freeze([]);
+/** A step's empty reasons, shared (read-only by type; not frozen, so that every list a step holds has the same shape). */
+const NO_REASONS: readonly string[] = [];
+/** A step's metrics when the controller did not compute them, shared (read-only by type). */
+const NONE: readonly SimulatedMetric[] = [];
 
 /**
  * Each metric against its target at a sync. A metric whose value did not
@@ -387,18 +387,28 @@ function share(podMilli: number, containerRequest: number, podRequest: number): 
  * go unready-first, then newest-first. Batches stay in creation order.
  */
 function resize(batches: PodBatch[], current: number, replicas: number, time: number, startup: number): PodBatch[] {
-  if (replicas > current) return [...batches, { createdAt: time, readyAt: time + startup, count: replicas - current }];
+  if (replicas > current) return [...batches, batchOf(time, time + startup, replicas - current)];
   if (replicas === current) return batches;
-  const order = [...batches].sort((a, b) => (b.readyAt > time ? 1 : 0) - (a.readyAt > time ? 1 : 0) || b.createdAt - a.createdAt);
-  const kept = new Map(batches.map(b => [b, b.count]));
+  const order = batches.map((_, i) => i)
+    .sort((a, b) => (batches[b].readyAt > time ? 1 : 0) - (batches[a].readyAt > time ? 1 : 0) || batches[b].createdAt - batches[a].createdAt);
+  const kept = batches.map(b => b.count);
   let excess = current - replicas;
-  for (const b of order) {
-    const removed = Math.min(excess, b.count);
-    kept.set(b, b.count - removed);
+  for (const i of order) {
+    const removed = Math.min(excess, kept[i]);
+    kept[i] -= removed;
     excess -= removed;
     if (!excess) break;
   }
-  return batches.filter(b => kept.get(b)! > 0).map(b => (kept.get(b) === b.count ? b : { ...b, count: kept.get(b)! }));
+  const out: PodBatch[] = [];
+  batches.forEach((b, i) => {
+    if (kept[i] > 0) out.push(kept[i] === b.count ? b : batchOf(b.createdAt, b.readyAt, kept[i]));
+  });
+  return out;
+}
+
+/** Every batch is made here, so that all have one shape. */
+function batchOf(createdAt: number, readyAt: number, count: number): PodBatch {
+  return { createdAt, readyAt, count };
 }
 
 function summarize(steps: SimulationStep[], syncPeriod: number, tolerance: number, duration: number): SimulationSummary {
