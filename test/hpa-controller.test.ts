@@ -439,6 +439,21 @@ describe('HpaController: whole syncs (horizontal_test.go end-to-end cases)', () 
     expect(d.reasons).toEqual(['FailedGetExternalMetric', 'FailedComputeMetricsReplicas']);
   });
 
+  test('reasons come in the order the controller gives them: the failed metric, the stabilization, then the limit', () => {
+    const c = new HpaController(hpa({ minReplicas: 1, maxReplicas: 20, metrics: [cpu(10), qps('1')], behavior: {
+      scaleUp: { stabilizationWindowSeconds: 30, policies: [{ type: 'Pods', value: 1, periodSeconds: 15 }] } } }));
+    // 9 asked twice; the window still holds the 3 recorded at the first sync
+    expect(c.sync({ time: 0, specReplicas: 3, pods: cpuPods([300, 300, 300]) })).toBe(3);
+    expect(c.sync({ time: 15, specReplicas: 3, pods: cpuPods([300, 300, 300]) })).toBe(3);
+    expect(c.lastDecision!.reasons).toEqual(['FailedGetExternalMetric', 'ScaleUpStabilized']);
+    // 12 asked; the window (after 1 s) holds the 9 of time 15; one pod per 15 s allows 4
+    const d = c.decide({ time: 31, specReplicas: 3, pods: cpuPods([400, 400, 400]) });
+    expect([d.desiredReplicas, d.replicas, d.reasons]).toEqual([12, 4, ['FailedGetExternalMetric', 'ScaleUpStabilized', 'ScaleUpLimit']]);
+    // the list is the caller's own
+    d.reasons.push('mine');
+    expect(c.decide({ time: 46, specReplicas: 4, pods: cpuPods([400, 400, 400, 400]) }).reasons).not.toContain('mine');
+  });
+
   test('TestScaleDown (no behavior): held by the 5 min window of recommendations, then down', () => {
     const c = new HpaController(hpa({ minReplicas: 2, maxReplicas: 6, metrics: [cpu(50)] }));
     expect(c.sync({ time: 0, specReplicas: 5, pods: cpuPods([100, 300, 500, 250, 250]) })).toBe(5); // the first sync records 5

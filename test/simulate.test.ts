@@ -7,6 +7,7 @@ import { parse as parseYaml } from 'yaml';
 import { Autoscaler, HpaController, OpportunisticFiller, renderSimulationSvg, ScalableFlaskApp, ScalingMetric, simulate } from '../src';
 import { main } from '../src/cli';
 import { buildApp } from '../src/main';
+import { milliOf } from '../src/scaling/replica-calculator';
 import { thrown } from './helpers';
 
 const ROOT = path.join(__dirname, '..');
@@ -106,6 +107,47 @@ describe('simulate', () => {
     const c = new HpaController(a);
     const r = simulate(a, { duration: 60, initialReplicas: 15, podStartup: 0, load: { metrics: { miner_filler_slots: 40 } } });
     expect(c.sync({ time: 0, specReplicas: 15, metrics: { miner_filler_slots: 40 } })).toBe(r.steps[0].replicas);
+  });
+
+  test('a day of the web app: every step is what decide() makes of the same pods, one observation per pod', () => {
+    // The simulator keeps pods as batches; here each pod is its own object, built from the scenario's rules:
+    // cpu demand shared by the Ready pods (capped at the request), new pods Ready after podStartup,
+    // removals unready first, then newest first.
+    const a = referenceAutoscaler('web');
+    const day = 24 * 3600;
+    const cpu = (time: number) => 1.4 + Math.sin((time / day) * 2 * Math.PI) + (time % 14400 < 600 ? 1.2 : 0) + (time % 3600 < 60 ? 0.8 : 0);
+    const requests = { cpu: 0.5, memory: 512 * MI };
+    const r = simulate(a, { duration: day, initialReplicas: 3, podStartup: 45, podResources: requests,
+      load: { cpu: ({ time }) => cpu(time), memory: 160 * MI } });
+    const c = new HpaController(a);
+    let pods: { createdAt: number; readyAt: number }[] = [0, 1, 2].map(() => ({ createdAt: -Infinity, readyAt: -Infinity }));
+    let batchesSeen = 0;
+    for (const step of r.steps) {
+      const time = step.time;
+      const ready = pods.filter(p => p.readyAt <= time).length;
+      const share = Math.min(milliOf(cpu(time)) / ready, requests.cpu * 1000);
+      const observed = pods.map(p => {
+        const isReady = p.readyAt <= time;
+        const old = p.createdAt === -Infinity;
+        return { ready: isReady, startTime: old ? undefined : p.createdAt, readySince: old ? undefined : isReady ? p.readyAt : p.createdAt,
+          requests, usage: isReady ? { cpu: share / 1000, memory: 160 * MI } : undefined };
+      });
+      batchesSeen = Math.max(batchesSeen, new Set(pods.map(p => p.createdAt)).size);
+      const d = c.decide({ time, specReplicas: step.currentReplicas, pods: observed });
+      expect({ time, replicas: d.replicas, desired: d.desiredReplicas, reasons: d.reasons, values: d.metrics.map(m => m.current) })
+        .toEqual({ time, replicas: step.replicas, desired: step.desiredReplicas, reasons: step.reasons, values: step.metrics.map(m => m.value) });
+      if (d.replicas > pods.length) {
+        pods = [...pods, ...Array.from({ length: d.replicas - pods.length }, () => ({ createdAt: time, readyAt: time + 45 }))];
+      } else if (d.replicas < pods.length) {
+        const order = [...pods].sort((x, y) => Number(y.readyAt > time) - Number(x.readyAt > time) || y.createdAt - x.createdAt);
+        const removed = new Set(order.slice(0, pods.length - d.replicas));
+        pods = pods.filter(p => !removed.has(p));
+      }
+    }
+    // the day went through scale-ups and scale-downs with several generations of pods at once
+    expect(r.summary.peakReplicas).toBeGreaterThan(5);
+    expect(r.summary.replicaChanges).toBeGreaterThan(20);
+    expect(batchesSeen).toBeGreaterThan(3);
   });
 });
 

@@ -126,6 +126,45 @@ export interface MetricSpec {
   readonly statusTarget: number;
 }
 
+/** The reasons a sync can give, in the order the controller gives them (one of the first three alone, or the others in this order). */
+const REASON_ORDER = [
+  'ScalingDisabled', 'FailedGetResourceMetric', 'FailedGetContainerResourceMetric', 'FailedGetPodsMetric', 'FailedGetObjectMetric',
+  'FailedGetExternalMetric', 'FailedComputeMetricsReplicas', 'ScaleUpStabilized', 'ScaleDownStabilized', 'ScaleUpLimit', 'ScaleDownLimit',
+  'TooManyReplicas', 'TooFewReplicas',
+];
+
+/** Each set of reasons as a list, made once: lists are shared and read-only. */
+const REASON_LISTS = new Map<number, readonly string[]>([[0, []]]);
+
+/**
+ * The condition reasons and events of one sync, gathered as a set of bits,
+ * so that a sync builds no list: `list()` returns the set's one shared list.
+ * @internal
+ */
+export class ReasonSet {
+  private bits = 0;
+
+  public add(reason: string): void {
+    const i = REASON_ORDER.indexOf(reason);
+    if (i < 0) throw new Error(`HpaController: unknown reason ${reason}`);
+    this.bits |= 1 << i;
+  }
+
+  public clear(): void {
+    this.bits = 0;
+  }
+
+  /** The reasons in the order the controller gives them (read-only, shared by every sync with the same reasons). */
+  public list(): readonly string[] {
+    let list = REASON_LISTS.get(this.bits);
+    if (!list) {
+      list = REASON_ORDER.filter((_, i) => this.bits & (1 << i));
+      REASON_LISTS.set(this.bits, list);
+    }
+    return list;
+  }
+}
+
 /**
  * One sync's outcome, written in place by the controller that owns it (so a
  * sync allocates nothing): what `decide` turns into an HpaDecision, and what
@@ -145,8 +184,8 @@ export class SyncRecord {
   public readonly proposal: Float64Array;
   /** Why each metric failed; undefined when it was computed. */
   public readonly errors: (string | undefined)[];
-  /** Condition reasons and events (see HpaDecision.reasons); a list with reasons in it is never written to again, so it may be kept. */
-  public reasons: string[] = [];
+  /** Condition reasons and events (see HpaDecision.reasons). */
+  public readonly reasons = new ReasonSet();
 
   constructor(public readonly metrics: readonly MetricSpec[]) {
     this.current = new Float64Array(metrics.length);
@@ -253,6 +292,14 @@ export class HpaController {
     this.record = new SyncRecord(this.metrics);
   }
 
+  /**
+   * The settings the replica calculator reads (the flags, and the tolerances in force).
+   * @internal
+   */
+  public get _calculatorSettings(): CalculatorSettings {
+    return this.settings;
+  }
+
   /** Forgets what the controller kept in memory, as a kube-controller-manager restart or failover does. */
   public restart(): void {
     this.memory.recommendations = undefined;
@@ -280,7 +327,7 @@ export class HpaController {
     }
     return this.lastDecision = {
       time: r.time, currentReplicas: r.currentReplicas, desiredReplicas: r.desiredReplicas, replicas: r.replicas, metrics,
-      reasons: r.reasons.length ? r.reasons : [],
+      reasons: [...r.reasons.list()],
     };
   }
 
@@ -291,9 +338,8 @@ export class HpaController {
    */
   public _sync(now: number, current: number, statusReplicas: number, pods: PodTable, values: readonly (Amount | Amount[] | undefined)[]): SyncRecord {
     const r = this.record;
-    // a new list when the last one was handed out with reasons in it
-    if (r.reasons.length !== 0) r.reasons = [];
     const reasons = r.reasons;
+    reasons.clear();
     r.time = now;
     r.currentReplicas = current;
     r.computed = false;
@@ -305,18 +351,18 @@ export class HpaController {
     let rescale = true;
     if (current === 0 && min !== 0) {
       rescale = false;
-      reasons.push('ScalingDisabled');
+      reasons.add('ScalingDisabled');
     } else if (current > this.maxReplicas) {
       desired = this.maxReplicas;
-      reasons.push('TooManyReplicas');
+      reasons.add('TooManyReplicas');
     } else if (current < min) {
       desired = min;
-      reasons.push('TooFewReplicas');
+      reasons.add('TooFewReplicas');
     } else {
       r.computed = true;
       const proposed = this.computeReplicasForMetrics(now, current, statusReplicas, pods, values);
       if (proposed === -1) {
-        reasons.push('FailedComputeMetricsReplicas');
+        reasons.add('FailedComputeMetricsReplicas');
         r.desiredReplicas = r.replicas = current;
         return r;
       }
@@ -341,9 +387,9 @@ export class HpaController {
     let invalid = 0;
     for (let i = 0; i < this.metrics.length; i++) {
       const m = this.metrics[i];
-      computeReplicasForMetric(this.settings, m, pods, values[i], now, specReplicas, statusReplicas, r, i);
+      computeReplicasForMetric(this.settings, m, pods, values, now, specReplicas, statusReplicas, r, i);
       if (r.errors[i] !== undefined) {
-        if (invalid === 0) r.reasons.push(failedReason(m.type));
+        if (invalid === 0) r.reasons.add(failedReason(m.type));
         invalid++;
       } else if (replicas === 0 || r.proposal[i] > replicas) {
         replicas = r.proposal[i];
@@ -354,20 +400,20 @@ export class HpaController {
   }
 
   /** normalizeDesiredReplicas: the path without `spec.behavior`. */
-  private normalizeDesiredReplicas(now: number, current: number, prenormalized: number, min: number, reasons: string[]): number {
+  private normalizeDesiredReplicas(now: number, current: number, prenormalized: number, min: number, reasons: ReasonSet): number {
     const stabilized = stabilizeRecommendation(this.memory, now, this.downscaleWindow, prenormalized);
-    if (stabilized !== prenormalized) reasons.push('ScaleDownStabilized');
+    if (stabilized !== prenormalized) reasons.add('ScaleDownStabilized');
     const [desired, condition] = convertDesiredReplicasWithRules(current, stabilized, min, this.maxReplicas);
-    if (desired !== stabilized) reasons.push(condition);
+    if (desired !== stabilized) reasons.add(condition);
     return desired;
   }
 
   /** normalizeDesiredReplicasWithBehaviors: per-direction windows, then the policies' rate limits. */
-  private normalizeDesiredReplicasWithBehaviors(now: number, current: number, prenormalized: number, min: number, reasons: string[]): number {
+  private normalizeDesiredReplicasWithBehaviors(now: number, current: number, prenormalized: number, min: number, reasons: ReasonSet): number {
     const { scaleUp, scaleDown } = this.behavior!;
     const stabilized = stabilizedWithBehaviors(this.memory, now, current, prenormalized, scaleUp.stabilizationWindowSeconds,
       scaleDown.stabilizationWindowSeconds);
-    if (stabilized !== prenormalized) reasons.push(stabilizedReason(current, prenormalized));
+    if (stabilized !== prenormalized) reasons.add(stabilizedReason(current, prenormalized));
     return rateLimited(this.memory, now, current, stabilized, min, this.maxReplicas, scaleUp, scaleDown, reasons);
   }
 }
@@ -424,9 +470,9 @@ function behaviorWithDefaults(behavior: any, downscaleWindow: number): { scaleUp
   };
 }
 
-/** A metric's proposal and status value into `r` at `i`, or why it failed (computeStatusFor*Metric). */
+/** The proposal and status value of metric `i` into `r`, or why it failed (computeStatusFor*Metric). */
 function computeReplicasForMetric(
-  s: CalculatorSettings, m: MetricSpec, t: PodTable, value: Amount | Amount[] | undefined, now: number, specReplicas: number,
+  s: CalculatorSettings, m: MetricSpec, t: PodTable, values: readonly (Amount | Amount[] | undefined)[], now: number, specReplicas: number,
   statusReplicas: number, r: SyncRecord, i: number,
 ): void {
   let proposal: number;
@@ -451,6 +497,7 @@ function computeReplicasForMetric(
         break;
       default: {
         // Object and External
+        const value = values[i];
         if (value === undefined || (Array.isArray(value) && value.length === 0)) throw new Error(`unable to get `
           + `${m.type === 'External' ? 'external ' : ''}metric ${m.name}: no value`);
         const usage = Array.isArray(value) ? value.reduce((sum: number, v) => sum + milliOf(v), 0) : milliOf(value);
@@ -600,20 +647,20 @@ export function calculateScaleDownLimitWithBehaviors(now: number, current: numbe
 
 /** convertDesiredReplicasWithBehaviorRate: the policies' rate limits, then min/max; returns the count and the condition reason. */
 export function convertDesiredReplicasWithBehaviorRate(memory: ControllerMemory, now: number, a: NormalizationArgs): [number, string] {
-  const reasons: string[] = [];
+  const reasons = new ReasonSet();
   const replicas = rateLimited(memory, now, a.currentReplicas, a.desiredReplicas, a.minReplicas, a.maxReplicas, a.scaleUp, a.scaleDown, reasons);
-  return [replicas, reasons[0] ?? 'DesiredWithinRange'];
+  return [replicas, reasons.list()[0] ?? 'DesiredWithinRange'];
 }
 
 /** convertDesiredReplicasWithBehaviorRate's count; adds the condition reason to `reasons` when it limits the count. */
 function rateLimited(memory: ControllerMemory, now: number, current: number, desired: number, min: number, max: number,
-  scaleUp: ScalingRulesSpec, scaleDown: ScalingRulesSpec, reasons: string[]): number {
+  scaleUp: ScalingRulesSpec, scaleDown: ScalingRulesSpec, reasons: ReasonSet): number {
   if (desired > current) {
     let limit = calculateScaleUpLimitWithScalingRules(now, current, memory.scaleUpEvents, memory.scaleDownEvents, scaleUp);
     if (limit < current) limit = current;
     const maximum = max > limit ? limit : max;
     if (desired > maximum) {
-      reasons.push(max > limit ? 'ScaleUpLimit' : 'TooManyReplicas');
+      reasons.add(max > limit ? 'ScaleUpLimit' : 'TooManyReplicas');
       return maximum;
     }
   } else if (desired < current) {
@@ -621,7 +668,7 @@ function rateLimited(memory: ControllerMemory, now: number, current: number, des
     if (limit > current) limit = current;
     const minimum = min < limit ? limit : min;
     if (desired < minimum) {
-      reasons.push(min < limit ? 'ScaleDownLimit' : 'TooFewReplicas');
+      reasons.add(min < limit ? 'ScaleDownLimit' : 'TooFewReplicas');
       return minimum;
     }
   }

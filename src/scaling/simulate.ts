@@ -176,11 +176,24 @@ export function simulate(hpa: { readonly hpa: ApiObject } | ApiObject | any, sce
   const problems = checkScenario(controller, scenario);
   if (problems.length) throw new Error(problems.join('\n'));
   const syncPeriod = scenario.syncPeriod ?? 15;
-  const startup = scenario.podStartup ?? 30;
   const template = podTemplate(scenario, scenario.podSpec ?? targetPodSpec(hpa), controller);
-  const pods = new BatchPods(scenario.load, template, controller.metricNames.some(m => m.type === 'ContainerResource'));
-  const metricLoads = controller.metricNames.map(m => (m.type === 'Object' || m.type === 'External' ? scenario.load.metrics?.[m.name] : undefined));
-  const values: (Amount | undefined)[] = metricLoads.map(() => undefined);
+  const steps = replay(controller, scenario, template, syncPeriod);
+  const tolerance = scenario.controller?.tolerance ?? 0.1;
+  return {
+    hpa: controller.name, minReplicas: controller.minReplicas, maxReplicas: controller.maxReplicas,
+    tolerance, syncPeriod, steps, summary: summarize(steps, syncPeriod, tolerance, scenario.duration),
+  };
+}
+
+/** Every sync of the scenario: the load, the pods the ReplicaSet has by then, and the controller's decision. */
+function replay(controller: HpaController, scenario: Scenario, template: PodTemplate | undefined, syncPeriod: number): SimulationStep[] {
+  const startup = scenario.podStartup ?? 30;
+  const pods = new BatchPods(scenario.load, template, controller.metricNames.some(m => m.type === 'ContainerResource'),
+    controller._calculatorSettings.cpuInitializationPeriod);
+  // Object and External metrics: their values, by metric index
+  const values: (Amount | undefined)[] = controller.metricNames.map(() => undefined);
+  const fed = controller.metricNames.flatMap((m, index) => (m.type === 'Object' || m.type === 'External'
+    ? [{ index, load: scenario.load.metrics![m.name] }] : []));
   let batches: PodBatch[] = scenario.initialReplicas ? [batchOf(-Infinity, -Infinity, scenario.initialReplicas)] : [];
   let replicas = scenario.initialReplicas;
   const steps: SimulationStep[] = [];
@@ -189,20 +202,16 @@ export function simulate(hpa: { readonly hpa: ApiObject } | ApiObject | any, sce
     let readyReplicas = 0;
     for (const b of batches) if (b.readyAt <= time) readyReplicas += b.count;
     const context: SimulationContext = { time, replicas, readyReplicas };
-    for (let i = 0; i < metricLoads.length; i++) values[i] = metricLoads[i] === undefined ? undefined : loadAt(metricLoads[i]!, context);
+    for (const { index, load } of fed) values[index] = loadAt(load, context);
     pods.observe(batches, context);
     const record = controller._sync(time, replicas, replicas, pods, values);
     previous = metricsOf(record, previous);
     steps.push({ time, currentReplicas: replicas, readyReplicas, desiredReplicas: record.desiredReplicas, replicas: record.replicas,
-      reasons: record.reasons.length ? record.reasons : NO_REASONS, metrics: previous });
+      reasons: record.reasons.list(), metrics: previous });
     batches = resize(batches, replicas, record.replicas, time, startup);
     replicas = record.replicas;
   }
-  const tolerance = scenario.controller?.tolerance ?? 0.1;
-  return {
-    hpa: controller.name, minReplicas: controller.minReplicas, maxReplicas: controller.maxReplicas,
-    tolerance, syncPeriod, steps, summary: summarize(steps, syncPeriod, tolerance, scenario.duration),
-  };
+  return steps;
 }
 
 /** Every metric of the HPA must be fed by the scenario. */
@@ -267,8 +276,6 @@ function podTemplate(s: Scenario, podSpec: any, c: HpaController): PodTemplate |
   return { containers, cpu: containers.reduce((n, x) => n + x.cpu, 0), memory: containers.reduce((n, x) => n + x.memory, 0) };
 }
 
-/** A step's empty reasons, shared (read-only by type; not frozen, so that every list a step holds has the same shape). */
-const NO_REASONS: readonly string[] = [];
 /** A step's metrics when the controller did not compute them, shared (read-only by type). */
 const NONE: readonly SimulatedMetric[] = [];
 
@@ -312,13 +319,21 @@ class BatchPods extends PodTable {
   private cpu = NaN;
   private memory = NaN;
 
-  constructor(private readonly load: ScenarioLoad, private readonly template: PodTemplate | undefined, private readonly containers: boolean) {
+  /**
+   * @param settledAfter seconds after its start from which a Ready pod looks like any other such pod to the
+   * controller (the cpu initialization period: the only rule that reads a Ready pod's times)
+   */
+  constructor(private readonly load: ScenarioLoad, private readonly template: PodTemplate | undefined, private readonly containers: boolean,
+    private readonly settledAfter: number) {
     super();
     this.podLoads = Object.entries(load.pods ?? {});
     this.podValues = this.podLoads.map(() => NaN);
   }
 
-  /** The pods of the batches at a sync. */
+  /**
+   * The pods of the batches at a sync: one run per batch, except that the settled batches (Ready, past the cpu
+   * initialization period: the oldest ones, as batches are in creation order) are one run.
+   */
   public observe(batches: readonly PodBatch[], context: SimulationContext): void {
     const { time, readyReplicas: ready } = context;
     const cpuShare = this.load.cpu !== undefined && ready ? milliOf(loadAt(this.load.cpu, context)) / ready : NaN;
@@ -326,17 +341,27 @@ class BatchPods extends PodTable {
     this.memory = this.load.memory !== undefined ? milliOf(loadAt(this.load.memory, context)) : NaN;
     for (let i = 0; i < this.podLoads.length; i++) this.podValues[i] = ready ? milliOf(loadAt(this.podLoads[i][1], context)) / ready / 1000 : 0;
     this.setLength(batches.length);
+    let runs = 0;
+    let settled = false;
     for (let i = 0; i < batches.length; i++) {
       const b = batches[i];
       const old = b.createdAt === -Infinity;
       const isReady = b.readyAt <= time;
-      this.count[i] = b.count;
-      this.phase[i] = Phase.Running;
-      this.deleting[i] = 0;
-      this.ready[i] = isReady ? 1 : 0;
-      this.startTime[i] = old ? LONG_AGO : b.createdAt;
-      this.readySince[i] = old ? LONG_AGO : isReady ? b.readyAt : b.createdAt;
+      const start = old ? LONG_AGO : b.createdAt;
+      if (settled && isReady && start + this.settledAfter <= time) {
+        this.count[0] += b.count;
+        continue;
+      }
+      settled = runs === 0 && isReady && start + this.settledAfter <= time;
+      this.count[runs] = b.count;
+      this.phase[runs] = Phase.Running;
+      this.deleting[runs] = 0;
+      this.ready[runs] = isReady ? 1 : 0;
+      this.startTime[runs] = start;
+      this.readySince[runs] = old ? LONG_AGO : isReady ? b.readyAt : b.createdAt;
+      runs++;
     }
+    this.length = runs;
   }
 
   public readSamples(name: string, container: string | undefined, resource: boolean): void {
