@@ -623,7 +623,8 @@ export function calculateScaleUpLimitWithScalingRules(now: number, current: numb
   if (rules.selectPolicy === 'Disabled') return current;
   const min = rules.selectPolicy === 'Min';
   let result = min ? MAX_INT32 : MIN_INT32;
-  for (const p of rules.policies) {
+  for (let i = 0; i < rules.policies.length; i++) {
+    const p = rules.policies[i];
     const start = current - getReplicasChangePerPeriod(now, p.periodSeconds, upEvents) + getReplicasChangePerPeriod(now, p.periodSeconds, downEvents);
     const proposed = p.type === 'Pods' ? start + p.value : Math.ceil(start * (1 + p.value / 100));
     result = min ? Math.min(result, proposed) : Math.max(result, proposed);
@@ -637,7 +638,8 @@ export function calculateScaleDownLimitWithBehaviors(now: number, current: numbe
   if (rules.selectPolicy === 'Disabled') return current;
   const min = rules.selectPolicy === 'Min';
   let result = min ? MIN_INT32 : MAX_INT32;
-  for (const p of rules.policies) {
+  for (let i = 0; i < rules.policies.length; i++) {
+    const p = rules.policies[i];
     const start = current - getReplicasChangePerPeriod(now, p.periodSeconds, upEvents) + getReplicasChangePerPeriod(now, p.periodSeconds, downEvents);
     const proposed = p.type === 'Pods' ? start - p.value : Math.trunc(start * (1 - p.value / 100));
     result = min ? Math.max(result, proposed) : Math.min(result, proposed);
@@ -684,7 +686,8 @@ export function storeScaleEvent(
   const up = next > prev;
   const events = up ? memory.scaleUpEvents : memory.scaleDownEvents;
   let longest = 0;
-  for (const p of (up ? behavior.scaleUp : behavior.scaleDown).policies) if (p.periodSeconds > longest) longest = p.periodSeconds;
+  const policies = (up ? behavior.scaleUp : behavior.scaleDown).policies;
+  for (let i = 0; i < policies.length; i++) if (policies[i].periodSeconds > longest) longest = policies[i].periodSeconds;
   const cutoff = now - longest;
   let oldIndex = -1;
   for (let i = 0; i < events.length; i++) {

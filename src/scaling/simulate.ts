@@ -200,9 +200,9 @@ function replay(controller: HpaController, scenario: Scenario, template: PodTemp
   let previous: readonly SimulatedMetric[] = NONE;
   for (let time = 0; time <= scenario.duration; time += syncPeriod) {
     let readyReplicas = 0;
-    for (const b of batches) if (b.readyAt <= time) readyReplicas += b.count;
+    for (let i = 0; i < batches.length; i++) if (batches[i].readyAt <= time) readyReplicas += batches[i].count;
     const context: SimulationContext = { time, replicas, readyReplicas };
-    for (const { index, load } of fed) values[index] = loadAt(load, context);
+    for (let i = 0; i < fed.length; i++) values[fed[i].index] = loadAt(fed[i].load, context);
     pods.observe(batches, context);
     const record = controller._sync(time, replicas, replicas, pods, values);
     previous = metricsOf(record, previous);
@@ -239,7 +239,7 @@ function loadAt(load: Load, context: SimulationContext): Amount {
   if (typeof load === 'function') return load(context);
   if (Array.isArray(load)) {
     let value: Amount = 0;
-    for (const [from, v] of load) if (context.time >= from) value = v;
+    for (let i = 0; i < load.length; i++) if (context.time >= load[i][0]) value = load[i][1];
     return value;
   }
   return load;
@@ -445,20 +445,24 @@ function summarize(steps: SimulationStep[], syncPeriod: number, tolerance: numbe
   let failed = 0;
   let peak = 0;
   let lowest = Infinity;
-  for (const s of steps) {
-    peak = Math.max(peak, s.replicas, s.currentReplicas);
-    lowest = Math.min(lowest, s.replicas);
-    if (s.reasons.includes('FailedComputeMetricsReplicas')) failed++;
+  // indexed loops and plain comparisons: this runs once per replay, mostly before V8 optimizes it
+  for (let i = 0; i < steps.length; i++) {
+    const s = steps[i];
+    if (s.replicas > peak) peak = s.replicas;
+    if (s.currentReplicas > peak) peak = s.currentReplicas;
+    if (s.replicas < lowest) lowest = s.replicas;
+    if (s.reasons.length !== 0 && s.reasons.includes('FailedComputeMetricsReplicas')) failed++;
     if (s.replicas !== s.currentReplicas) {
       changes++;
       lastChange = s.time;
     }
     let governing = -Infinity;
     let computed = 0;
-    for (const m of s.metrics) {
+    for (let j = 0; j < s.metrics.length; j++) {
+      const m = s.metrics[j];
       if (m.value === undefined) continue;
       computed++;
-      governing = Math.max(governing, m.value / m.target);
+      if (m.value / m.target > governing) governing = m.value / m.target;
     }
     if (!computed) continue;
     if (timeToTarget === undefined && computed === s.metrics.length && Math.abs(governing - 1) <= tolerance + 1e-9) timeToTarget = s.time;
