@@ -7,10 +7,10 @@ import {
 
 /**
  * The Kubernetes HPA controller's decisions, replayed: a port of
- * `pkg/controller/podautoscaler/horizontal.go` (reconcileAutoscaler and the
- * normalization paths) and `replica_calculator.go` (per-metric arithmetic,
- * pod grouping), Kubernetes 1.33+ (per-direction tolerances). Function names
- * below follow the Go functions they port.
+ * `pkg/controller/podautoscaler/horizontal.go` (reconcileAutoscaler, the
+ * per-metric dispatch and the normalization paths), Kubernetes 1.33+
+ * (per-direction tolerances), over the replica calculator of
+ * `replica-calculator.ts`. Function names below follow the Go functions they port.
  */
 
 /** What the controller sees at one sync. */
@@ -139,9 +139,8 @@ const REASON_LISTS = new Map<number, readonly string[]>([[0, []]]);
 /**
  * The condition reasons and events of one sync, gathered as a set of bits,
  * so that a sync builds no list: `list()` returns the set's one shared list.
- * @internal
  */
-export class ReasonSet {
+class ReasonSet {
   private bits = 0;
 
   public add(reason: string): void {

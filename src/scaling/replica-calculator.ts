@@ -120,12 +120,12 @@ const MILLI = Quantity.parse('1m');
 /** The start time of a pod that started "long ago" (a finite time, so that start + delay > start, as in Go). */
 export const LONG_AGO = -1e12;
 
-export function isWithin(t: Tolerances, ratio: number): boolean {
+function isWithin(t: Tolerances, ratio: number): boolean {
   return 1.0 - t.scaleDown <= ratio && ratio <= 1.0 + t.scaleUp;
 }
 
 /** Go's `int32(math.Ceil(x))` for the values the controller produces, clamped at MaxInt32 as upstream does. */
-export function ceilInt32(x: number): number {
+function ceilInt32(x: number): number {
   return x > MAX_INT32 ? MAX_INT32 : Math.ceil(x);
 }
 

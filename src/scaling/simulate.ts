@@ -361,7 +361,7 @@ class BatchPods extends PodTable {
       this.readySince[runs] = old ? LONG_AGO : isReady ? b.readyAt : b.createdAt;
       runs++;
     }
-    this.length = runs;
+    this.setLength(runs);
   }
 
   public readSamples(name: string, container: string | undefined, resource: boolean): void {
