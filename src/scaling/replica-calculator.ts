@@ -391,6 +391,7 @@ function getMetricUsage(t: PodTable): number {
 /**
  * GetResourceReplicas (Utilization targets), over the samples `t.readSamples`
  * left; sets `t.utilization` and `t.rawAverage`.
+ * @internal
  */
 export function getResourceReplicas(
   t: PodTable, currentReplicas: number, targetUtilization: number, resource: string, container: string | undefined,
@@ -427,6 +428,7 @@ export function getResourceReplicas(
  * calcPlainMetricReplicas (AverageValue of Resource and ContainerResource;
  * Pods metrics, where `resource` is empty), over the samples `t.readSamples`
  * left; sets `t.usage`.
+ * @internal
  */
 export function calcPlainMetricReplicas(
   t: PodTable, currentReplicas: number, targetUsage: number, resource: string, s: CalculatorSettings, now: number,
@@ -467,7 +469,10 @@ function rebalanced(current: number, ratio: number, newRatio: number, counted: n
   return newReplicas;
 }
 
-/** getUsageRatioReplicaCount (Object and External `Value` targets): the ratio times the ready pods; from zero replicas, the ratio alone. */
+/**
+ * getUsageRatioReplicaCount (Object and External `Value` targets): the ratio times the ready pods; from zero replicas, the ratio alone.
+ * @internal
+ */
 export function getUsageRatioReplicaCount(currentReplicas: number, ratio: number, tolerances: Tolerances, t: PodTable): number {
   if (currentReplicas === 0) return Math.ceil(ratio);
   if (isWithin(tolerances, ratio)) return currentReplicas;
