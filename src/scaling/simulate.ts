@@ -194,7 +194,8 @@ function replay(controller: HpaController, scenario: Scenario, template: PodTemp
   const values: (Amount | undefined)[] = controller.metricNames.map(() => undefined);
   const fed = controller.metricNames.flatMap((m, index) => (m.type === 'Object' || m.type === 'External'
     ? [{ index, load: scenario.load.metrics![m.name] }] : []));
-  let batches: PodBatch[] = scenario.initialReplicas ? [batchOf(-Infinity, -Infinity, scenario.initialReplicas)] : [];
+  let batches: PodBatch[] = [];
+  if (scenario.initialReplicas) batches.push(batchOf(-Infinity, -Infinity, scenario.initialReplicas));
   let replicas = scenario.initialReplicas;
   const steps: SimulationStep[] = [];
   let previous: readonly SimulatedMetric[] = NONE;
@@ -409,25 +410,25 @@ function share(podMilli: number, containerRequest: number, podRequest: number): 
 
 /**
  * The ReplicaSet's response: new pods start now, in a new batch; removed pods
- * go unready-first, then newest-first. Batches stay in creation order.
+ * go unready first, then newest first. Batches are in creation order and all
+ * take `podStartup` to turn Ready, so the unready ones are the newest: both
+ * orders remove from the end.
  */
 function resize(batches: PodBatch[], current: number, replicas: number, time: number, startup: number): PodBatch[] {
-  if (replicas > current) return [...batches, batchOf(time, time + startup, replicas - current)];
   if (replicas === current) return batches;
-  const order = batches.map((_, i) => i)
-    .sort((a, b) => (batches[b].readyAt > time ? 1 : 0) - (batches[a].readyAt > time ? 1 : 0) || batches[b].createdAt - batches[a].createdAt);
-  const kept = batches.map(b => b.count);
-  let excess = current - replicas;
-  for (const i of order) {
-    const removed = Math.min(excess, kept[i]);
-    kept[i] -= removed;
-    excess -= removed;
-    if (!excess) break;
+  const out = batches.slice();
+  if (replicas > current) {
+    out.push(batchOf(time, time + startup, replicas - current));
+    return out;
   }
-  const out: PodBatch[] = [];
-  batches.forEach((b, i) => {
-    if (kept[i] > 0) out.push(kept[i] === b.count ? b : batchOf(b.createdAt, b.readyAt, kept[i]));
-  });
+  let excess = current - replicas;
+  for (let i = out.length - 1; i >= 0 && excess > 0; i--) {
+    const b = out[i];
+    const removed = Math.min(excess, b.count);
+    excess -= removed;
+    if (removed === b.count) out.pop();
+    else out[i] = batchOf(b.createdAt, b.readyAt, b.count - removed);
+  }
   return out;
 }
 
@@ -437,24 +438,45 @@ function batchOf(createdAt: number, readyAt: number, count: number): PodBatch {
 }
 
 function summarize(steps: SimulationStep[], syncPeriod: number, tolerance: number, duration: number): SimulationSummary {
-  let timeToTarget: number | undefined;
-  let above = 0;
-  let below = 0;
-  let changes = 0;
-  let lastChange = -Infinity;
-  let failed = 0;
-  let peak = 0;
-  let lowest = Infinity;
+  const t = tally(steps, syncPeriod, tolerance);
+  const settleWindow = Math.min(600, duration / 4);
+  return {
+    timeToTarget: t.timeToTarget < 0 ? undefined : t.timeToTarget, peakReplicas: t.peak, lowestReplicas: t.lowest === Infinity ? 0 : t.lowest,
+    replicaChanges: t.changes, settled: t.lastChange < duration - settleWindow, settleWindow, timeAboveTarget: t.above,
+    timeBelowTarget: t.below, failedSyncs: t.failed,
+  };
+}
+
+/** What the summary counts over the steps. */
+interface Tally {
+  /** -1 until reached (a number from the start, so the object keeps one shape). */
+  timeToTarget: number;
+  above: number;
+  below: number;
+  changes: number;
+  lastChange: number;
+  failed: number;
+  peak: number;
+  lowest: number;
+}
+
+/**
+ * One pass over the steps. Nothing follows the loop but the return: V8 reuses
+ * the code it compiles in the middle of the loop for every replay, and code
+ * after the loop that had not run by then would be thrown away each time.
+ */
+function tally(steps: SimulationStep[], syncPeriod: number, tolerance: number): Tally {
+  const t: Tally = { timeToTarget: -1, above: 0, below: 0, changes: 0, lastChange: -Infinity, failed: 0, peak: 0, lowest: Infinity };
   // indexed loops and plain comparisons: this runs once per replay, mostly before V8 optimizes it
   for (let i = 0; i < steps.length; i++) {
     const s = steps[i];
-    if (s.replicas > peak) peak = s.replicas;
-    if (s.currentReplicas > peak) peak = s.currentReplicas;
-    if (s.replicas < lowest) lowest = s.replicas;
-    if (s.reasons.length !== 0 && s.reasons.includes('FailedComputeMetricsReplicas')) failed++;
+    if (s.replicas > t.peak) t.peak = s.replicas;
+    if (s.currentReplicas > t.peak) t.peak = s.currentReplicas;
+    if (s.replicas < t.lowest) t.lowest = s.replicas;
+    if (s.reasons.length !== 0 && s.reasons.includes('FailedComputeMetricsReplicas')) t.failed++;
     if (s.replicas !== s.currentReplicas) {
-      changes++;
-      lastChange = s.time;
+      t.changes++;
+      t.lastChange = s.time;
     }
     let governing = -Infinity;
     let computed = 0;
@@ -465,14 +487,9 @@ function summarize(steps: SimulationStep[], syncPeriod: number, tolerance: numbe
       if (m.value / m.target > governing) governing = m.value / m.target;
     }
     if (!computed) continue;
-    if (timeToTarget === undefined && computed === s.metrics.length && Math.abs(governing - 1) <= tolerance + 1e-9) timeToTarget = s.time;
-    if (governing > 1 + tolerance) above += syncPeriod;
-    else if (governing < 1 - tolerance) below += syncPeriod;
+    if (t.timeToTarget < 0 && computed === s.metrics.length && Math.abs(governing - 1) <= tolerance + 1e-9) t.timeToTarget = s.time;
+    if (governing > 1 + tolerance) t.above += syncPeriod;
+    else if (governing < 1 - tolerance) t.below += syncPeriod;
   }
-  const settleWindow = Math.min(600, duration / 4);
-  return {
-    timeToTarget, peakReplicas: peak, lowestReplicas: lowest === Infinity ? 0 : lowest,
-    replicaChanges: changes, settled: lastChange < duration - settleWindow, settleWindow, timeAboveTarget: above, timeBelowTarget: below,
-      failedSyncs: failed,
-  };
+  return t;
 }
