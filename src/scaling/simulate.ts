@@ -194,8 +194,7 @@ function replay(controller: HpaController, scenario: Scenario, template: PodTemp
   const values: (Amount | undefined)[] = controller.metricNames.map(() => undefined);
   const fed = controller.metricNames.flatMap((m, index) => (m.type === 'Object' || m.type === 'External'
     ? [{ index, load: scenario.load.metrics![m.name] }] : []));
-  let batches: PodBatch[] = [];
-  if (scenario.initialReplicas) batches.push(batchOf(-Infinity, -Infinity, scenario.initialReplicas));
+  let batches: PodBatch[] = scenario.initialReplicas ? [batchOf(-Infinity, -Infinity, scenario.initialReplicas)] : [];
   let replicas = scenario.initialReplicas;
   const steps: SimulationStep[] = [];
   let previous: readonly SimulatedMetric[] = NONE;
