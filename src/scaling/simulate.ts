@@ -307,8 +307,9 @@ function valueOf(r: SyncRecord, i: number): number | undefined {
 }
 
 /**
- * The target's pods as the metrics APIs report them, one run per batch:
- * Ready pods have samples, the others do not yet. The loads are read once
+ * The target's pods as the metrics APIs report them, a run per batch (the
+ * settled ones together, see `observe`): Ready pods have samples, the
+ * others do not yet. The loads are read once
  * per sync (cpu, then memory, then the Pods metrics); containers are listed
  * only when a ContainerResource metric reads them.
  */
