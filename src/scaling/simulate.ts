@@ -383,19 +383,17 @@ class BatchPods extends PodTable {
     for (let i = 0; i < this.length; i++) this.samples[i] = this.ready[i] ? sample : NaN;
   }
 
+  /** The template's requests, already in milli-units (the pod's is the sum over its containers). */
   public readRequests(resource: string, container: string | undefined): void {
     const t = this.template;
     const cpu = resource === 'cpu';
-    const listed = this.containers && t ? t.containers : undefined;
-    let request = 0;
+    let request: number;
     if (container !== undefined) {
-      const c = listed?.find(x => x.name === container);
+      const c = this.containers ? t?.containers.find(x => x.name === container) : undefined;
       if (!c) throw new Error(`container ${container} not found in Pod pod-0`);
-      request = milliOf((cpu ? c.cpu : c.memory) / 1000);
-    } else if (listed?.length) {
-      for (const c of listed) request += milliOf((cpu ? c.cpu : c.memory) / 1000);
-    } else if (t && !this.containers) {
-      request = milliOf((cpu ? t.cpu : t.memory) / 1000);
+      request = cpu ? c.cpu : c.memory;
+    } else if (t && (!this.containers || t.containers.length)) {
+      request = cpu ? t.cpu : t.memory;
     } else {
       throw new Error(`missing request for ${resource} in Pod pod-0`);
     }
