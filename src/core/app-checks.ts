@@ -1,7 +1,8 @@
 import { ApiObject, Chart, JsonPatch } from 'cdk8s';
 import { IConstruct } from 'constructs';
 import { DNS_LABEL_RULE, describe, isDnsLabel } from './assertions';
-import { appConstructs, ensureRenderPass, renderedJson } from './render-pass';
+import { AppContext, AppSlot } from './app-context';
+import { appConstructs, renderedJson } from './render-pass';
 
 /** Kinds that live outside namespaces (the ones a cdk8s app commonly renders). */
 const CLUSTER_SCOPED_KINDS: ReadonlySet<string> = new Set([
@@ -11,23 +12,24 @@ const CLUSTER_SCOPED_KINDS: ReadonlySet<string> = new Set([
   'ValidatingAdmissionPolicyBinding', 'PriorityLevelConfiguration', 'FlowSchema', 'VolumeAttachment',
 ]);
 
-const CHECKS = Symbol.for('cdk8s-autoscaling.AppChecks');
-const SHARED = Symbol.for('cdk8s-autoscaling.SharedObjects');
+/** The library's constructs of an app, and the cluster-scoped objects whose Chart namespace they removed. */
+interface Library {
+  readonly constructs: Set<IConstruct>;
+  readonly unnamespaced: Set<ApiObject>;
+}
 
 /**
- * Registers, once per app, the checks every app using this library gets:
+ * The checks every app using this library gets, registered once per app:
  * every Chart's namespace is a DNS label; no cluster-scoped object carries
  * a namespace; no two objects share kind, namespace and name.
  */
-function registerAppChecks(scope: IConstruct): void {
-  const root = scope.node.root as any;
-  if (root[CHECKS]) return;
-  Object.defineProperty(root, CHECKS, { value: true, enumerable: false });
-  ensureRenderPass(root);
-  root.node.addValidation({ validate: () => appProblems(root) });
-}
+const LIBRARY = new AppSlot<Library>('the library constructs of the app', root => {
+  const library: Library = { constructs: new Set(), unnamespaced: new Set() };
+  root.node.addValidation({ validate: () => appProblems(root, library) });
+  return library;
+});
 
-function appProblems(root: IConstruct): string[] {
+function appProblems(root: IConstruct, library: Library): string[] {
   const out: string[] = [];
   const seen = new Map<string, IConstruct>();
   for (const c of appConstructs(root)) {
@@ -36,14 +38,15 @@ function appProblems(root: IConstruct): string[] {
     }
     if (!ApiObject.isApiObject(c)) continue;
     const clusterScoped = CLUSTER_SCOPED_KINDS.has(c.kind);
-    if (clusterScoped && c.metadata.namespace !== undefined && !(c as any)[UNNAMESPACED] && renderedJson(c).metadata?.namespace !== undefined) {
+    if (clusterScoped && c.metadata.namespace !== undefined && !library.unnamespaced.has(c) && renderedJson(c).metadata?.namespace !== undefined) {
       out.push(`${c.kind} "${c.name}" (${c.node.path}) is cluster-scoped but carries namespace "${c.metadata.namespace}" (its Chart's); `
         + 'create it in a Chart without a namespace, or remove the field with addJsonPatch(JsonPatch.remove("/metadata/namespace"))');
     }
     const key = `${c.kind} ${clusterScoped ? '' : `${c.metadata.namespace ?? 'default'}/`}${c.name}`;
     const first = seen.get(key);
     if (first) {
-      out.push(`two objects are ${c.apiVersion} ${key}: ${ownerOf(first)} and ${ownerOf(c)}; the second would overwrite the first when applied. `
+      out.push(`two objects are ${c.apiVersion} ${key}: ${ownerOf(first, library)} and ${ownerOf(c, library)}; the second would overwrite the first `
+        + `when applied. `
         + `Rename one`);
     } else {
       seen.set(key, c);
@@ -53,15 +56,13 @@ function appProblems(root: IConstruct): string[] {
 }
 
 /** How a message names the construct that rendered an object: the outermost library construct above it, or its path. */
-function ownerOf(obj: IConstruct): string {
+function ownerOf(obj: IConstruct, library: Library): string {
   let owner: IConstruct | undefined;
   for (let s = obj.node.scope; s; s = s.node.scope) {
-    if ((s as any)[OWNER]) owner = s;
+    if (library.constructs.has(s)) owner = s;
   }
   return owner ? `${describe(owner)} (${obj.node.path})` : obj.node.path;
 }
-
-const OWNER = Symbol.for('cdk8s-autoscaling.Owner');
 
 /**
  * Finishes a library construct: its cluster-scoped objects lose the
@@ -69,17 +70,32 @@ const OWNER = Symbol.for('cdk8s-autoscaling.Owner');
  * are registered.
  */
 export function finishConstruct(construct: IConstruct): void {
-  Object.defineProperty(construct, OWNER, { value: true, enumerable: false, configurable: true });
+  const library = AppContext.of(construct).get(LIBRARY);
+  library.constructs.add(construct);
   for (const c of construct.node.findAll()) {
-    if (ApiObject.isApiObject(c) && CLUSTER_SCOPED_KINDS.has(c.kind) && c.metadata.namespace !== undefined && !(c as any)[UNNAMESPACED]) {
+    if (ApiObject.isApiObject(c) && CLUSTER_SCOPED_KINDS.has(c.kind) && c.metadata.namespace !== undefined && !library.unnamespaced.has(c)) {
       c.addJsonPatch(JsonPatch.remove('/metadata/namespace'));
-      Object.defineProperty(c, UNNAMESPACED, { value: true, enumerable: false });
+      library.unnamespaced.add(c);
     }
   }
-  registerAppChecks(construct);
+  for (const register of APP_CHECKS) register(construct);
 }
 
-const UNNAMESPACED = Symbol.for('cdk8s-autoscaling.Unnamespaced');
+/**
+ * The registrations of the app-wide checks of the folders above core/ (every
+ * HPA, Pod Security, ...): each is called for every library construct, so
+ * an app with any construct of this library gets every check, whichever
+ * constructs it uses. Registered by the modules that define the checks.
+ */
+const APP_CHECKS: ((scope: IConstruct) => void)[] = [];
+
+/** Adds a registration that {@link finishConstruct} calls for every library construct (it must be idempotent per app). */
+export function registerAppCheck(register: (scope: IConstruct) => void): void {
+  APP_CHECKS.push(register);
+}
+
+/** The objects several constructs of the app share, by `kind/name`. */
+const SHARED = new AppSlot('objects several constructs share', () => new Map<string, SharedEntry>());
 
 interface SharedEntry {
   readonly owner: IConstruct;
@@ -94,9 +110,7 @@ interface SharedEntry {
  * refused (naming both constructs) when they ask for different ones.
  */
 export function renderOnce(owner: IConstruct, kind: string, name: string, settings: object, render: () => ApiObject): ApiObject {
-  const root = owner.node.root as any;
-  if (!root[SHARED]) Object.defineProperty(root, SHARED, { value: new Map<string, SharedEntry>(), enumerable: false });
-  const shared: Map<string, SharedEntry> = root[SHARED];
+  const shared = AppContext.of(owner).get(SHARED);
   const key = `${kind}/${name}`;
   const text = JSON.stringify(settings);
   const entry = shared.get(key);

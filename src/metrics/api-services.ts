@@ -1,16 +1,28 @@
 import { IConstruct } from 'constructs';
+import { AppContext, AppSlot } from '../core/app-context';
 import { describe } from '../core/assertions';
 
-const CLAIMS = Symbol.for('cdk8s-autoscaling.ApiServiceClaims');
+/** Who serves each APIService name (`v1beta1.metrics.k8s.io`) in the app. */
+const CLAIMS = new AppSlot('APIService claims', () => new Map<string, IConstruct[]>());
 
-type Claims = Map<string, IConstruct[]>;
+/** A metrics API group the app serves: who serves it, and the metric names it serves (read at synth, once every rule is added). */
+export interface MetricsServed {
+  readonly who: string;
+  names(): string[];
+}
 
-function claimsOf(root: IConstruct): Claims {
-  const r = root as any;
-  if (!r[CLAIMS]) {
-    Object.defineProperty(r, CLAIMS, { value: new Map(), enumerable: false });
-  }
-  return r[CLAIMS];
+/** The metrics API groups (`custom.metrics.k8s.io`, ...) the app's own adapters serve. */
+export type ServedMetrics = Map<string, MetricsServed>;
+
+const SERVED = new AppSlot<ServedMetrics>('metrics API groups the app serves', () => new Map());
+
+/** The metrics API groups the app's constructs serve, with the names they serve. */
+export function servedMetrics(scope: IConstruct): ServedMetrics {
+  return AppContext.of(scope).get(SERVED);
+}
+
+function claimsOf(scope: IConstruct): Map<string, IConstruct[]> {
+  return AppContext.of(scope).get(CLAIMS);
 }
 
 /**
@@ -19,8 +31,11 @@ function claimsOf(root: IConstruct): Claims {
  * constructs of one app claim the same name, the synth fails with a message
  * naming both.
  */
-export function claimApiService(owner: IConstruct, name: string): void {
-  const claims = claimsOf(owner.node.root);
+export function claimApiService(owner: IConstruct, name: string, served: () => string[]): void {
+  const group = name.slice(name.indexOf('.') + 1);
+  const servers = servedMetrics(owner);
+  if (!servers.has(group)) servers.set(group, { who: describe(owner), names: () => [...served()].sort() });
+  const claims = claimsOf(owner);
   const list = claims.get(name) ?? [];
   list.push(owner);
   claims.set(name, list);
@@ -35,4 +50,31 @@ export function claimApiService(owner: IConstruct, name: string): void {
       },
     });
   }
+}
+
+/** The name of `names` nearest to `name` (edit distance), when it is near enough to be a likely typo. */
+export function closest(name: string, names: readonly string[]): string | undefined {
+  let best: string | undefined;
+  let bestDistance = Infinity;
+  for (const candidate of names) {
+    const d = editDistance(name, candidate);
+    if (d < bestDistance) {
+      best = candidate;
+      bestDistance = d;
+    }
+  }
+  return best !== undefined && bestDistance <= Math.max(2, Math.floor(name.length / 3)) ? best : undefined;
+}
+
+/** Levenshtein distance. */
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const row = [i];
+    for (let j = 1; j <= b.length; j++) {
+      row[j] = Math.min(previous[j] + 1, row[j - 1] + 1, previous[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+    previous = row;
+  }
+  return previous[b.length];
 }

@@ -8,7 +8,6 @@ import { assertDnsLabel, assertDnsSubdomain, describe, isDnsSubdomain } from '..
 import { checkPodSettings, PodSettings, withContainerSettings, withPodSettings } from '../core/pod-settings';
 import { enforceRequestsEqualLimits } from '../policy/requests-equal-limits';
 import { Problems } from '../core/problems';
-import { MemoizedKubeDeployment, MemoizedKubePodDisruptionBudget, MemoizedKubeService } from '../core/fast-render';
 import { guaranteedResources, ResourceAmounts } from '../core/resources';
 import { goDuration, httpProbe, imageRef, mergeArgs, restrictedSecurityContext } from '../core/pod-spec';
 
@@ -194,7 +193,7 @@ export class MetricsServer extends Construct {
     this.namespace = s.namespace;
     const meta = (name: string, ns?: string) => ({ name, ...(ns ? { namespace: ns } : {}), labels: { ...LABELS } });
     this.renderRbac(meta, s.namespace);
-    this.service = new MemoizedKubeService(this, 'Service', {
+    this.service = new k8s.KubeService(this, 'Service', {
       metadata: meta(NAME, s.namespace),
       spec: {
         ports: [{ appProtocol: 'https', name: 'https', port: 443, protocol: 'TCP', targetPort: k8s.IntOrString.fromString('https') }],
@@ -203,7 +202,7 @@ export class MetricsServer extends Construct {
     });
     this.deployment = this.renderDeployment(props, s, meta(NAME, s.namespace));
     if (s.ha) {
-      new MemoizedKubePodDisruptionBudget(this, 'PodDisruptionBudget', {
+      new k8s.KubePodDisruptionBudget(this, 'PodDisruptionBudget', {
         metadata: meta(NAME, s.namespace),
         spec: { minAvailable: k8s.IntOrString.fromNumber(1), selector: { matchLabels: { ...LABELS } } },
       });
@@ -215,7 +214,7 @@ export class MetricsServer extends Construct {
         service: { name: NAME, namespace: s.namespace }, version: 'v1beta1', versionPriority: 100,
       },
     });
-    claimApiService(this, 'v1beta1.metrics.k8s.io');
+    claimApiService(this, 'v1beta1.metrics.k8s.io', () => ['cpu', 'memory']);
     enforceRequestsEqualLimits(this);
     finishConstruct(this);
   }
@@ -315,7 +314,7 @@ export class MetricsServer extends Construct {
       volumeMounts: [{ mountPath: '/tmp', name: 'tmp-dir' }, ...(ca ? [{ mountPath: KUBELET_CA_DIR, name: 'kubelet-ca', readOnly: true }] : [])],
     }, props);
     const caVolume = ca && (ca.secretName !== undefined ? { secret: { secretName: ca.secretName } } : { configMap: { name: ca.configMapName! } });
-    return new MemoizedKubeDeployment(this, 'Deployment', {
+    return new k8s.KubeDeployment(this, 'Deployment', {
       metadata: props.kubeletInsecureTls ? { ...metadata, annotations: { [KUBELET_INSECURE_TLS_ANNOTATION]: INSECURE_TLS_NOTE } } : metadata,
       spec: {
         ...(s.ha ? { replicas: 2 } : {}),

@@ -14,7 +14,6 @@ import { enforceRequestsEqualLimits } from '../policy/requests-equal-limits';
 import { Problems } from '../core/problems';
 import { IPrometheus } from '../monitoring/prometheus-selection';
 import { fillTemplate, promqlSyntaxError, templateFields } from '../core/promql';
-import { declareFallback, MemoizedKubeDeployment, MemoizedKubePodDisruptionBudget, MemoizedKubeService } from '../core/fast-render';
 import { guaranteedResources, ResourceAmounts } from '../core/resources';
 import { goDuration, httpProbe, imageRef, mergeArgs, restrictedSecurityContext } from '../core/pod-spec';
 
@@ -413,7 +412,6 @@ export class PromAdapter extends Construct {
       data: { 'config.yaml': Lazy.any({ produce: () => this.renderConfig() }) as any },
     });
     this.deployment = this.renderDeployment(props, s, meta(this.name, this.namespace), selector);
-    declareFallback(this.deployment, 'the config checksum annotation depends on rules added later: a Lazy, resolved at synth');
     this.service = this.renderService(meta, selector, s.replicas);
     if (props.serviceMonitor ?? true) this.renderServiceMonitor(props.serviceMonitorLabels, selector);
     this.node.addValidation({
@@ -510,7 +508,7 @@ export class PromAdapter extends Construct {
           topologyKey: 'kubernetes.io/hostname' } }],
       },
     };
-    return new MemoizedKubeDeployment(this, 'Deployment', {
+    return new k8s.KubeDeployment(this, 'Deployment', {
       metadata,
       spec: {
         replicas: s.replicas,
@@ -544,7 +542,7 @@ export class PromAdapter extends Construct {
 
   /** The Service, the PodDisruptionBudget when replicated, and the NetworkPolicy. */
   private renderService(meta: (name: string, namespace?: string) => k8s.ObjectMeta, selector: Record<string, string>, replicas: number): ApiObject {
-    const service = new MemoizedKubeService(this, 'Service', {
+    const service = new k8s.KubeService(this, 'Service', {
       metadata: meta(this.name, this.namespace),
       spec: {
         ports: [{ name: 'https', port: 443, protocol: 'TCP', targetPort: k8s.IntOrString.fromString('https') }],
@@ -552,7 +550,7 @@ export class PromAdapter extends Construct {
       },
     });
     if (replicas > 1) {
-      new MemoizedKubePodDisruptionBudget(this, 'PodDisruptionBudget', {
+      new k8s.KubePodDisruptionBudget(this, 'PodDisruptionBudget', {
         metadata: meta(this.name, this.namespace),
         spec: { minAvailable: k8s.IntOrString.fromNumber(1), selector: { matchLabels: selector } },
       });
@@ -733,6 +731,12 @@ export class PromAdapter extends Construct {
     return metric;
   }
 
+  /** The metric names this adapter serves on `group`: its rules' names, or cpu and memory for resource metrics. */
+  private namesServed(group: string): string[] {
+    if (group === 'metrics.k8s.io') return ['cpu', 'memory'];
+    return [...this.metrics.values()].filter(m => m.api === group).map(m => m.metricName);
+  }
+
   /** Renders the APIService(s) and RBAC of an API the first time a rule needs it. */
   private serve(group: string): void {
     if (this.apisServed.has(group)) return;
@@ -753,7 +757,7 @@ export class PromAdapter extends Construct {
           versionPriority,
         },
       });
-      claimApiService(this, name);
+      claimApiService(this, name, () => this.namesServed(group));
     }
     // Read access to the API, for the HPA controller (least privilege: read verbs only).
     const role = `${kind}-metrics-server-resources`;

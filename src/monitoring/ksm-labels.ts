@@ -1,7 +1,6 @@
 import { IConstruct } from 'constructs';
+import { AppContext, AppSlot } from '../core/app-context';
 import { describe } from '../core/assertions';
-
-const REGISTRY = Symbol.for('cdk8s-autoscaling.KsmLabels');
 
 /** The matcher that selects the series of the KubeStateMetrics of this library (its ServiceMonitor's jobLabel). */
 export const KSM_JOB = 'job="kube-state-metrics"';
@@ -20,13 +19,15 @@ interface Registry {
   readonly exporters: IConstruct[];
 }
 
-function registry(scope: IConstruct): Registry {
-  const root = scope.node.root as any;
-  if (root[REGISTRY]) return root[REGISTRY];
+/** The labels the app's constructs need kube-state-metrics to export, and the KubeStateMetrics that export them; checked at synth. */
+const KSM_LABELS = new AppSlot<Registry>('kube-state-metrics labels', root => {
   const reg: Registry = { needs: [], exporters: [] };
-  Object.defineProperty(root, REGISTRY, { value: reg, enumerable: false });
   root.node.addValidation({ validate: () => problems(reg) });
   return reg;
+});
+
+function registry(scope: IConstruct): Registry {
+  return AppContext.of(scope).get(KSM_LABELS);
 }
 
 /**

@@ -1,7 +1,8 @@
 import { ApiObject, Chart } from 'cdk8s';
 import { IConstruct } from 'constructs';
+import { AppContext, AppSlot } from '../core/app-context';
 import { describe } from '../core/assertions';
-import { ensureRenderPass, renderedJson } from '../core/render-pass';
+import { renderedJson } from '../core/render-pass';
 
 /** A Prometheus the app's metrics pipeline reads from and whose selectors pick the app's ServiceMonitors and PrometheusRules. */
 export interface IPrometheus {
@@ -20,16 +21,15 @@ interface Selector {
   readonly namespaces?: readonly string[];
 }
 
-const REGISTRY = Symbol.for('cdk8s-autoscaling.PrometheusSelection');
-
-function registry(scope: IConstruct): Selector[] {
-  const root = scope.node.root as any;
-  if (root[REGISTRY]) return root[REGISTRY];
+/** The Prometheus instances of the app; once there is one, every ServiceMonitor and PrometheusRule must be selected (checked at synth). */
+const PROMETHEUS_SELECTION = new AppSlot<Selector[]>('Prometheus selectors', root => {
   const list: Selector[] = [];
-  Object.defineProperty(root, REGISTRY, { value: list, enumerable: false });
-  ensureRenderPass(root);
   root.node.addValidation({ validate: () => unselected(root, list) });
   return list;
+});
+
+function registry(scope: IConstruct): Selector[] {
+  return AppContext.of(scope).get(PROMETHEUS_SELECTION);
 }
 
 /**

@@ -2,7 +2,8 @@ import { ApiObject } from 'cdk8s';
 import { IConstruct } from 'constructs';
 import { objectRef, POD_KINDS, POD_SPEC_PATHS, podSpecOf } from '../core/manifests';
 import { Quantity } from '../core/quantity';
-import { appConstructs, ensureRenderPass, oncePerRendering, renderedJson } from '../core/render-pass';
+import { AppContext, AppSlot } from '../core/app-context';
+import { appConstructs, oncePerRendering, renderedJson } from '../core/render-pass';
 
 /**
  * Options of the requests == limits policy.
@@ -116,10 +117,11 @@ export function formatViolations(violations: readonly PolicyViolation[]): string
   ].join('\n');
 }
 
-const POLICY = Symbol.for('cdk8s-autoscaling.RequestsEqualLimitsPolicy');
+/** The scopes of the app that enforce the policy, with their options. */
+const POLICY_SCOPES = new AppSlot('scopes that enforce requests == limits', () => new Map<IConstruct, RequestsEqualLimitsOptions>());
 
 function policyOf(c: IConstruct): RequestsEqualLimitsOptions | undefined {
-  return (c as any)[POLICY];
+  return AppContext.of(c).get(POLICY_SCOPES).get(c);
 }
 
 /**
@@ -135,16 +137,16 @@ function policyOf(c: IConstruct): RequestsEqualLimitsOptions | undefined {
  */
 export function enforceRequestsEqualLimits(scope: IConstruct, options: RequestsEqualLimitsOptions = {}): void {
   const registered = policyOf(scope) !== undefined;
-  ensureRenderPass(scope);
-  Object.defineProperty(scope, POLICY, { value: { ...options }, configurable: true, enumerable: false });
+  AppContext.of(scope).get(POLICY_SCOPES).set(scope, { ...options });
   if (registered) return;
 
   scope.node.addValidation({
     validate: () => {
-      const opts = policyOf(scope)!;
+      const scopes = AppContext.of(scope).get(POLICY_SCOPES);
+      const opts = scopes.get(scope)!;
       const violations: PolicyViolation[] = [];
       for (const c of appConstructs(scope)) {
-        if (!ApiObject.isApiObject(c) || !(c.kind in POD_SPEC_PATHS) || nearestPolicyScope(c) !== scope) continue;
+        if (!ApiObject.isApiObject(c) || !(c.kind in POD_SPEC_PATHS) || nearestPolicyScope(c, scopes) !== scope) continue;
         violations.push(...checkerFor(opts)(renderedJson(c)));
       }
       return violations.length ? [formatViolations(violations)] : [];
@@ -161,9 +163,9 @@ function checkerFor(options: RequestsEqualLimitsOptions): (json: any) => PolicyV
   return check;
 }
 
-function nearestPolicyScope(c: IConstruct): IConstruct | undefined {
+function nearestPolicyScope(c: IConstruct, scopes: Map<IConstruct, RequestsEqualLimitsOptions>): IConstruct | undefined {
   for (let s: IConstruct | undefined = c; s; s = s.node.scope) {
-    if (policyOf(s) !== undefined) return s;
+    if (scopes.has(s)) return s;
   }
   return undefined;
 }

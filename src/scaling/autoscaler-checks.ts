@@ -1,13 +1,14 @@
 import { ApiObject, Chart } from 'cdk8s';
 import { IConstruct } from 'constructs';
 import { podSpecOf } from '../core/manifests';
+import { AppContext, AppSlot } from '../core/app-context';
+import { registerAppCheck } from '../core/app-checks';
 import { Quantity } from '../core/quantity';
-import { unchangedProps } from '../core/fast-render';
-import { appConstructs, ensureRenderPass, oncePerRendering, renderedJson } from '../core/render-pass';
-import { groupOf, ResolvedTarget } from './scale-target';
+import { appConstructs, oncePerRendering, renderedJson } from '../core/render-pass';
+import { closest, ServedMetrics, servedMetrics } from '../metrics/api-services';
+import { groupOf, noScaleSubresource, ResolvedTarget } from './scale-target';
+import { resourcePodProblems } from './scaling-metric';
 import { MAX_PERIOD_SECONDS, MAX_WINDOW_SECONDS } from './scaling-rules';
-
-const REGISTRY = Symbol.for('cdk8s-autoscaling.AutoscalerChecks');
 
 /** A custom-resource target of an Autoscaler, checked against the app's CRDs. */
 interface CustomTarget {
@@ -17,38 +18,36 @@ interface CustomTarget {
 
 interface Registry {
   readonly customTargets: CustomTarget[];
+  /** The HPAs of Autoscalers, whose target checks the Autoscaler makes itself (naming the construct). */
+  readonly autoscalerHpas: Set<ApiObject>;
 }
 
 /**
- * Registers (once per app) the checks that look at the whole app's
- * autoscaling, and returns the app's registry:
+ * The checks that look at the whole app's autoscaling, registered once per
+ * app that uses any construct of this library:
  * - every HorizontalPodAutoscaler, from any construct or raw L1 object, as
- *   rendered (JSON patches included), against the API server's rules;
+ *   rendered (JSON patches included), against the API server's rules, its
+ *   target in the app (no spec.replicas, requests for Utilization targets,
+ *   a kind with a scale subresource) and the metrics the app's adapters serve;
  * - one autoscaler per target: two HPAs, or an HPA and a KEDA ScaledObject
  *   (KEDA makes its own HPA), on one workload would fight;
  * - custom-resource targets whose CRD the app renders declare the scale subresource.
  */
-function registry(scope: IConstruct): Registry {
-  const root = scope.node.root as any;
-  if (root[REGISTRY]) return root[REGISTRY];
-  const reg: Registry = { customTargets: [] };
-  Object.defineProperty(root, REGISTRY, { value: reg, enumerable: false });
-  ensureRenderPass(root);
+const AUTOSCALING = new AppSlot<Registry>('the app-wide autoscaling checks', root => {
+  const reg: Registry = { customTargets: [], autoscalerHpas: new Set() };
   root.node.addValidation({ validate: () => appProblems(root, reg) });
   return reg;
+});
+
+function registry(scope: IConstruct): Registry {
+  return AppContext.of(scope).get(AUTOSCALING);
 }
 
-/** HPAs whose spec an Autoscaler checked when it built them. */
-const CHECKED_SPECS = new WeakSet<ApiObject>();
+registerAppCheck(registry);
 
-/** Records that `hpa` was built from a spec that {@link checkAutoscaling} passed: unpatched, it needs no second check. */
-export function registerCheckedHpa(hpa: ApiObject): void {
-  CHECKED_SPECS.add(hpa);
-}
-
-/** Makes sure the app-wide autoscaling checks run for the app of `scope`. */
-export function registerAutoscaling(scope: IConstruct): void {
-  registry(scope);
+/** Records the HPA of an Autoscaler: its target checks are the Autoscaler's own. */
+export function registerAutoscalerHpa(hpa: ApiObject): void {
+  registry(hpa).autoscalerHpas.add(hpa);
 }
 
 /** Checks a custom-resource target against the CRDs of the app at synth. */
@@ -61,8 +60,7 @@ interface Rendered {
   readonly ref: string;
   readonly namespace: string;
   readonly json: any;
-  /** The spec is the one its Autoscaler checked (no patch, no resolver changed it). */
-  readonly checked?: boolean;
+  readonly object: ApiObject;
 }
 
 function appProblems(root: IConstruct, reg: Registry): string[] {
@@ -71,20 +69,91 @@ function appProblems(root: IConstruct, reg: Registry): string[] {
   const crds: any[] = [];
   const quotas: Rendered[] = [];
   const workloads: ApiObject[] = [];
+  const byKey = new Map<string, Rendered>();
   for (const c of appConstructs(root)) {
     if (!ApiObject.isApiObject(c)) continue;
-    if (c.kind === 'HorizontalPodAutoscaler') hpas.push(hpaOf(c));
+    if (c.kind === 'HorizontalPodAutoscaler') hpas.push(rendered(c));
     else if (c.kind === 'ScaledObject' && groupOf(c.apiVersion) === 'keda.sh') scaledObjects.push(rendered(c));
     else if (c.kind === 'CustomResourceDefinition') crds.push(renderedJson(c));
     else if (c.kind === 'ResourceQuota') quotas.push(rendered(c));
     else if (c.kind in SURGE_KINDS) workloads.push(c);
   }
+  const served = servedMetrics(root);
+  const targetOf = (h: Rendered) => {
+    if (!byKey.size) workloads.forEach(w => {
+      const r = rendered(w);
+      byKey.set(targetKey(r.namespace, { kind: w.kind, name: r.json.metadata?.name }), r);
+    });
+    return byKey.get(targetKey(h.namespace, h.json.spec?.scaleTargetRef));
+  };
   return [
-    ...hpas.flatMap(h => (h.checked ? [] : hpaSpecProblems(h.json).map(p => `HorizontalPodAutoscaler ${h.ref}: ${p}`))),
+    ...hpas.flatMap(h => [
+      ...hpaSpecProblems(h.json),
+      ...metricNameProblems(h.json, served),
+      ...(reg.autoscalerHpas.has(h.object) ? [] : targetProblems(h.json, targetOf(h))),
+    ].map(p => `HorizontalPodAutoscaler ${h.ref}: ${p}`)),
     ...sharedTargets(hpas, scaledObjects),
     ...reg.customTargets.flatMap(t => crdProblems(t, crds)),
     ...(quotas.length ? quotaProblems(quotas, hpas, workloads) : []),
   ];
+}
+
+/**
+ * What the HPA's target, as the app renders it, would break: a kind
+ * without a scale subresource, a fixed replica count, Utilization targets
+ * without requests. (An Autoscaler's target gets the same checks from the
+ * Autoscaler, named after it.)
+ */
+function targetProblems(hpa: any, target: Rendered | undefined): string[] {
+  const ref = hpa.spec?.scaleTargetRef ?? {};
+  const out: string[] = [];
+  if (ref.kind && ref.apiVersion && noScaleSubresource(ref.apiVersion, ref.kind)) {
+    out.push(`spec.scaleTargetRef is a ${ref.kind} (${ref.apiVersion}), which has no scale subresource; ${noScaleSubresource(ref.apiVersion, ref.kind)}`);
+  }
+  if (!target) return out;
+  if (target.json.spec?.replicas !== undefined) {
+    out.push(`target ${target.object.kind} ${target.ref} renders spec.replicas (${target.json.spec.replicas}); remove it: the HPA owns the replica `
+      + 'count, and GitOps would reset it on every sync');
+  }
+  const pod = podSpecOf(target.json)?.spec;
+  ((hpa.spec?.metrics ?? []) as any[]).forEach((m, i) => {
+    const source = m?.type === 'Resource' ? m.resource : m?.type === 'ContainerResource' ? m.containerResource : undefined;
+    if (!source) return;
+    const subject = `spec.metrics[${i}] (${m.type} metric "${source.name}"${source.container ? ` of container "${source.container}"` : ''})`;
+    out.push(...resourcePodProblems(pod, source.name, source.container, source.target?.type === 'Utilization', subject));
+  });
+  return out;
+}
+
+/** The API group and served name an HPA metric asks for. */
+function metricAsked(m: any): { group: string; name: string } | undefined {
+  switch (m?.type) {
+    case 'Resource': return { group: 'metrics.k8s.io', name: m.resource?.name };
+    case 'ContainerResource': return { group: 'metrics.k8s.io', name: m.containerResource?.name };
+    case 'Pods': return { group: 'custom.metrics.k8s.io', name: m.pods?.metric?.name };
+    case 'Object': return { group: 'custom.metrics.k8s.io', name: m.object?.metric?.name };
+    case 'External': return { group: 'external.metrics.k8s.io', name: m.external?.metric?.name };
+    default: return undefined;
+  }
+}
+
+/**
+ * Metrics of an API group whose server the app renders (one APIService per
+ * group and version in a cluster, so no other installation can serve it)
+ * must be metrics that server serves.
+ */
+function metricNameProblems(hpa: any, served: ServedMetrics): string[] {
+  return ((hpa.spec?.metrics ?? []) as any[]).flatMap((m, i) => {
+    const asked = metricAsked(m);
+    const server = asked && served.get(asked.group);
+    if (!asked || !server) return [];
+    const names = server.names();
+    if (names.includes(asked.name)) return [];
+    const guess = closest(asked.name, names);
+    return [`spec.metrics[${i}] (${m.type} metric "${asked.name}") asks ${asked.group} for "${asked.name}", but the app's ${server.who} serves `
+      + `that API (only one APIService per group in a cluster) and serves ${names.length ? names.map(n => `"${n}"`).join(', ') : 'no metric'}`
+      + `${guess ? `; did you mean "${guess}"?` : ''} Use a metric it serves, or add a rule that serves "${asked.name}"`];
+  });
 }
 
 /** Workload kinds whose pods a quota counts, and whether a rolling update adds pods (maxSurge). */
@@ -205,21 +274,10 @@ function overQuota(hard: Record<string, unknown>, needs: { pods: number; request
   return out;
 }
 
-/**
- * An HPA for the checks: an Autoscaler's, unchanged since it was checked,
- * as its props (what it renders, without rendering it); any other as rendered.
- */
-function hpaOf(c: ApiObject): Rendered {
-  const props = CHECKED_SPECS.has(c) ? unchangedProps(c) : undefined;
-  if (props === undefined) return rendered(c);
-  const namespace = c.metadata.namespace ?? 'default';
-  return { ref: `${namespace}/${c.metadata.name}`, namespace, json: props, checked: true };
-}
-
 function rendered(c: ApiObject): Rendered {
   const json = renderedJson(c);
   const namespace = json.metadata?.namespace ?? Chart.of(c).namespace ?? 'default';
-  return { ref: `${namespace}/${json.metadata?.name}`, namespace, json };
+  return { ref: `${namespace}/${json.metadata?.name}`, namespace, json, object: c };
 }
 
 /** `Deployment ns/name`, what an autoscaler's `scaleTargetRef` points at. */

@@ -1,11 +1,11 @@
 import { ApiObject, Chart } from 'cdk8s';
+import { k8s } from 'cdk8s-plus-27';
 import { Construct, IConstruct } from 'constructs';
 import { finishConstruct } from '../core/app-checks';
-import { registerAutoscaling, registerCheckedHpa, registerCustomTarget } from './autoscaler-checks';
+import { registerAutoscalerHpa, registerCustomTarget } from './autoscaler-checks';
 import { describe, isDnsLabel, isDnsSubdomain } from '../core/assertions';
 import { podSpecOf } from '../core/manifests';
 import { Problems } from '../core/problems';
-import { MemoizedKubeHorizontalPodAutoscalerV2 } from '../core/fast-render';
 import { oncePerRendering, renderedJson } from '../core/render-pass';
 import { AutoscalerTarget, resolveTarget, ResolvedTarget } from './scale-target';
 import { ScalingMetric } from './scaling-metric';
@@ -72,9 +72,6 @@ export interface AutoscalingSpec {
   readonly scaleDown: Required<ScalingRules>;
 }
 
-/** Where messages of an Autoscaler that a library construct renders point: at that construct. */
-const HOST = Symbol('cdk8s-autoscaling.Autoscaler.host');
-
 /** A library construct that renders an Autoscaler for its own workload. */
 export interface AutoscalerHost {
   /** How messages name the host: `ScalableFlaskApp "web"`. */
@@ -116,9 +113,12 @@ export class Autoscaler extends Construct {
    */
   public readonly _metrics: readonly ScalingMetric[];
 
-  constructor(scope: Construct, id: string, props: AutoscalerProps) {
+  /**
+   * @param host a library construct that renders this Autoscaler for its own
+   * workload (see {@link hostedAutoscaler}); not for apps.
+   */
+  constructor(scope: Construct, id: string, props: AutoscalerProps, host?: AutoscalerHost) {
     super(scope, id);
-    const host: AutoscalerHost | undefined = (props as any)[HOST];
     const problems = new Problems(host?.where ?? describe(this));
 
     const target = resolveTarget(props.target);
@@ -135,7 +135,7 @@ export class Autoscaler extends Construct {
     this.minReplicas = spec.minReplicas;
     this.maxReplicas = spec.maxReplicas;
     this.hpa = this.renderHpa(resolved!, namespace, props.labels, spec);
-    registerCheckedHpa(this.hpa);
+    registerAutoscalerHpa(this.hpa);
     this.registerChecks(resolved!, spec, problems.where);
     finishConstruct(this);
   }
@@ -159,7 +159,7 @@ export class Autoscaler extends Construct {
 
   private renderHpa(target: ResolvedTarget, namespace: string | undefined, labels: Record<string, string> | undefined,
     spec: AutoscalingSpec): ApiObject {
-    return new MemoizedKubeHorizontalPodAutoscalerV2(this, 'Resource', {
+    return new k8s.KubeHorizontalPodAutoscalerV2(this, 'Resource', {
       metadata: { name: this.name, ...(namespace !== undefined ? { namespace } : {}), ...(labels ? { labels: { ...labels } } : {}) },
       spec: {
         scaleTargetRef: { apiVersion: target.apiVersion, kind: target.kind, name: target.name },
@@ -173,7 +173,6 @@ export class Autoscaler extends Construct {
 
   /** What can change after construction (the target's pod template, other objects of the app) is checked at synth. */
   private registerChecks(target: ResolvedTarget, spec: AutoscalingSpec, where: string): void {
-    registerAutoscaling(this);
     if (target.custom) registerCustomTarget(this, where, target);
     const object = target.object;
     if (!object || target.custom) return;
@@ -197,7 +196,7 @@ export class Autoscaler extends Construct {
  * checks the same props with {@link checkAutoscaling} among its own first.
  */
 export function hostedAutoscaler(scope: Construct, id: string, props: AutoscalerProps, host: AutoscalerHost): Autoscaler {
-  return new Autoscaler(scope, id, Object.assign({ [HOST]: host }, props));
+  return new Autoscaler(scope, id, props, host);
 }
 
 /**

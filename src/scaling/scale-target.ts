@@ -1,5 +1,6 @@
 import { ApiObject } from 'cdk8s';
 import { IScalable } from 'cdk8s-plus-27';
+import { Construct } from 'constructs';
 import { isDnsLabel, isDnsSubdomain } from '../core/assertions';
 
 /** A reference to an object with a scale subresource, by name. */
@@ -119,8 +120,34 @@ export function resolveTarget(target: AutoscalerTarget | undefined): ResolvedTar
     const object = ApiObject.of(target as any);
     return { apiVersion: ref.apiVersion, kind: ref.kind, name: ref.name, namespace: object.metadata.namespace, object, custom: false };
   }
+  const object = target !== undefined && Construct.isConstruct(target) ? apiObjectOf(target) : undefined;
+  if (object) {
+    const refused = checkReference({
+      apiVersion: object.apiVersion, kind: object.kind, name: object.name, namespace: object.metadata.namespace, object, custom: false,
+    }, `target (cdk8s-plus ${object.kind} "${(object.node.scope ?? object).node.path}")`);
+    if (Array.isArray(refused)) return refused;
+  }
   return ['target is required: a cdk8s-plus Deployment or StatefulSet, an ApiObject of kind Deployment, StatefulSet or ReplicaSet, or '
     + 'ScaleTarget.custom({ apiVersion, kind, name })'];
+}
+
+/**
+ * For a kind of Kubernetes itself that has no scale subresource (a
+ * DaemonSet, a Job, a CronJob, a Pod...): what an HPA can scale instead;
+ * `undefined` for scalable kinds and custom resources.
+ */
+export function noScaleSubresource(apiVersion: string, kind: string): string | undefined {
+  if (kind in SCALABLE_BUILTINS || !BUILTIN_GROUPS.has(groupOf(apiVersion))) return undefined;
+  return `an HPA can scale ${Object.keys(SCALABLE_BUILTINS).join(', ')} or a custom resource whose CRD declares subresources.scale`;
+}
+
+/** The ApiObject a construct renders (a cdk8s-plus workload's), if it has one. */
+function apiObjectOf(c: Construct): ApiObject | undefined {
+  try {
+    return ApiObject.of(c);
+  } catch {
+    return undefined;
+  }
 }
 
 function checkReference(t: ResolvedTarget, field: string): ResolvedTarget | string[] {
@@ -128,9 +155,7 @@ function checkReference(t: ResolvedTarget, field: string): ResolvedTarget | stri
   if (!t.apiVersion || !t.kind) problems.push(`${field} needs apiVersion and kind`);
   if (!isDnsSubdomain(t.name)) problems.push(`${field} name "${t.name}" is not a valid object name`);
   if (t.namespace !== undefined && !isDnsLabel(t.namespace)) problems.push(`${field} namespace "${t.namespace}" is not a valid DNS label`);
-  if (t.apiVersion && t.kind && !(t.kind in SCALABLE_BUILTINS) && BUILTIN_GROUPS.has(groupOf(t.apiVersion))) {
-    problems.push(`${field} is a ${t.kind} (${t.apiVersion}), which has no scale subresource; an HPA can scale `
-      + `${Object.keys(SCALABLE_BUILTINS).join(', ')} or a custom resource whose CRD declares subresources.scale`);
-  }
+  const instead = t.apiVersion && t.kind ? noScaleSubresource(t.apiVersion, t.kind) : undefined;
+  if (instead) problems.push(`${field} is a ${t.kind} (${t.apiVersion}), which has no scale subresource; ${instead}`);
   return problems.length ? problems : t;
 }

@@ -182,26 +182,33 @@ function resourceKind(resource: ResourceName, container: string | undefined, tar
       }
       return out;
     },
-    podProblems: (pod, subject) => {
-      const containers = podContainers(pod);
-      if (container !== undefined) {
-        const c = containers.find(x => x.name === container);
-        if (!c) {
-          return [`${subject} names container "${container}", but the target's pod has only `
-            + `${containers.map(x => `"${x.name}"`).join(', ') || 'no containers'}; name one of those`];
-        }
-        return utilization && c.resources?.requests?.[resource] === undefined
-          ? [`${subject} is a Utilization target, but container "${container}" has no ${resource} request; the HPA would show <unknown> and never `
-            + `scale. Set resources.requests.${resource} on it, or use averageValue`]
-          : [];
-      }
-      if (!utilization) return [];
-      return containers.filter(c => c.resources?.requests?.[resource] === undefined).map(c =>
-        `${subject} needs a ${resource} request on every container of the pod, sidecars included, but container "${c.name}" has none; `
-        + `the HPA would show <unknown> and never scale. Set resources.requests.${resource} on it, or scale on ScalingMetric.containerResource(...) `
-          + `of the app's container instead`);
-    },
+    podProblems: (pod, subject) => resourcePodProblems(pod, resource, container, utilization, subject),
   };
+}
+
+/**
+ * What a Resource (or, with `container`, ContainerResource) metric needs of
+ * the target's pod spec (rendered JSON): the container it names, and for a
+ * Utilization target a request for the resource on every container it reads.
+ */
+export function resourcePodProblems(pod: any, resource: string, container: string | undefined, utilization: boolean, subject: string): string[] {
+  const containers = podContainers(pod);
+  if (container !== undefined) {
+    const c = containers.find(x => x.name === container);
+    if (!c) {
+      return [`${subject} names container "${container}", but the target's pod has only `
+        + `${containers.map(x => `"${x.name}"`).join(', ') || 'no containers'}; name one of those`];
+    }
+    return utilization && c.resources?.requests?.[resource] === undefined
+      ? [`${subject} is a Utilization target, but container "${container}" has no ${resource} request; the HPA would show <unknown> and never `
+        + `scale. Set resources.requests.${resource} on it, or use averageValue`]
+      : [];
+  }
+  if (!utilization) return [];
+  return containers.filter(c => c.resources?.requests?.[resource] === undefined).map(c =>
+    `${subject} needs a ${resource} request on every container of the pod, sidecars included, but container "${c.name}" has none; `
+    + `the HPA would show <unknown> and never scale. Set resources.requests.${resource} on it, or scale on ScalingMetric.containerResource(...) `
+    + `of the app's container instead`);
 }
 
 /** The containers whose requests the HPA adds up: the pod's containers and its restartable init containers (sidecars). */

@@ -12,7 +12,6 @@ import { enforceRequestsEqualLimits } from '../policy/requests-equal-limits';
 import { Problems } from '../core/problems';
 import { AdapterMetric, MetricsApi, PromAdapter } from '../metrics/prom-adapter';
 import { parseQuantity } from '../core/quantity';
-import { MemoizedKubeDeployment } from '../core/fast-render';
 import { PodSecurityLevel, ResourceQuotaPolicy } from '../policy/resource-quota-policy';
 import { guaranteedResources, parseAmounts, ParsedAmounts, ResourceAmounts } from '../core/resources';
 import { ScalingMetric } from '../scaling/scaling-metric';
@@ -359,7 +358,7 @@ export class OpportunisticFiller extends Construct {
 
   private renderDeployment(props: OpportunisticFillerProps, s: FillerSettings): ApiObject {
     const labels = { ...standardLabels(s.name, 'filler'), [FILLER_POD_LABEL]: 'true' };
-    return new MemoizedKubeDeployment(this, 'Deployment', {
+    return new k8s.KubeDeployment(this, 'Deployment', {
       metadata: { name: s.name, namespace: s.namespace, labels: standardLabels(s.name, 'filler') },
       spec: {
         selector: { matchLabels: selectorLabels(s.name, 'filler') },
@@ -404,7 +403,7 @@ export class OpportunisticFiller extends Construct {
     }));
     const bufferName = `${name}-buffer`;
     const labels = standardLabels(bufferName, 'buffer');
-    new MemoizedKubeDeployment(this, 'Buffer', {
+    new k8s.KubeDeployment(this, 'Buffer', {
       metadata: { name: bufferName, namespace, labels },
       spec: {
         replicas: buffer.replicas,

@@ -9,7 +9,6 @@ import { assertDnsLabel, assertInteger, describe } from '../core/assertions';
 import { checkPodSettings, PodSettings, withContainerSettings, withPodSettings } from '../core/pod-settings';
 import { enforceRequestsEqualLimits } from '../policy/requests-equal-limits';
 import { Problems } from '../core/problems';
-import { MemoizedKubeDeployment, MemoizedKubePodDisruptionBudget, MemoizedKubeService } from '../core/fast-render';
 import { guaranteedResources, ResourceAmounts } from '../core/resources';
 import { ScalingMetric } from '../scaling/scaling-metric';
 import { ScalingPolicyType, ScalingRules, SelectPolicy } from '../scaling/scaling-rules';
@@ -242,7 +241,7 @@ export class ScalableFlaskApp extends Construct {
     this.autoscaler = hostedAutoscaler(this, 'HPA', { ...settings.autoscaling, target: this.deployment, labels },
       { where, defaults: { scaleUp: WEB_SCALE_UP, scaleDown: WEB_SCALE_DOWN }, checked: settings.autoscalingSpec });
     this.hpa = this.autoscaler.hpa;
-    new MemoizedKubePodDisruptionBudget(this, 'PodDisruptionBudget', {
+    new k8s.KubePodDisruptionBudget(this, 'PodDisruptionBudget', {
       metadata: meta,
       spec: { maxUnavailable: k8s.IntOrString.fromNumber(settings.maxUnavailable), selector: { matchLabels: selectorLabels(settings.name, 'web') } },
     });
@@ -325,7 +324,7 @@ export class ScalableFlaskApp extends Construct {
     const metricsPort = props.metricsScraping?.port;
     if (metricsPort !== undefined) ports.push({ name: 'metrics', containerPort: metricsPort, protocol: 'TCP' });
     const probe = (timing: Omit<k8s.Probe, 'httpGet'>) => httpProbe(s.healthPath, 'http', { timeoutSeconds: 2, ...timing }, 'HTTP');
-    return new MemoizedKubeDeployment(this, 'Deployment', {
+    return new k8s.KubeDeployment(this, 'Deployment', {
       metadata: meta,
       spec: {
         selector: { matchLabels: selector },
@@ -376,7 +375,7 @@ export class ScalableFlaskApp extends Construct {
     if (metricsPort !== undefined) {
       ports.push({ name: 'metrics', port: metricsPort, targetPort: k8s.IntOrString.fromString('metrics'), protocol: 'TCP' });
     }
-    return new MemoizedKubeService(this, 'Service', {
+    return new k8s.KubeService(this, 'Service', {
       metadata: meta,
       spec: { type: s.serviceType, selector: selectorLabels(s.name, 'web'), ports },
     });
