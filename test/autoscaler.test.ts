@@ -1,8 +1,8 @@
-import { ApiObject, Chart, Duration, JsonPatch, Size, Testing } from 'cdk8s';
+import { ApiObject, App, Chart, Cron, Duration, JsonPatch, Size, Testing } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
 import { k8s } from 'cdk8s-plus-27';
 import {
-  AdapterMetric, Autoscaler, AutoscalerProps, MetricsApi, PromAdapter, ScaleTarget, ScalingMetric, ScalingPolicyType, SelectPolicy,
+  AdapterMetric, Autoscaler, AutoscalerProps, MetricsApi, MetricsServer, PromAdapter, ScaleTarget, ScalingMetric, ScalingPolicyType, SelectPolicy,
 } from '../src';
 import { expectSchemaValid, newChart, objectOf, synthApp, thrown } from './helpers';
 
@@ -395,4 +395,118 @@ describe('Autoscaler', () => {
       expect(msg).toContain('HorizontalPodAutoscaler shop/api: spec.behavior.scaleUp.policies is empty');
     });
   });
+
+  describe('every HPA of the app, not only the Autoscaler\'s', () => {
+    /** An app with one library construct (no Autoscaler), and a raw L1 HPA on `target`. */
+    function l1Hpa(spec: Partial<k8s.HorizontalPodAutoscalerSpecV2> & { scaleTargetRef?: any }): { app: App; chart: Chart } {
+      const { app, chart } = newChart();
+      new MetricsServer(chart, 'metrics');
+      new k8s.KubeHorizontalPodAutoscalerV2(chart, 'l1-hpa', {
+        metadata: { name: 'api', namespace: 'shop' },
+        spec: { scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'api' }, maxReplicas: 5, ...spec } as any,
+      });
+      return { app, chart };
+    }
+    const cpuUtilization = { type: 'Resource', resource: { name: 'cpu', target: { type: 'Utilization', averageUtilization: 70 } } };
+
+    test('an L1 HPA with minReplicas above maxReplicas, in an app without an Autoscaler', () => {
+      const { app } = l1Hpa({ minReplicas: 8, maxReplicas: 5 });
+      expect(thrown(() => synthApp(app))).toContain('HorizontalPodAutoscaler shop/api: spec.maxReplicas (5) is below spec.minReplicas (8)');
+    });
+
+    test("an L1 HPA whose target in the app renders spec.replicas, or lacks the requests a Utilization target needs", () => {
+      const { app, chart } = l1Hpa({ metrics: [cpuUtilization] as any });
+      l1Workload(chart, 'Deployment', 'api', { replicas: 3, containers: [{ name: 'proxy', image: 'envoy:1' }] });
+      const msg = thrown(() => synthApp(app));
+      expect(msg).toContain('HorizontalPodAutoscaler shop/api: target Deployment shop/api renders spec.replicas (3); remove it');
+      expect(msg).toContain('HorizontalPodAutoscaler shop/api: spec.metrics[0] (Resource metric "cpu") needs a cpu request on every container of '
+        + 'the pod, sidecars included, but container "proxy" has none');
+    });
+
+    test('an L1 HPA on a DaemonSet, a Job or a CronJob: no scale subresource', () => {
+      for (const [apiVersion, kind] of [['apps/v1', 'DaemonSet'], ['batch/v1', 'Job'], ['batch/v1', 'CronJob']]) {
+        const { app } = l1Hpa({ scaleTargetRef: { apiVersion, kind, name: 'agent' } });
+        expect(thrown(() => synthApp(app))).toContain(`HorizontalPodAutoscaler shop/api: spec.scaleTargetRef is a ${kind} (${apiVersion}), which has `
+          + 'no scale subresource; an HPA can scale Deployment, StatefulSet, ReplicaSet, ReplicationController or a custom resource');
+      }
+    });
+
+    test("a cdk8s-plus HPA and an L1 HPA on one target, without an Autoscaler", () => {
+      const { app, chart } = newChart();
+      new MetricsServer(chart, 'metrics');
+      const web = new kplus.Deployment(chart, 'web', { metadata: { name: 'web', namespace: 'shop' },
+        containers: [{ image: 'web:1', portNumber: 8080, resources: { cpu: { request: kplus.Cpu.millis(250), limit: kplus.Cpu.millis(250) } } }] });
+      new kplus.HorizontalPodAutoscaler(chart, 'plus-hpa', { target: web, maxReplicas: 4,
+        metadata: { name: 'web-plus', namespace: 'shop' } });
+      new k8s.KubeHorizontalPodAutoscalerV2(chart, 'l1-hpa', { metadata: { name: 'web-l1', namespace: 'shop' },
+        spec: { scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'web' }, maxReplicas: 5 } });
+      expect(thrown(() => synthApp(app))).toContain('HorizontalPodAutoscalers shop/web-plus and shop/web-l1 all target Deployment shop/web');
+    });
+
+    test('a cdk8s-plus DaemonSet, Job or CronJob as an Autoscaler target gets the precise reason', () => {
+      const { chart } = newChart();
+      const container = { image: 'agent:1', resources: {} };
+      const targets: [string, any][] = [
+        ['DaemonSet (apps/v1)', new kplus.DaemonSet(chart, 'agent', { containers: [container] })],
+        ['Job (batch/v1)', new kplus.Job(chart, 'job', { containers: [container] })],
+        ['CronJob (batch/v1)', new kplus.CronJob(chart, 'cron', { containers: [container], schedule: Cron.daily() })],
+      ];
+      for (const [what, target] of targets) {
+        expect(thrown(() => new Autoscaler(chart, `hpa-${target.node.id}`, { target, maxReplicas: 3, metrics: [CPU_70] })))
+          .toContain(`target (cdk8s-plus ${what.split(' ')[0]} "test/${target.node.id}") is a ${what}, which has no scale subresource`);
+      }
+    });
+  });
+
+  describe('metric names the app serves', () => {
+    test("a typo through servedElsewhere while the app's own adapter serves the custom metrics API", () => {
+      const { app, chart } = newChart();
+      const adapter = new PromAdapter(chart, 'adapter', { prometheusUrl: 'http://p:9090/' });
+      adapter.addCounterRate({ counter: 'http_requests_total' });
+      new Autoscaler(chart, 'hpa', {
+        target: l1Workload(chart, 'Deployment', 'api'), maxReplicas: 5,
+        metrics: [ScalingMetric.pods(AdapterMetric.servedElsewhere(MetricsApi.CUSTOM, 'http_request_per_second'), '10')],
+      });
+      expect(thrown(() => synthApp(app))).toContain('HorizontalPodAutoscaler shop/api: spec.metrics[0] (Pods metric "http_request_per_second") asks '
+        + 'custom.metrics.k8s.io for "http_request_per_second", but the app\'s PromAdapter "adapter" serves that API (only one APIService per group '
+        + 'in a cluster) and serves "http_requests_per_second"; did you mean "http_requests_per_second"? Use a metric it serves, or add a rule that '
+        + 'serves "http_request_per_second"');
+    });
+
+    test('an L1 HPA asking for an external metric the app\'s adapter does not serve; the names it serves pass', () => {
+      const { app, chart } = newChart();
+      const adapter = new PromAdapter(chart, 'adapter', { prometheusUrl: 'http://p:9090/' });
+      adapter.addExternalMetric({ metricName: 'queue_depth', seriesQuery: 'rabbitmq_queue_messages', metricsQuery: 'sum(<<.Series>>)' });
+      l1Workload(chart, 'Deployment', 'api');
+      const external = (name: string) => ({ type: 'External', external: { metric: { name }, target: { type: 'AverageValue', averageValue: '30' } } });
+      const hpa = new k8s.KubeHorizontalPodAutoscalerV2(chart, 'l1-hpa', {
+        metadata: { name: 'api', namespace: 'shop' },
+        spec: {
+          scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'api' }, maxReplicas: 5, metrics: [external('queue_depht')] as any,
+        },
+      });
+      expect(thrown(() => synthApp(app))).toContain('"queue_depht", but the app\'s PromAdapter "adapter" serves that API (only one APIService per '
+        + 'group in a cluster) and serves "queue_depth"; did you mean "queue_depth"?');
+      hpa.addJsonPatch(JsonPatch.replace('/spec/metrics/0/external/metric/name', 'queue_depth'));
+      expect(() => synthApp(app)).not.toThrow();
+    });
+
+    test('a resource metric other than cpu and memory, with metrics-server in the app', () => {
+      const { app } = (() => {
+        const c = newChart();
+        new MetricsServer(c.chart, 'metrics');
+        l1Workload(c.chart, 'Deployment', 'api');
+        new k8s.KubeHorizontalPodAutoscalerV2(c.chart, 'l1-hpa', {
+          metadata: { name: 'api', namespace: 'shop' },
+          spec: { scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'api' }, maxReplicas: 5,
+            metrics: [{ type: 'Resource', resource: { name: 'cpus', target: { type: 'AverageValue', averageValue: k8s.Quantity.fromString('1') } } }],
+          },
+        });
+        return c;
+      })();
+      expect(thrown(() => synthApp(app))).toContain('asks metrics.k8s.io for "cpus", but the app\'s MetricsServer "metrics" serves that API '
+        + '(only one APIService per group in a cluster) and serves "cpu", "memory"; did you mean "cpu"?');
+    });
+  });
 });
+

@@ -48,6 +48,7 @@ export class AppContext {
   public readonly pass: RenderPass = { rendered: new Map() };
 
   private readonly values = new Map<AppSlot<unknown>, unknown>();
+  private readonly warned = new Set<string>();
 
   private constructor(public readonly root: IConstruct) {
     root.node.addValidation({
@@ -62,6 +63,21 @@ export class AppContext {
   public get<T>(slot: AppSlot<T>): T {
     if (!this.values.has(slot)) this.values.set(slot, slot.create(this.root));
     return this.values.get(slot) as T;
+  }
+
+  /**
+   * Prints a warning of a check to stderr, once per app however many passes
+   * find it (a synth succeeds with warnings; cdk8s has no channel for them).
+   */
+  public warn(text: string): void {
+    if (this.warned.has(text)) return;
+    this.warned.add(text);
+    process.stderr.write(`${text}\n`);
+  }
+
+  /** The warnings printed so far, in order. */
+  public get warnings(): readonly string[] {
+    return [...this.warned];
   }
 
   /** Drops what the last pass rendered. */

@@ -107,9 +107,8 @@ function appProblems(root: IConstruct, reg: Registry): string[] {
 function targetProblems(hpa: any, target: Rendered | undefined): string[] {
   const ref = hpa.spec?.scaleTargetRef ?? {};
   const out: string[] = [];
-  if (ref.kind && ref.apiVersion && noScaleSubresource(ref.apiVersion, ref.kind)) {
-    out.push(`spec.scaleTargetRef is a ${ref.kind} (${ref.apiVersion}), which has no scale subresource; ${noScaleSubresource(ref.apiVersion, ref.kind)}`);
-  }
+  const instead = ref.kind && ref.apiVersion ? noScaleSubresource(ref.apiVersion, ref.kind) : undefined;
+  if (instead) out.push(`spec.scaleTargetRef is a ${ref.kind} (${ref.apiVersion}), which has no scale subresource; ${instead}`);
   if (!target) return out;
   if (target.json.spec?.replicas !== undefined) {
     out.push(`target ${target.object.kind} ${target.ref} renders spec.replicas (${target.json.spec.replicas}); remove it: the HPA owns the replica `
