@@ -8,13 +8,35 @@ import { safeSynth } from './tooling/safe-synth';
 import { Scenario, simulate, SimulationResult } from './scaling/simulate';
 import { renderSimulationSvg } from './scaling/simulation-svg';
 
-const USAGE = `usage:
-  cdk8s-autoscaling synth [--output DIR]
+const SYNTH_USAGE = `  cdk8s-autoscaling synth [--output DIR]
       render the cdk8s app of ./cdk8s.yaml into a scratch folder, then replace the
       output folder (default: cdk8s.yaml's "output", else dist/) only if the whole
-      render succeeded; problems are printed as plain lines
-  cdk8s-autoscaling simulate <rendered.yaml> --hpa <namespace>/<name> --scenario <scenario.json|.js> [--svg out.svg] [--json out.json]
-      replay the HPA controller over the scenario and print a summary`;
+      render succeeded; problems are printed as plain lines, warnings too. With
+      "validations" in cdk8s.yaml, cdk8s-cli renders the app and runs the plugins.`;
+
+const SIMULATE_USAGE = `  cdk8s-autoscaling simulate <rendered.yaml> --hpa <namespace>/<name> --scenario <scenario.json|.js>
+                             [--svg out.svg] [--json out.json]
+      replay the HPA controller over the scenario and print a summary; the pods'
+      requests come from the HPA's target in the same file (or the scenario)`;
+
+const SCENARIO_FORMAT = `scenario (a .json file, or a .js module exporting it; times in seconds):
+  {
+    "duration": 3600,                  required, > 0
+    "initialReplicas": 3,              required, Ready at the start
+    "syncPeriod": 15,                  > 0 (default 15)
+    "podStartup": 30,                  > 0: from creation to Ready (default 30)
+    "podResources": { "cpu": "500m", "memory": "512Mi" },   default: the target's requests
+    "controller": { "tolerance": 0.1 },   a .js scenario sets the other kube-controller-manager flags as Durations
+    "load": {                          one entry per metric of the HPA, and no other
+      "cpu": [[0, 0.45], [300, 1.8]],  total cores, shared by the Ready pods: [second, value] steps in time order
+      "memory": "150Mi",               per Ready pod: a number or a quantity
+      "pods": { "http_requests_per_second": 40 },   Pods metrics: the total, shared by the Ready pods
+      "metrics": { "queue_depth": [[0, 10], [600, 90]] }   Object and External metrics
+    }
+  }
+  In a .js scenario a load may also be a function of { time, replicas, readyReplicas }.`;
+
+const USAGE = `usage:\n${SYNTH_USAGE}\n${SIMULATE_USAGE}`;
 
 /** A problem the user can fix, reported as one plain line. */
 class UsageError extends Error {}
@@ -29,19 +51,35 @@ const STDIO: Io = { out: t => process.stdout.write(t), err: t => process.stderr.
 /** Runs the command line `argv` (without node and the script); returns the exit code. */
 export function main(argv: string[], io: Io = STDIO): number {
   const [command, ...rest] = argv;
+  const help = rest.includes('--help') || rest.includes('-h');
   try {
     if (command === 'synth') {
+      if (help) return usage(io, `usage:\n${SYNTH_USAGE}`);
       const { flags } = parseArgs(rest, ['--output'], 0);
       return safeSynth({ output: flags['--output'], log: io });
     }
-    if (command === 'simulate') return simulateCommand(rest, io);
-    io.err(`${command && command !== '--help' ? `unknown command "${command}"\n` : ''}${USAGE}\n`);
-    return command === '--help' ? 0 : 2;
+    if (command === 'simulate') {
+      if (help) return usage(io, `usage:\n${SIMULATE_USAGE}\n\n${SCENARIO_FORMAT}`);
+      return simulateCommand(rest, io);
+    }
+    if (command === '--help' || command === '-h' || command === 'help') return usage(io, USAGE);
+    io.err(`${command ? `unknown command "${command}"\n` : ''}${USAGE}\n`);
+    return 2;
   } catch (e) {
     if (!(e instanceof UsageError)) throw e;
-    io.err(`${command}: ${e.message}\n`);
-    return e.message.startsWith('usage') ? 2 : 1;
+    if (e.message.startsWith('usage')) {
+      io.err(`${command}: ${e.message}\n`);
+      return 2;
+    }
+    io.err(e.message.split('\n').map(line => `${command}: ${line}\n`).join(''));
+    return 1;
   }
+}
+
+/** Help asked for: the usage on stdout, exit 0. */
+function usage(io: Io, text: string): number {
+  io.out(`${text}\n`);
+  return 0;
 }
 
 function parseArgs(args: string[], known: string[], positionals: number): { flags: Record<string, string>; positional: string[] } {

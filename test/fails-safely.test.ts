@@ -185,9 +185,9 @@ describe('the validation plugin\'s report', () => {
 
 describe('cdk8s-autoscaling synth (npm run synth) fails safely', () => {
   /** A scratch cdk8s project whose app is `appJs`, with a committed-looking dist/. */
-  function project(appJs: string): string {
+  function project(appJs: string, extraConfig = ''): string {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'safe-synth-'));
-    fs.writeFileSync(path.join(dir, 'cdk8s.yaml'), 'language: typescript\napp: node app.js\noutput: dist\n');
+    fs.writeFileSync(path.join(dir, 'cdk8s.yaml'), `language: typescript\napp: node app.js\noutput: dist\n${extraConfig}`);
     fs.writeFileSync(path.join(dir, 'app.js'), appJs);
     fs.mkdirSync(path.join(dir, 'dist'));
     fs.writeFileSync(path.join(dir, 'dist', 'old.k8s.yaml'), 'kind: ConfigMap\n');
@@ -210,7 +210,8 @@ describe('cdk8s-autoscaling synth (npm run synth) fails safely', () => {
     expect(r.status).toBe(1);
     expect(r.stderr).toBe('synth failed; dist/ was left as it was:\n'
       + '  ScalableFlaskApp "web": port must be a whole number between 1 and 65535, got 0\n'
-      + '  ScalableFlaskApp "web": maxReplicas (2) is below minReplicas (5); raise maxReplicas or lower minReplicas\n');
+      + '  ScalableFlaskApp "web": maxReplicas (2) is below minReplicas (5); raise maxReplicas or lower minReplicas\n'
+      + '  at app.js:5\n');
     expect(fs.readdirSync(path.join(dir, 'dist'))).toEqual(['old.k8s.yaml']);
     expect(fs.readdirSync(dir).sort()).toEqual(['app.js', 'cdk8s.yaml', 'dist', 'node_modules']);
   });
@@ -249,6 +250,82 @@ describe('cdk8s-autoscaling synth (npm run synth) fails safely', () => {
     expect(r.status).toBe(1);
     expect(r.stderr).toBe('synth: the app wrote no manifests; dist/ was left as it was\n');
     expect(fs.readdirSync(path.join(dir, 'dist'))).toEqual(['old.k8s.yaml']);
+  });
+
+  /** The README's validations block, with the package at this checkout. */
+  const VALIDATIONS = `validations:\n  - package: ${ROOT}\n    version: 0.1.0\n    class: RequestsEqualLimitsValidation\n`
+    + '    properties:\n      allowMissingCpuLimit: false\n';
+  const deploymentApp = (resources: string) => `
+      const { App, Chart } = require('cdk8s');
+      const { k8s } = require('cdk8s-plus-27');
+      const app = new App();
+      new k8s.KubeDeployment(new Chart(app, 'c'), 'd', { metadata: { name: 'd' }, spec: { selector: {},
+        template: { spec: { containers: [{ name: 'app', image: 'x', ${resources} }] } } } });
+      app.synth();
+    `;
+
+  test('with validations in cdk8s.yaml: the plugins run through cdk8s-cli, a failure leaves dist/ as it was, a pass replaces it', () => {
+    const failing = project(deploymentApp(''), VALIDATIONS);
+    const r = run(failing);
+    expect(r.status).toBe(1);
+    expect(r.stdout).toContain('requests-equal-limits (2 occurrences)');
+    expect(r.stderr).toBe('synth failed; dist/ was left as it was:\n  Validation failed. See above reports for details\n');
+    expect(fs.readdirSync(path.join(failing, 'dist'))).toEqual(['old.k8s.yaml']);
+
+    const amounts = "{ cpu: k8s.Quantity.fromString('1'), memory: k8s.Quantity.fromString('1Gi') }";
+    const passing = project(deploymentApp(`resources: { requests: ${amounts}, limits: ${amounts} }`), VALIDATIONS);
+    const ok = run(passing);
+    expect(ok.stderr).toBe('');
+    expect(ok.status).toBe(0);
+    expect(ok.stdout).toContain('Validations ended succesfully');
+    expect(fs.readdirSync(path.join(passing, 'dist'))).toContain('c.k8s.yaml');
+  });
+
+  test("an error thrown by the app's own code: its message and the line of the app that threw, no stack", () => {
+    const dir = project(`
+      const { App, Chart } = require('cdk8s');
+      const { ScalableFlaskApp } = require(${lib});
+      const app = new App();
+      const settings = {};
+      new ScalableFlaskApp(new Chart(app, 'c'), 'web', { image: 'x', resources: { cpu: '1', memory: '1Gi' }, minReplicas: settings.min.value });
+    `);
+    const r = run(dir);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toBe('synth failed; dist/ was left as it was:\n'
+      + "  Cannot read properties of undefined (reading 'value')\n"
+      + '  at app.js:6\n');
+  });
+
+  test("a construct's refusal points at the app's line that made the construct, not the library's", () => {
+    const dir = project(`
+      const { App, Chart } = require('cdk8s');
+      const { ScalableFlaskApp } = require(${lib});
+      const app = new App();
+      new ScalableFlaskApp(new Chart(app, 'c'), 'web', { image: 'x', resources: { cpu: '1', memory: '1Gi' }, maxReplicas: 0 });
+    `);
+    expect(run(dir).stderr).toBe('synth failed; dist/ was left as it was:\n'
+      + '  ScalableFlaskApp "web": maxReplicas must be a whole number >= 1, got 0\n'
+      + '  ScalableFlaskApp "web": maxReplicas (0) is below minReplicas (2); raise maxReplicas or lower minReplicas\n'
+      + '  at app.js:5\n');
+  });
+
+  test('warnings of a successful synth (Pod Security under warn) are printed', () => {
+    const dir = project(`
+      const { App, Chart, ApiObject } = require('cdk8s');
+      const { MetricsServer } = require(${lib});
+      const app = new App();
+      const chart = new Chart(app, 'c');
+      new MetricsServer(chart, 'metrics');
+      new ApiObject(chart, 'ns', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'ops',
+        labels: { 'pod-security.kubernetes.io/warn': 'baseline' } } });
+      new ApiObject(chart, 'pod', { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p', namespace: 'ops' },
+        spec: { hostNetwork: true, containers: [{ name: 'a', image: 'a' }] } });
+      app.synth();
+    `);
+    const r = run(dir);
+    expect(r.status).toBe(0);
+    expect(r.stderr).toBe('warning: Pod ops/p: spec.hostNetwork is true (shares the node\'s namespace); remove hostNetwork (Pod Security "baseline" '
+      + 'is warned on in namespace ops)\n');
   });
 
   test('problemLines unwraps cdk8s\'s validation list', () => {

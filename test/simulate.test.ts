@@ -1,7 +1,7 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { Chart, Testing } from 'cdk8s';
+import { Chart, Duration, Testing } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-27';
 import { parse as parseYaml } from 'yaml';
 import { Autoscaler, HpaController, OpportunisticFiller, renderSimulationSvg, ScalableFlaskApp, ScalingMetric, simulate } from '../src';
@@ -102,10 +102,40 @@ describe('simulate', () => {
       .toBe('scenario: HPA jobs/q scales on cpu or memory; set podResources (the pod\'s requests), or simulate the Autoscaler of this app');
   });
 
+  test('refuses times that are not positive, steps out of order, unknown load keys and loads for metrics the HPA lacks, one plain line each', () => {
+    const web = referenceAutoscaler('web');
+    const bad: any = {
+      duration: 0, initialReplicas: 3, syncPeriod: -15, podStartup: 0,
+      load: { cpu: [[0, 1], [600, 2], [300, 3]], memory: '150Mi', pods: { rps: 10 }, metrics: { queue_depth: 'lots' }, network: 5 },
+    };
+    expect(thrown(() => simulate(web, bad))).toBe([
+      'scenario: duration must be a Duration or a number of seconds > 0, got 0',
+      'scenario: syncPeriod must be a Duration or a number of seconds > 0, got -15',
+      'scenario: podStartup must be a Duration or a number of seconds > 0, got 0',
+      'scenario: load.cpu steps must be in time order, but [2] at 300 s follows one at 600 s; sort them',
+      'scenario: load.pods["rps"] feeds no metric of HPA flask-ns/web; its Pods metrics are none',
+      'scenario: load.metrics["queue_depth"] must be a number or a quantity such as "500m" or "150Mi", got "lots"',
+      'scenario: load.metrics["queue_depth"] feeds no metric of HPA flask-ns/web; its Object and External metrics are none',
+      'scenario: load.network is not a load; use cpu, memory, pods, metrics',
+    ].join('\n'));
+  });
+
+  test('times as Durations give the same replay as seconds; constant quantity strings the same as numbers', () => {
+    const web = referenceAutoscaler('web');
+    const load = { cpu: [[0, 0.45], [300, 1.8], [1500, 0.45]] as [number, number][] };
+    const inSeconds = simulate(web, { duration: 3600, initialReplicas: 3, syncPeriod: 15, podStartup: 30, load: { ...load, memory: 150 * MI } });
+    const inDurations = simulate(web, {
+      duration: Duration.hours(1), initialReplicas: 3, syncPeriod: Duration.seconds(15), podStartup: Duration.seconds(30),
+      load: { ...load, memory: '150Mi' },
+    });
+    expect(inDurations.steps).toEqual(inSeconds.steps);
+    expect(inDurations.steps.length).toBe(241);
+  });
+
   test('HpaController and simulate agree: each step is what sync() decides on the same observation', () => {
     const a = referenceAutoscaler('miner');
     const c = new HpaController(a);
-    const r = simulate(a, { duration: 60, initialReplicas: 15, podStartup: 0, load: { metrics: { miner_filler_slots: 40 } } });
+    const r = simulate(a, { duration: 60, initialReplicas: 15, podStartup: 1, load: { metrics: { miner_filler_slots: 40 } } });
     expect(c.sync({ time: 0, specReplicas: 15, metrics: { miner_filler_slots: 40 } })).toBe(r.steps[0].replicas);
   });
 
@@ -177,6 +207,23 @@ describe('cdk8s-autoscaling simulate', () => {
   const dist = (f: string) => path.join(ROOT, 'dist', f);
   const scenario = path.join(SCENARIOS, 'web-load-step.json');
 
+  test('--help on every command prints its usage on stdout; simulate\'s includes the scenario format', () => {
+    const all = cli('--help');
+    expect(all.code).toBe(0);
+    expect(all.out).toContain('cdk8s-autoscaling synth [--output DIR]');
+    expect(all.out).toContain('cdk8s-autoscaling simulate <rendered.yaml>');
+    const synth = cli('synth', '--help');
+    expect(synth.code).toBe(0);
+    expect(synth.out).toContain('cdk8s-autoscaling synth [--output DIR]');
+    expect(synth.out).not.toContain('simulate');
+    const sim = cli('simulate', '--help');
+    expect(sim.code).toBe(0);
+    expect(sim.out).toContain('cdk8s-autoscaling simulate <rendered.yaml> --hpa <namespace>/<name>');
+    expect(sim.out).toContain('"initialReplicas": 3,              required, Ready at the start');
+    expect(sim.out).toContain('[second, value] steps in time order');
+    expect(sim.err + synth.err + all.err).toBe('');
+  });
+
   test('prints the summary as a table and writes the SVG', () => {
     const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'cli-')), 'web.svg');
     const r = cli('simulate', dist('flask.k8s.yaml'), '--hpa', 'flask-ns/web', '--scenario', scenario, '--svg', out);
@@ -192,7 +239,9 @@ describe('cdk8s-autoscaling simulate', () => {
     ['a scenario file that is not JSON', ['simulate', dist('flask.k8s.yaml'), '--hpa', 'flask-ns/web', '--scenario', path.join(ROOT, 'README.md')],
       `simulate: cannot read scenario ${path.join(ROOT, 'README.md')}: use a .json file, or a .js module that exports the scenario\n`],
     ['a metric the scenario does not feed', ['simulate', dist('filler.k8s.yaml'), '--hpa', 'filler/miner', '--scenario', scenario],
-      'simulate: scenario does not feed the External metric "miner_filler_slots" of HPA filler/miner; add load.metrics["miner_filler_slots"]\n'],
+      'simulate: scenario: load.cpu feeds no metric of HPA filler/miner, which does not scale on cpu\n'
+      + 'simulate: scenario: load.memory feeds no metric of HPA filler/miner, which does not scale on memory\n'
+      + 'simulate: scenario does not feed the External metric "miner_filler_slots" of HPA filler/miner; add load.metrics["miner_filler_slots"]\n'],
     ['a missing file', ['simulate', 'nope.yaml', '--hpa', 'a/b', '--scenario', scenario], 'simulate: cannot read nope.yaml: no such file\n'],
   ])('%s: one plain line, exit 1', (_name, args, message) => {
     const r = cli(...args);

@@ -1,4 +1,4 @@
-import { ApiObject } from 'cdk8s';
+import { ApiObject, Duration } from 'cdk8s';
 import { HpaController, HpaControllerOptions, SyncRecord } from './hpa-controller';
 import { Amount, LONG_AGO, milliOf, Phase, PodTable } from './replica-calculator';
 import { podSpecOf } from '../core/manifests';
@@ -38,30 +38,33 @@ export interface ScenarioLoad {
    */
   readonly pods?: Record<string, Load>;
   /**
-   * Object and External metrics: the value (an array of values is several series).
+   * Object and External metrics: the value of each, by metric name.
    * @default - none
    */
   readonly metrics?: Record<string, Load>;
 }
 
+/** A time span: a `Duration`, or a number of seconds (as JSON scenario files give it). */
+export type Seconds = Duration | number;
+
 /** What to replay. */
 export interface Scenario {
-  /** Seconds to simulate. */
-  readonly duration: number;
+  /** How long to simulate. */
+  readonly duration: Seconds;
   /** Replicas at the start (all Ready). */
   readonly initialReplicas: number;
   /** The load over time. */
   readonly load: ScenarioLoad;
   /**
-   * Seconds between syncs (`--horizontal-pod-autoscaler-sync-period`).
-   * @default 15
+   * Time between syncs (`--horizontal-pod-autoscaler-sync-period`).
+   * @default Duration.seconds(15)
    */
-  readonly syncPeriod?: number;
+  readonly syncPeriod?: Seconds;
   /**
-   * Seconds from a pod's creation until it is Ready and reports metrics.
-   * @default 30
+   * Time from a pod's creation until it is Ready and reports metrics.
+   * @default Duration.seconds(30)
    */
-  readonly podStartup?: number;
+  readonly podStartup?: Seconds;
   /**
    * cpu and memory requests of one pod (equal to its limits).
    * @default - read from the target's pod template when the HPA is an Autoscaler of this app or the target is in the rendered YAML
@@ -173,76 +176,174 @@ interface PodBatch {
  */
 export function simulate(hpa: { readonly hpa: ApiObject } | ApiObject | any, scenario: Scenario): SimulationResult {
   const controller = new HpaController(hpa, scenario.controller);
-  const problems = checkScenario(controller, scenario);
-  if (problems.length) throw new Error(problems.join('\n'));
-  const syncPeriod = scenario.syncPeriod ?? 15;
+  const run = checkScenario(controller, scenario);
   const template = podTemplate(scenario, scenario.podSpec ?? targetPodSpec(hpa), controller);
-  const steps = replay(controller, scenario, template, syncPeriod);
+  const steps = replay(controller, run, template);
   const tolerance = scenario.controller?.tolerance ?? 0.1;
   return {
     hpa: controller.name, minReplicas: controller.minReplicas, maxReplicas: controller.maxReplicas,
-    tolerance, syncPeriod, steps, summary: summarize(steps, syncPeriod, tolerance, scenario.duration),
+    tolerance, syncPeriod: run.syncPeriod, steps, summary: summarize(steps, run.syncPeriod, tolerance, run.duration),
   };
 }
 
+/** A scenario as the replay reads it: times in seconds, every load's quantities parsed once. */
+interface Run {
+  readonly duration: number;
+  readonly initialReplicas: number;
+  readonly syncPeriod: number;
+  readonly podStartup: number;
+  readonly cpu?: ParsedLoad;
+  readonly memory?: ParsedLoad;
+  readonly pods: ReadonlyMap<string, ParsedLoad>;
+  readonly metrics: ReadonlyMap<string, ParsedLoad>;
+}
+
+/**
+ * A load whose quantities are parsed once per simulation: its value at a
+ * sync in milli-units (`milliOf`). A function is called at every sync, so
+ * what it returns is parsed then.
+ */
+class ParsedLoad {
+  private readonly constant?: number;
+  private readonly steps?: readonly (readonly [number, number])[];
+
+  /** Parses `load`; throws one plain line (naming `where`) when it is not a load. */
+  constructor(private readonly load: Load, where: string) {
+    if (typeof load === 'function') return;
+    if (Array.isArray(load)) {
+      this.steps = load.map((step, i) => {
+        if (!Array.isArray(step) || step.length !== 2 || typeof step[0] !== 'number' || !(step[0] >= 0)) {
+          throw new Error(`scenario: ${where}[${i}] must be [second, value] with a second >= 0, got ${JSON.stringify(step)}`);
+        }
+        if (i > 0 && !(step[0] > load[i - 1][0])) {
+          throw new Error(`scenario: ${where} steps must be in time order, but [${i}] at ${step[0]} s follows one at ${load[i - 1][0]} s; sort them`);
+        }
+        return [step[0], parsedAmount(step[1], `${where}[${i}]`)] as const;
+      });
+      return;
+    }
+    this.constant = parsedAmount(load, where);
+  }
+
+  /** The value at a sync, in milli-units. */
+  public at(context: SimulationContext): number {
+    if (this.constant !== undefined) return this.constant;
+    if (this.steps === undefined) return milliOf((this.load as (c: SimulationContext) => Amount)(context));
+    let value = 0;
+    for (const [from, milli] of this.steps) if (context.time >= from) value = milli;
+    return value;
+  }
+}
+
+function parsedAmount(amount: unknown, where: string): number {
+  if (typeof amount === 'number' && Number.isFinite(amount)) return milliOf(amount);
+  if (typeof amount === 'string') {
+    try {
+      return milliOf(amount);
+    } catch {
+      // reported below
+    }
+  }
+  throw new Error(`scenario: ${where} must be a number or a quantity such as "500m" or "150Mi", got ${JSON.stringify(amount)}`);
+}
+
 /** Every sync of the scenario: the load, the pods the ReplicaSet has by then, and the controller's decision. */
-function replay(controller: HpaController, scenario: Scenario, template: PodTemplate | undefined, syncPeriod: number): SimulationStep[] {
-  const startup = scenario.podStartup ?? 30;
-  const pods = new BatchPods(scenario.load, template, controller.metricNames.some(m => m.type === 'ContainerResource'),
+function replay(controller: HpaController, run: Run, template: PodTemplate | undefined): SimulationStep[] {
+  const pods = new BatchPods(run, template, controller.metricNames.some(m => m.type === 'ContainerResource'),
     controller._calculatorSettings.cpuInitializationPeriod);
   // Object and External metrics: their values, by metric index
   const values: (Amount | undefined)[] = controller.metricNames.map(() => undefined);
   const fed = controller.metricNames.flatMap((m, index) => (m.type === 'Object' || m.type === 'External'
-    ? [{ index, load: scenario.load.metrics![m.name] }] : []));
-  let batches: PodBatch[] = scenario.initialReplicas ? [batchOf(-Infinity, -Infinity, scenario.initialReplicas)] : [];
-  let replicas = scenario.initialReplicas;
+    ? [{ index, load: run.metrics.get(m.name)! }] : []));
+  let batches: PodBatch[] = run.initialReplicas ? [batchOf(-Infinity, -Infinity, run.initialReplicas)] : [];
+  let replicas = run.initialReplicas;
   const steps: SimulationStep[] = [];
   let previous: readonly SimulatedMetric[] = NONE;
-  for (let time = 0; time <= scenario.duration; time += syncPeriod) {
+  for (let time = 0; time <= run.duration; time += run.syncPeriod) {
     let readyReplicas = 0;
     for (let i = 0; i < batches.length; i++) if (batches[i].readyAt <= time) readyReplicas += batches[i].count;
     const context: SimulationContext = { time, replicas, readyReplicas };
-    for (let i = 0; i < fed.length; i++) values[fed[i].index] = loadAt(fed[i].load, context);
+    for (let i = 0; i < fed.length; i++) values[fed[i].index] = fed[i].load.at(context) / 1000;
     pods.observe(batches, context);
     const record = controller._sync(time, replicas, replicas, pods, values);
     previous = metricsOf(record, previous);
     steps.push({ time, currentReplicas: replicas, readyReplicas, desiredReplicas: record.desiredReplicas, replicas: record.replicas,
       reasons: record.reasons.list(), metrics: previous });
-    batches = resize(batches, replicas, record.replicas, time, startup);
+    batches = resize(batches, replicas, record.replicas, time, run.podStartup);
     replicas = record.replicas;
   }
   return steps;
 }
 
-/** Every metric of the HPA must be fed by the scenario. */
-function checkScenario(c: HpaController, s: Scenario): string[] {
+/** The load keys a scenario may have. */
+const LOAD_KEYS = ['cpu', 'memory', 'pods', 'metrics'];
+
+/**
+ * The scenario as the replay reads it; throws every problem, one plain line
+ * each: times that are not positive, loads the HPA has no metric for (or
+ * metrics without a load), steps out of time order, amounts that are not
+ * quantities.
+ */
+function checkScenario(c: HpaController, s: Scenario): Run {
   const out: string[] = [];
-  if (!(s.duration > 0)) out.push(`scenario: duration must be a number of seconds > 0, got ${s.duration}`);
-  if (!Number.isInteger(s.initialReplicas) || s.initialReplicas < 0) out.push(`scenario: initialReplicas must be a whole number >= 0, got `
-    + `${s.initialReplicas}`);
-  if (s.syncPeriod !== undefined && !(s.syncPeriod > 0)) out.push(`scenario: syncPeriod must be > 0 seconds, got ${s.syncPeriod}`);
-  if (!s.load || typeof s.load !== 'object') return [...out, 'scenario: load is required (cpu, memory, pods, metrics)'];
+  const seconds = (value: Seconds | undefined, field: string, fallback: number): number => {
+    const n = value === undefined ? fallback : value instanceof Duration ? value.toSeconds() : value;
+    if (typeof n !== 'number' || !(n > 0)) out.push(`scenario: ${field} must be a Duration or a number of seconds > 0, got ${value}`);
+    return n;
+  };
+  const duration = seconds(s.duration, 'duration', NaN);
+  const syncPeriod = seconds(s.syncPeriod, 'syncPeriod', 15);
+  const podStartup = seconds(s.podStartup, 'podStartup', 30);
+  if (!Number.isInteger(s.initialReplicas) || s.initialReplicas < 0) {
+    out.push(`scenario: initialReplicas must be a whole number >= 0, got ${s.initialReplicas}`);
+  }
+  const load: ScenarioLoad | undefined = s.load && typeof s.load === 'object' ? s.load : undefined;
+  if (!load) out.push('scenario: load is required (cpu, memory, pods, metrics)');
+  const parse = (l: Load, where: string): ParsedLoad | undefined => {
+    try {
+      return new ParsedLoad(l, where);
+    } catch (e) {
+      out.push((e as Error).message);
+      return undefined;
+    }
+  };
+  const named = (key: 'pods' | 'metrics', types: string[]): Map<string, ParsedLoad> => {
+    const metrics = c.metricNames.filter(m => types.includes(m.type)).map(m => `"${m.name}"`);
+    const parsed = new Map<string, ParsedLoad>();
+    for (const [name, l] of Object.entries(load?.[key] ?? {})) {
+      const p = parse(l, `load.${key}["${name}"]`);
+      if (p) parsed.set(name, p);
+      if (!metrics.includes(`"${name}"`)) {
+        out.push(`scenario: load.${key}["${name}"] feeds no metric of HPA ${c.name}; its ${types.join(' and ')} metrics are `
+          + `${metrics.join(', ') || 'none'}`);
+      }
+    }
+    return parsed;
+  };
+  const run: Run = {
+    duration, syncPeriod, podStartup, initialReplicas: s.initialReplicas,
+    cpu: load?.cpu !== undefined ? parse(load.cpu, 'load.cpu') : undefined,
+    memory: load?.memory !== undefined ? parse(load.memory, 'load.memory') : undefined,
+    pods: named('pods', ['Pods']),
+    metrics: named('metrics', ['Object', 'External']),
+  };
+  for (const key of Object.keys(load ?? {})) {
+    if (!LOAD_KEYS.includes(key)) out.push(`scenario: load.${key} is not a load; use ${LOAD_KEYS.join(', ')}`);
+  }
+  const resources = new Set(c.metricNames.filter(m => m.type === 'Resource' || m.type === 'ContainerResource').map(m => m.name));
+  for (const r of ['cpu', 'memory'] as const) {
+    if (load?.[r] !== undefined && !resources.has(r)) out.push(`scenario: load.${r} feeds no metric of HPA ${c.name}, which does not scale on ${r}`);
+  }
   for (const m of c.metricNames) {
-    const fed = m.type === 'Resource' || m.type === 'ContainerResource' ? s.load[m.name as 'cpu' | 'memory']
-      : m.type === 'Pods' ? s.load.pods?.[m.name] : s.load.metrics?.[m.name];
-    if (fed === undefined) {
-      const where = m.type === 'Resource' || m.type === 'ContainerResource' ? `load.${m.name}`
-        : m.type === 'Pods' ? `load.pods["${m.name}"]` : `load.metrics["${m.name}"]`;
+    const isResource = m.type === 'Resource' || m.type === 'ContainerResource';
+    const fed = isResource ? load?.[m.name as 'cpu' | 'memory'] : m.type === 'Pods' ? load?.pods?.[m.name] : load?.metrics?.[m.name];
+    if (load && fed === undefined) {
+      const where = isResource ? `load.${m.name}` : m.type === 'Pods' ? `load.pods["${m.name}"]` : `load.metrics["${m.name}"]`;
       out.push(`scenario does not feed the ${m.type} metric "${m.name}" of HPA ${c.name}; add ${where}`);
     }
   }
-  return out;
-}
-
-/** The value of a load at a sync. */
-function loadAt(load: Load, context: SimulationContext): Amount {
-  if (typeof load === 'function') return load(context);
-  if (Array.isArray(load)) {
-    let value: Amount = 0;
-    for (let i = 0; i < load.length; i++) if (context.time >= load[i][0]) value = load[i][1];
-    return value;
-  }
-  return load;
+  if (out.length) throw new Error(out.join('\n'));
+  return run;
 }
 
 interface PodTemplate {
@@ -314,7 +415,7 @@ function valueOf(r: SyncRecord, i: number): number | undefined {
  * only when a ContainerResource metric reads them.
  */
 class BatchPods extends PodTable {
-  private readonly podLoads: [string, Load][];
+  private readonly podLoads: [string, ParsedLoad][];
   private readonly podValues: number[];
   /** Each Ready pod's cpu and memory (milli-units; NaN: no sample). */
   private cpu = NaN;
@@ -324,10 +425,10 @@ class BatchPods extends PodTable {
    * @param settledAfter seconds after its start from which a Ready pod looks like any other such pod to the
    * controller (the cpu initialization period: the only rule that reads a Ready pod's times)
    */
-  constructor(private readonly load: ScenarioLoad, private readonly template: PodTemplate | undefined, private readonly containers: boolean,
+  constructor(private readonly load: Run, private readonly template: PodTemplate | undefined, private readonly containers: boolean,
     private readonly settledAfter: number) {
     super();
-    this.podLoads = Object.entries(load.pods ?? {});
+    this.podLoads = [...load.pods.entries()];
     this.podValues = this.podLoads.map(() => NaN);
   }
 
@@ -337,10 +438,10 @@ class BatchPods extends PodTable {
    */
   public observe(batches: readonly PodBatch[], context: SimulationContext): void {
     const { time, readyReplicas: ready } = context;
-    const cpuShare = this.load.cpu !== undefined && ready ? milliOf(loadAt(this.load.cpu, context)) / ready : NaN;
+    const cpuShare = this.load.cpu !== undefined && ready ? this.load.cpu.at(context) / ready : NaN;
     this.cpu = Math.min(cpuShare, this.template?.cpu ?? Infinity);
-    this.memory = this.load.memory !== undefined ? milliOf(loadAt(this.load.memory, context)) : NaN;
-    for (let i = 0; i < this.podLoads.length; i++) this.podValues[i] = ready ? milliOf(loadAt(this.podLoads[i][1], context)) / ready / 1000 : 0;
+    this.memory = this.load.memory !== undefined ? this.load.memory.at(context) : NaN;
+    for (let i = 0; i < this.podLoads.length; i++) this.podValues[i] = ready ? this.podLoads[i][1].at(context) / ready / 1000 : 0;
     this.setLength(batches.length);
     let runs = 0;
     let settled = false;
