@@ -33,7 +33,7 @@ export { ResourceAmounts } from './core/resources';
 export {
   checkRequestsEqualLimits, enforceRequestsEqualLimits, formatViolations, POLICY_KINDS, PolicyViolation, RequestsEqualLimitsOptions,
 } from './policy/requests-equal-limits';
-export { checkPodSecurity, PodSecurityViolation } from './policy/pod-security';
+export { checkPodSecurity, PodSecurityViolation, restrictPodSecurity } from './policy/pod-security';
 export { ContainerBounds, PodSecurityLevel, QuotaScope, ResourceQuotaPolicy, ResourceQuotaPolicyProps } from './policy/resource-quota-policy';
 export { PluginValidationContext, RequestsEqualLimitsValidation } from './policy/validation-plugin';
 export { Quantity } from './core/quantity';

@@ -1,6 +1,6 @@
-import { ApiObject, Chart, JsonPatch, Testing } from 'cdk8s';
+import { ApiObject, Chart, Testing } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
-import { checkPodSecurity, PodSecurityLevel, ResourceQuotaPolicy } from '../src';
+import { checkPodSecurity, PodSecurityLevel, ResourceQuotaPolicy, restrictPodSecurity } from '../src';
 import { AppContext } from '../src/core/app-context';
 import { synthApp, thrown } from './helpers';
 
@@ -247,24 +247,37 @@ describe('Pod Security across the app', () => {
     });
     const message = thrown(() => synthApp(a));
     expect(message).toContain('Deployment shop/web, container "app": spec.template.spec.containers[0].securityContext.seccompProfile.type is not '
-      + 'set, nor is the pod\'s; set securityContext.seccompProfile.type: RuntimeDefault on the pod (or on every container) '
-      + '(Pod Security "restricted" is enforced in namespace shop)');
+      + 'set, nor is the pod\'s; set securityContext.seccompProfile.type: RuntimeDefault on the pod (or on every container) (for a cdk8s-plus '
+      + 'workload, restrictPodSecurity(workload) does it) (Pod Security "restricted" is enforced in namespace shop)');
     expect(message).toContain('Deployment shop/web, container "app": spec.template.spec.containers[0].securityContext.capabilities.drop does not '
-      + 'include "ALL"; set securityContext.capabilities.drop: ["ALL"]');
+      + 'include "ALL"; set securityContext.capabilities.drop: ["ALL"] (for a cdk8s-plus workload, restrictPodSecurity(workload) does it)');
   });
 
-  test('the same Deployment made restricted synthesizes', () => {
+  test('the same Deployment, with an init container, made restricted by restrictPodSecurity, synthesizes', () => {
     const { app: a, chart } = shop();
     const deployment = new kplus.Deployment(chart, 'web', {
       metadata: { name: 'web' },
       containers: [{ name: 'app', image: 'web:1', portNumber: 8080, resources: {} }],
+      initContainers: [{ name: 'migrate', image: 'web:1', resources: {}, securityContext: { capabilities: { drop: [kplus.Capability.NET_RAW] } } }],
     });
-    const pod = ApiObject.of(deployment);
-    pod.addJsonPatch(
-      JsonPatch.add('/spec/template/spec/securityContext/seccompProfile', { type: 'RuntimeDefault' }),
-      JsonPatch.add('/spec/template/spec/containers/0/securityContext/capabilities', { drop: ['ALL'] }),
-    );
-    expect(() => synthApp(a)).not.toThrow();
+    restrictPodSecurity(deployment);
+    const json = synthApp(a).find(o => o.kind === 'Deployment');
+    expect(json.spec.template.spec.securityContext.seccompProfile).toEqual({ type: 'RuntimeDefault' });
+    expect(json.spec.template.spec.containers[0].securityContext.capabilities).toEqual({ drop: ['ALL'] });
+    expect(json.spec.template.spec.initContainers[0].securityContext.capabilities).toEqual({ drop: ['ALL'] });
+  });
+
+  test('restrictPodSecurity on a workload with a cdk8s-plus capability name that Pod Security does not know: still refused', () => {
+    const { app: a, chart } = shop();
+    const deployment = new kplus.Deployment(chart, 'web', {
+      metadata: { name: 'web' },
+      containers: [{
+        name: 'app', image: 'web:1', resources: {}, securityContext: { capabilities: { add: [kplus.Capability.NET_BIND_SERVICE] } },
+      }],
+    });
+    restrictPodSecurity(deployment);
+    expect(thrown(() => synthApp(a))).toContain('Deployment shop/web, container "app": spec.template.spec.containers[0].securityContext.capabilities.add '
+      + 'adds "CAP_NET_BIND_SERVICE"; add nothing but NET_BIND_SERVICE');
   });
 
   test('an L1 object in a Namespace labeled baseline by the user: hostPath refused', () => {

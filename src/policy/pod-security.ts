@@ -1,4 +1,5 @@
-import { ApiObject, Chart } from 'cdk8s';
+import { ApiObject, Chart, JsonPatch } from 'cdk8s';
+import * as kplus from 'cdk8s-plus-27';
 import { IConstruct } from 'constructs';
 import { AppContext, AppSlot } from '../core/app-context';
 import { registerAppCheck } from '../core/app-checks';
@@ -57,6 +58,9 @@ const SELINUX_TYPES: readonly (readonly [string, Minor])[] = [
 const RESTRICTED_VOLUME_SOURCES = new Set([
   'configMap', 'csi', 'downwardAPI', 'emptyDir', 'ephemeral', 'persistentVolumeClaim', 'projected', 'secret',
 ]);
+
+/** cdk8s-plus 27 has no prop for these fields: the helper that sets them. */
+const FOR_CDK8S_PLUS = ' (for a cdk8s-plus workload, restrictPodSecurity(workload) does it)';
 
 const APPARMOR_ANNOTATION = 'container.apparmor.security.beta.kubernetes.io/';
 
@@ -275,7 +279,7 @@ const RULES: readonly Rule[] = [
         const type = c.securityContext?.seccompProfile?.type;
         if (type === undefined ? !confined(podType) : !confined(type)) {
           report(`${path}.securityContext.seccompProfile.type`, type === undefined ? 'is not set, nor is the pod\'s' : `is "${type}"`,
-            'set securityContext.seccompProfile.type: RuntimeDefault on the pod (or on every container)', c.name);
+            `set securityContext.seccompProfile.type: RuntimeDefault on the pod (or on every container)${FOR_CDK8S_PLUS}`, c.name);
         }
       }
     },
@@ -284,7 +288,8 @@ const RULES: readonly Rule[] = [
     if ((pod.windows && pod.version >= 25) || pod.version < 22) return;
     const caps = c.securityContext?.capabilities;
     if (!((caps?.drop ?? []) as string[]).includes('ALL')) {
-      report(`${path}.securityContext.capabilities.drop`, 'does not include "ALL"', 'set securityContext.capabilities.drop: ["ALL"]', c.name);
+      report(`${path}.securityContext.capabilities.drop`, 'does not include "ALL"', `set securityContext.capabilities.drop: ["ALL"]${FOR_CDK8S_PLUS}`,
+        c.name);
     }
     const added = ((caps?.add ?? []) as string[]).filter(cap => cap !== 'NET_BIND_SERVICE');
     if (added.length) {
@@ -431,4 +436,29 @@ function violationsIn(json: any, namespace: string, levels: NamespaceLevels): { 
     }
   }
   return { errors, warnings: [...warnings.values()] };
+}
+
+/**
+ * Makes the pods of a cdk8s-plus workload (Deployment, StatefulSet,
+ * DaemonSet, Job, CronJob, Pod) meet Pod Security "restricted" where
+ * cdk8s-plus 27 has no prop for it: seccomp `RuntimeDefault` on the pod, and
+ * `capabilities.drop: ["ALL"]` on each of its containers and init
+ * containers (cdk8s-plus already renders non-root, read-only and no
+ * privilege escalation). It adds JSON patches for the containers the
+ * workload has now: call it after adding them. The synth's Pod Security
+ * check still reads the result, so a container added later is caught there.
+ */
+export function restrictPodSecurity(workload: kplus.AbstractPod): void {
+  const obj = ApiObject.of(workload);
+  const path = POD_SPEC_PATHS[obj.kind];
+  if (!path) throw new Error(`restrictPodSecurity: ${obj.kind} "${workload.node.path}" has no pod template`);
+  const spec = `/${path.join('/')}`;
+  obj.addJsonPatch(JsonPatch.add(`${spec}/securityContext/seccompProfile`, { type: 'RuntimeDefault' }));
+  const lists: [string, kplus.Container[]][] = [['containers', workload.containers], ['initContainers', workload.initContainers]];
+  for (const [list, containers] of lists) {
+    containers.forEach((c, i) => {
+      const at = `${spec}/${list}/${i}/securityContext/capabilities`;
+      obj.addJsonPatch(c.securityContext.capabilities ? JsonPatch.add(`${at}/drop`, ['ALL']) : JsonPatch.add(at, { drop: ['ALL'] }));
+    });
+  }
 }
