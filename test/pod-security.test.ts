@@ -276,8 +276,8 @@ describe('Pod Security across the app', () => {
       }],
     });
     restrictPodSecurity(deployment);
-    expect(thrown(() => synthApp(a))).toContain('Deployment shop/web, container "app": spec.template.spec.containers[0].securityContext.capabilities.add '
-      + 'adds "CAP_NET_BIND_SERVICE"; add nothing but NET_BIND_SERVICE');
+    expect(thrown(() => synthApp(a))).toContain('Deployment shop/web, container "app": spec.template.spec.containers[0].securityContext.'
+      + 'capabilities.add adds "CAP_NET_BIND_SERVICE"; add nothing but NET_BIND_SERVICE');
   });
 
   test('an L1 object in a Namespace labeled baseline by the user: hostPath refused', () => {
