@@ -1,6 +1,6 @@
-import { ApiObject, Chart, Testing } from 'cdk8s';
+import { ApiObject, Chart, Size, Testing } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
-import { checkPodSecurity, PodSecurityLevel, ResourceQuotaPolicy, restrictPodSecurity } from '../src';
+import { checkPodSecurity, enforceRequestsEqualLimits, PodSecurityLevel, ResourceQuotaPolicy, restrictPodSecurity } from '../src';
 import { AppContext } from '../src/core/app-context';
 import { synthApp, thrown } from './helpers';
 
@@ -311,6 +311,19 @@ describe('Pod Security across the app', () => {
     expect(() => synthApp(a)).not.toThrow();
     expect(AppContext.of(a).warnings).toEqual(['warning: Pod ops/p: spec.securityContext.runAsUser is 0 (root); use a non-zero user id '
       + '(Pod Security "restricted" is warned on in namespace ops)']);
+  });
+
+  test('an app of plain cdk8s-plus objects gets the checks once it enforces requests == limits', () => {
+    const a = Testing.app();
+    const chart = new Chart(a, 'c', { namespace: 'shop' });
+    new kplus.Namespace(chart, 'ns', { metadata: { name: 'shop', labels: { 'pod-security.kubernetes.io/enforce': 'restricted' } } });
+    const amounts = { cpu: { request: kplus.Cpu.millis(250), limit: kplus.Cpu.millis(250) },
+      memory: { request: Size.mebibytes(256), limit: Size.mebibytes(256) } };
+    new kplus.Deployment(chart, 'web', { metadata: { name: 'web' }, containers: [{ name: 'app', image: 'web:1', resources: amounts }] });
+    expect(() => synthApp(a)).not.toThrow();
+    enforceRequestsEqualLimits(a);
+    expect(thrown(() => synthApp(a))).toContain('Deployment shop/web, container "app": spec.template.spec.containers[0].securityContext.'
+      + 'seccompProfile.type is not set');
   });
 
   test('namespaces the app does not label are not checked', () => {

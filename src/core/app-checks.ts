@@ -78,7 +78,18 @@ export function finishConstruct(construct: IConstruct): void {
       library.unnamespaced.add(c);
     }
   }
-  for (const register of APP_CHECKS) register(construct);
+  registerAppChecks(construct);
+}
+
+/**
+ * Makes sure the app of `scope` gets every app-wide check of this library
+ * (the ones above and those registered with {@link registerAppCheck}).
+ * Each library construct calls it, and so does `enforceRequestsEqualLimits`,
+ * so an app of plain cdk8s and cdk8s-plus objects gets them too.
+ */
+export function registerAppChecks(scope: IConstruct): void {
+  AppContext.of(scope).get(LIBRARY);
+  for (const register of APP_CHECKS) register(scope);
 }
 
 /**

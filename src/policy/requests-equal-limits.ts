@@ -3,6 +3,7 @@ import { IConstruct } from 'constructs';
 import { objectRef, POD_KINDS, POD_SPEC_PATHS, podSpecOf } from '../core/manifests';
 import { Quantity } from '../core/quantity';
 import { AppContext, AppSlot } from '../core/app-context';
+import { registerAppChecks } from '../core/app-checks';
 import { appConstructs, oncePerRendering, renderedJson } from '../core/render-pass';
 
 /**
@@ -137,6 +138,7 @@ function policyOf(c: IConstruct): RequestsEqualLimitsOptions | undefined {
  */
 export function enforceRequestsEqualLimits(scope: IConstruct, options: RequestsEqualLimitsOptions = {}): void {
   const registered = policyOf(scope) !== undefined;
+  registerAppChecks(scope);
   AppContext.of(scope).get(POLICY_SCOPES).set(scope, { ...options });
   if (registered) return;
 
