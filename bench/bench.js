@@ -42,6 +42,27 @@ const stack = medianOf(Array.from({ length: RUNS }, () => timeCommand('npm run -
 console.log(`reference stack: npm run synth, median of ${RUNS} runs: ${fmt(stack.ms)} ms, peak ${fmt(stack.maxRssMiB)} `
   + `MiB${hasGnuTime ? '' : ' (install Debian package "time" for memory)'}\n`);
 
+// `cdk8s synth` (cdk8s-cli) of the reference stack, next to `cdk8s synth` of an app with one empty
+// chart: what the library adds to a synth as a user runs it. Interleaved.
+const os = require('os');
+const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-synth-'));
+fs.writeFileSync(path.join(scratch, 'empty.js'),
+  `const { App, Chart } = require(${JSON.stringify(path.join(root, 'node_modules', 'cdk8s'))});\n`
+  + "const app = new App(); new Chart(app, 'empty'); app.synth();\n");
+fs.writeFileSync(path.join(scratch, 'cdk8s.yaml'), 'language: typescript\napp: node empty.js\n');
+const cli = path.join(root, 'node_modules', 'cdk8s-cli', 'bin', 'cdk8s');
+const cdk8sSynth = dir => timeCommand(`cd ${dir} && node ${cli} synth --no-check-upgrade -o ${path.join(scratch, `out-${path.basename(dir)}`)}`);
+const synthRuns = { stack: [], empty: [] };
+cdk8sSynth(root);
+for (let i = 0; i < RUNS; i++) {
+  synthRuns.stack.push(cdk8sSynth(root));
+  synthRuns.empty.push(cdk8sSynth(scratch));
+}
+fs.rmSync(scratch, { recursive: true, force: true });
+const [stackSynth, emptySynth] = [medianOf(synthRuns.stack), medianOf(synthRuns.empty)];
+console.log(`cdk8s synth, median of ${RUNS}: reference stack ${fmt(stackSynth.ms)} ms, an empty chart ${fmt(emptySynth.ms)} ms: `
+  + `${fmt(stackSynth.ms / emptySynth.ms, 2)}x\n`);
+
 for (const n of [100, 1000, 2000]) {
   // Interleaved, so that drift in the machine's speed touches all three alike.
   const runs = { ours: [], bare: [], same: [] };

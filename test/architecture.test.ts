@@ -30,7 +30,7 @@ function importsOf(mod: string): string[] {
 const graph = new Map(modules().map(m => [m, importsOf(m)]));
 
 test('src/ is grouped by concern', () => {
-  const folders = new Set([...graph.keys()].map(m => (m.includes('/') ? m.split('/')[0] : '.')));
+  const folders = new Set([...graph.keys()].map(folderOf));
   expect([...folders].sort()).toEqual(['.', 'core', 'metrics', 'monitoring', 'policy', 'scaling', 'tooling', 'workloads']);
   expect([...graph.keys()].filter(m => !m.includes('/'))).toEqual(['cli', 'index', 'main']);
 });
@@ -45,21 +45,44 @@ test('the shared helpers (src/core) import nothing but each other', () => {
   expect(upward).toEqual([]);
 });
 
-test('the import graph has no cycles', () => {
+test('the import graph of modules has no cycles', () => {
+  expect(cyclesOf(graph)).toEqual([]);
+});
+
+/** The folder of a module (`.` for src/ itself). */
+const folderOf = (m: string) => (m.includes('/') ? m.split('/')[0] : '.');
+
+/** Cycles in a graph given as adjacency lists, each as `a -> b -> a`. */
+function cyclesOf(edges: Map<string, Iterable<string>>): string[] {
   const cycles: string[] = [];
   const state = new Map<string, 'open' | 'done'>();
-  const visit = (m: string, trail: string[]) => {
-    if (state.get(m) === 'done') return;
-    if (state.get(m) === 'open') {
-      cycles.push([...trail.slice(trail.indexOf(m)), m].join(' -> '));
+  const visit = (n: string, trail: string[]) => {
+    if (state.get(n) === 'done') return;
+    if (state.get(n) === 'open') {
+      cycles.push([...trail.slice(trail.indexOf(n)), n].join(' -> '));
       return;
     }
-    state.set(m, 'open');
-    for (const d of graph.get(m) ?? []) visit(d, [...trail, m]);
-    state.set(m, 'done');
+    state.set(n, 'open');
+    for (const d of edges.get(n) ?? []) visit(d, [...trail, n]);
+    state.set(n, 'done');
   };
-  for (const m of graph.keys()) visit(m, []);
-  expect(cycles).toEqual([]);
+  for (const n of edges.keys()) visit(n, []);
+  return cycles;
+}
+
+test('the folders form a DAG: no import between folders closes a circle', () => {
+  const folders = new Map<string, Set<string>>();
+  for (const [m, deps] of graph) {
+    const from = folderOf(m);
+    if (!folders.has(from)) folders.set(from, new Set());
+    for (const d of deps) if (folderOf(d) !== from) folders.get(from)!.add(folderOf(d));
+  }
+  expect(cyclesOf(folders)).toEqual([]);
+});
+
+test('the folder check sees a circle between folders', () => {
+  expect(cyclesOf(new Map([['metrics', ['monitoring']], ['monitoring', ['scaling']], ['scaling', ['metrics']]])))
+    .toEqual(['metrics -> monitoring -> scaling -> metrics']);
 });
 
 test('the public API names its exports (no export *)', () => {

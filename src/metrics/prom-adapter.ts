@@ -12,7 +12,7 @@ import { assertDnsLabel, assertDnsSubdomain, assertInteger, describe } from '../
 import { checkPodSettings, PodSettings, withContainerSettings, withPodSettings } from '../core/pod-settings';
 import { enforceRequestsEqualLimits } from '../policy/requests-equal-limits';
 import { Problems } from '../core/problems';
-import { IPrometheus } from '../monitoring/prometheus-selection';
+import { IPrometheus } from '../core/prometheus-selection';
 import { fillTemplate, promqlSyntaxError, templateFields } from '../core/promql';
 import { guaranteedResources, ResourceAmounts } from '../core/resources';
 import { goDuration, httpProbe, imageRef, mergeArgs, restrictedSecurityContext } from '../core/pod-spec';

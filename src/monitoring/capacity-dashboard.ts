@@ -4,7 +4,7 @@ import { Construct, IConstruct } from 'constructs';
 import { finishConstruct } from '../core/app-checks';
 import { appHpas, hpaMatchers } from './autoscaling-alerts';
 import { ksmLabelName } from '../workloads/filler-query';
-import { KSM_JOB } from './ksm-labels';
+import { KSM_JOB } from '../core/ksm-labels';
 import { standardLabels } from '../core/labels';
 import { assertDnsLabel, assertDnsSubdomain, describe } from '../core/assertions';
 import { FILLER_POD_LABEL, OpportunisticFiller } from '../workloads/opportunistic-filler';

@@ -4,7 +4,7 @@ import { Construct } from 'constructs';
 import { finishConstruct } from '../core/app-checks';
 import { ServiceMonitor, ServiceMonitorSpecEndpointsMetricRelabelingsAction,
   ServiceMonitorSpecEndpointsRelabelingsAction } from '../imports/monitoring.coreos.com';
-import { metricLabelsAllowlist, registerKsm } from './ksm-labels';
+import { metricLabelsAllowlist, registerKsm } from '../core/ksm-labels';
 import { assertDnsLabel, describe } from '../core/assertions';
 import { checkPodSettings, PodSettings, withContainerSettings, withPodSettings } from '../core/pod-settings';
 import { enforceRequestsEqualLimits } from '../policy/requests-equal-limits';

@@ -10,7 +10,7 @@ import {
 import { standardLabels } from '../core/labels';
 import { assertDnsLabel, assertInteger, describe } from '../core/assertions';
 import { Problems } from '../core/problems';
-import { IPrometheus, registerPrometheus } from './prometheus-selection';
+import { IPrometheus, registerPrometheus } from '../core/prometheus-selection';
 import { parseAmounts, ResourceAmounts } from '../core/resources';
 import { goDuration } from '../core/pod-spec';
 

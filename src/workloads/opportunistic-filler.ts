@@ -4,7 +4,7 @@ import { Construct } from 'constructs';
 import { finishConstruct, renderOnce } from '../core/app-checks';
 import { Autoscaler, AutoscalerProps, checkAutoscaling, hostedAutoscaler } from '../scaling/autoscaler';
 import { fillerSlotsQuery, ksmLabelName } from './filler-query';
-import { requireKsmLabel } from '../monitoring/ksm-labels';
+import { requireKsmLabel } from '../core/ksm-labels';
 import { podSecurityLabels, selectorLabels, standardLabels } from '../core/labels';
 import { assertDnsLabel, assertDnsSubdomain, assertInteger, describe } from '../core/assertions';
 import { checkPodSettings, PodSettings, SchedulingSettings, withContainerSettings, withPodSettings } from '../core/pod-settings';

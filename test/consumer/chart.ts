@@ -31,8 +31,17 @@ const worker = new k8s.KubeDeployment(chart, 'worker', {
   metadata: { name: 'worker', namespace: 'shop' },
   spec: {
     selector: { matchLabels: { app: 'worker' } },
-    template: { metadata: { labels: { app: 'worker' } }, spec: { containers: [{ name: 'worker', image: 'example/worker:1',
-      resources: { requests: amounts, limits: amounts } }] } },
+    template: {
+      metadata: { labels: { app: 'worker' } },
+      spec: {
+        // Pod Security "restricted", which the quota policy's namespace enforces
+        securityContext: { runAsNonRoot: true, runAsUser: 10001, seccompProfile: { type: 'RuntimeDefault' } },
+        containers: [{
+          name: 'worker', image: 'example/worker:1', resources: { requests: amounts, limits: amounts },
+          securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } },
+        }],
+      },
+    },
   },
 });
 new Autoscaler(chart, 'worker-hpa', {

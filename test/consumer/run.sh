@@ -10,8 +10,9 @@ work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 
 cd "$root"
-# npm pack runs `prepare`, which builds lib/ (as on a fresh clone).
-tarball="$(npm pack --silent --pack-destination "$work" | tail -n 1)"
+# lib/ as it is when fresh (built by `npm ci`'s prepare in CI), else built now; the pack itself runs no script.
+node scripts/build.js --if-stale
+tarball="$(npm pack --silent --ignore-scripts --pack-destination "$work" | tail -n 1)"
 
 version_of() { node -p "require('$root/node_modules/$1/package.json').version"; }
 mkdir -p "$work/app"
@@ -22,18 +23,25 @@ cat > package.json <<JSON
 JSON
 cat > tsconfig.json <<'JSON'
 { "compilerOptions": { "target": "ES2020", "module": "commonjs", "strict": true, "skipLibCheck": false,
-  "esModuleInterop": true, "types": [] }, "files": ["main.ts"] }
+  "esModuleInterop": true, "types": [] }, "files": ["main.ts", "readme.ts"] }
 JSON
 npm install --prefer-offline --no-audit --no-fund --ignore-scripts \
   "$work/$tarball" \
   "cdk8s@$(version_of cdk8s)" "cdk8s-plus-27@$(version_of cdk8s-plus-27)" \
   "constructs@$(version_of constructs)" "typescript@$(version_of typescript)" >/dev/null
 
-# The package must ship only lib/, README and LICENSE.
+# The package must ship only lib/, README, LICENSE, and the docs and plots the README links to.
 (cd node_modules/cdk8s-autoscaling && find . -type f | sort) > files.txt
-if grep -vE '^\./(lib/.+\.(js|d\.ts)|README\.md|LICENSE|package\.json)$' files.txt; then
+if grep -vE '^\./(lib/.+\.(js|d\.ts)|README\.md|LICENSE|package\.json|docs/[a-z-]+\.(md|svg))$' files.txt; then
   echo "consumer: the package ships unexpected files (above)" >&2; exit 1
 fi
+for link in $(grep -oE '\]\((docs/[^)#]+)' node_modules/cdk8s-autoscaling/README.md | sed 's/^](//' | sort -u); do
+  test -f "node_modules/cdk8s-autoscaling/$link" || { echo "consumer: the README links $link, which the package lacks" >&2; exit 1; }
+done
+
+# The README's first app, as written there, compiled and rendered with the package's safe synth.
+awk '/^## Your first app/{found=1} found && /^```ts$/{code=1; next} code && /^```$/{exit} code' "$root/README.md" > readme.ts
+test -s readme.ts || { echo "consumer: no app found under the README's 'Your first app'" >&2; exit 1; }
 
 npx tsc -p tsconfig.json
 node main.js
@@ -41,3 +49,8 @@ for kind in Deployment HorizontalPodAutoscaler APIService ResourceQuota Priority
   grep -q "^kind: $kind$" dist/consumer.k8s.yaml || { echo "consumer: no $kind in the output" >&2; exit 1; }
 done
 echo "consumer app: compiled against the packed library and synthesized $(grep -c '^kind:' dist/consumer.k8s.yaml) objects"
+
+printf 'language: typescript\napp: node readme.js\noutput: readme-dist\n' > cdk8s.yaml
+CDK8S_CHECK_UPGRADE=false npx cdk8s-autoscaling synth
+grep -q '^kind: HorizontalPodAutoscaler$' readme-dist/shop.k8s.yaml || { echo "consumer: the README's app rendered no HPA" >&2; exit 1; }
+echo "README app: compiled against the packed library and rendered by cdk8s-autoscaling synth"

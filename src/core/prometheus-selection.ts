@@ -1,8 +1,8 @@
 import { ApiObject, Chart } from 'cdk8s';
 import { IConstruct } from 'constructs';
-import { AppContext, AppSlot } from '../core/app-context';
-import { describe } from '../core/assertions';
-import { renderedJson } from '../core/render-pass';
+import { AppContext, AppSlot } from './app-context';
+import { describe } from './assertions';
+import { renderedJson } from './render-pass';
 
 /** A Prometheus the app's metrics pipeline reads from and whose selectors pick the app's ServiceMonitors and PrometheusRules. */
 export interface IPrometheus {

@@ -1,6 +1,6 @@
 import { IConstruct } from 'constructs';
-import { AppContext, AppSlot } from '../core/app-context';
-import { describe } from '../core/assertions';
+import { AppContext, AppSlot } from './app-context';
+import { describe } from './assertions';
 
 /** The matcher that selects the series of the KubeStateMetrics of this library (its ServiceMonitor's jobLabel). */
 export const KSM_JOB = 'job="kube-state-metrics"';
