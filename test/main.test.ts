@@ -194,12 +194,16 @@ new k8s.KubeDeployment(chart, 'web', { metadata: { name: 'web', namespace: 'shop
 });
 
 describe('the npm package', () => {
-  test('npm pack ships lib/**/*.js, lib/**/*.d.ts, README, LICENSE and nothing else', () => {
+  test('npm pack ships lib/**/*.js, lib/**/*.d.ts, README, LICENSE, the docs the README links to, and nothing else', () => {
     const r = cp.spawnSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: ROOT, encoding: 'utf8' });
     expect(r.status).toBe(0);
     const files: string[] = JSON.parse(r.stdout)[0].files.map((f: any) => f.path).sort();
-    const unexpected = files.filter(f => !(/^lib\/.+\.(js|d\.ts)$/.test(f) || ['README.md', 'LICENSE', 'package.json'].includes(f)));
+    const unexpected = files.filter(f => !(/^lib\/.+\.(js|d\.ts)$/.test(f) || /^docs\/[a-z-]+\.(md|svg)$/.test(f)
+      || ['README.md', 'LICENSE', 'package.json', 'CONTRIBUTING.md'].includes(f)));
     expect(unexpected).toEqual([]);
+    const linked = [...fs.readFileSync(path.join(ROOT, 'README.md'), 'utf8').matchAll(/\]\(((?:docs\/)?[^)#:]+\.(?:md|svg))/g)].map(m => m[1]);
+    expect(linked).toContain('docs/constructs.md');
+    expect(linked.filter(l => !files.includes(l))).toEqual([]);
     expect(files).toContain('lib/index.js');
     expect(files).toContain('lib/index.d.ts');
     expect(files).toContain('lib/imports/monitoring.coreos.com.js');

@@ -1,3 +1,6 @@
+import { Size, SizeRoundingBehavior } from 'cdk8s';
+import { Cpu } from 'cdk8s-plus-27';
+
 /**
  * Kubernetes resource quantities (`"500m"`, `"1Gi"`, `"1e3"`), parsed as the
  * API server's `resource.ParseQuantity` does and compared exactly.
@@ -231,12 +234,36 @@ export class Quantity {
   }
 }
 
+/** An amount of cpu: cdk8s-plus's `Cpu` (`Cpu.millis(400)`, `Cpu.units(2)`) or a quantity (`"400m"`). */
+export type CpuAmount = Cpu | string;
+
+/** An amount of memory: cdk8s's `Size` (`Size.mebibytes(256)`, `Size.gibibytes(1)`) or a quantity (`"256Mi"`). */
+export type MemoryAmount = Size | string;
+
 /**
- * Parses `value` and names `where` in the error (`ScalableFlaskApp "web": resources.cpu: invalid quantity "1x" ...`).
+ * An amount as a quantity text: a `Cpu` as cdk8s-plus renders it, a `Size`
+ * exactly, in the largest binary unit that holds it whole (`Gi`, `Mi`,
+ * `Ki`, else bytes); strings and numbers as they are.
  */
-export function parseQuantity(value: string | number, where: string): Quantity {
+export function amountText<T>(value: Cpu | Size | T): string | T {
+  if (value instanceof Cpu) return value.amount;
+  if (value instanceof Size) {
+    const kib = value.toKibibytes({ rounding: SizeRoundingBehavior.NONE });
+    if (!Number.isInteger(kib)) return String(Math.round(kib * 1024));
+    if (kib !== 0 && kib % (1024 * 1024) === 0) return `${kib / (1024 * 1024)}Gi`;
+    if (kib !== 0 && kib % 1024 === 0) return `${kib / 1024}Mi`;
+    return `${kib}Ki`;
+  }
+  return value;
+}
+
+/**
+ * Parses `value` (a quantity, or a `Cpu` or `Size`) and names `where` in the
+ * error (`ScalableFlaskApp "web": resources.cpu: invalid quantity "1x" ...`).
+ */
+export function parseQuantity(value: string | number | Cpu | Size, where: string): Quantity {
   try {
-    return Quantity.parse(value);
+    return Quantity.parse(amountText(value));
   } catch (e) {
     throw new Error(`${where}: ${(e as Error).message}`);
   }

@@ -1,5 +1,5 @@
 import { k8s } from 'cdk8s-plus-27';
-import { parseQuantity, Quantity } from './quantity';
+import { CpuAmount, MemoryAmount, parseQuantity, Quantity } from './quantity';
 
 /**
  * The cpu and memory of one container. Rendered as requests and limits of
@@ -7,13 +7,13 @@ import { parseQuantity, Quantity } from './quantity';
  */
 export interface ResourceAmounts {
   /**
-   * CPU, as a Kubernetes quantity: `"250m"`, `"1"`, `"1.5"`.
+   * CPU: `Cpu.millis(250)`, or a Kubernetes quantity (`"250m"`, `"1"`, `"1.5"`).
    */
-  readonly cpu: string;
+  readonly cpu: CpuAmount;
   /**
-   * Memory, as a Kubernetes quantity: `"256Mi"`, `"1Gi"`.
+   * Memory: `Size.mebibytes(256)`, or a Kubernetes quantity (`"256Mi"`, `"1Gi"`).
    */
-  readonly memory: string;
+  readonly memory: MemoryAmount;
 }
 
 /** Parsed, validated resource amounts. */

@@ -5,7 +5,7 @@ import { finishConstruct, renderOnce } from '../core/app-checks';
 import { podSecurityLabels } from '../core/labels';
 import { assertDnsLabel, assertDnsSubdomain, assertInteger, describe } from '../core/assertions';
 import { Problems } from '../core/problems';
-import { parseQuantity, Quantity } from '../core/quantity';
+import { amountText, CpuAmount, MemoryAmount, parseQuantity, Quantity } from '../core/quantity';
 import { parseAmounts, ParsedAmounts, ResourceAmounts, toK8sQuantity } from '../core/resources';
 
 /**
@@ -39,15 +39,15 @@ export enum QuotaScope {
  */
 export interface ContainerBounds {
   /**
-   * CPU bound, as a quantity.
+   * CPU bound: `Cpu` or a quantity.
    * @default - no bound
    */
-  readonly cpu?: string;
+  readonly cpu?: CpuAmount;
   /**
-   * Memory bound, as a quantity.
+   * Memory bound: `Size` or a quantity.
    * @default - no bound
    */
-  readonly memory?: string;
+  readonly memory?: MemoryAmount;
 }
 
 /**
@@ -298,7 +298,7 @@ function parseBounds(bounds: ContainerBounds | undefined, where: string, field: 
     if (v === undefined) continue;
     const parsed = parseQuantity(v, `${where}: ${field}.${r}`);
     if (!parsed.isPositive) {
-      throw new Error(`${where}: ${field}.${r} must be greater than zero, got "${v}"`);
+      throw new Error(`${where}: ${field}.${r} must be greater than zero, got "${amountText(v)}"`);
     }
     out[r] = parsed;
   }

@@ -11,7 +11,7 @@ import { checkPodSettings, PodSettings, SchedulingSettings, withContainerSetting
 import { enforceRequestsEqualLimits } from '../policy/requests-equal-limits';
 import { Problems } from '../core/problems';
 import { AdapterMetric, MetricsApi, PromAdapter } from '../metrics/prom-adapter';
-import { parseQuantity } from '../core/quantity';
+import { amountText, CpuAmount, MemoryAmount, parseQuantity } from '../core/quantity';
 import { PodSecurityLevel, ResourceQuotaPolicy } from '../policy/resource-quota-policy';
 import { guaranteedResources, parseAmounts, ParsedAmounts, ResourceAmounts } from '../core/resources';
 import { ScalingMetric } from '../scaling/scaling-metric';
@@ -25,10 +25,10 @@ export const FILLER_POD_LABEL = 'cdk8s-autoscaling.io/opportunistic-filler';
 export interface FillerBuffer {
   /** Number of buffer pods. */
   readonly replicas: number;
-  /** cpu held by each buffer pod. */
-  readonly cpu: string;
-  /** memory held by each buffer pod. */
-  readonly memory: string;
+  /** cpu held by each buffer pod (`Cpu` or a quantity). */
+  readonly cpu: CpuAmount;
+  /** memory held by each buffer pod (`Size` or a quantity). */
+  readonly memory: MemoryAmount;
   /**
    * PriorityClass of the buffer pods: -10, the lowest priority that still
    * makes cluster-autoscaler add nodes, above the fillers so buffer pods
@@ -46,23 +46,23 @@ export interface FillerBuffer {
 /** Capacity kept free cluster-wide; set cpu, memory or both. */
 export interface FillerReserve {
   /**
-   * cpu kept free.
+   * cpu kept free (`Cpu` or a quantity).
    * @default - none
    */
-  readonly cpu?: string;
+  readonly cpu?: CpuAmount;
   /**
-   * memory kept free.
+   * memory kept free (`Size` or a quantity).
    * @default - none
    */
-  readonly memory?: string;
+  readonly memory?: MemoryAmount;
 }
 
 /** A ResourceQuota cap on the filler pods. */
 export interface FillerQuota {
-  /** Total cpu of all filler pods. */
-  readonly cpu: string;
-  /** Total memory of all filler pods. */
-  readonly memory: string;
+  /** Total cpu of all filler pods (`Cpu` or a quantity). */
+  readonly cpu: CpuAmount;
+  /** Total memory of all filler pods (`Size` or a quantity). */
+  readonly memory: MemoryAmount;
   /**
    * Most filler pods.
    * @default - no count limit
@@ -443,7 +443,7 @@ function reservePods(reserve: FillerReserve | undefined, per: ParsedAmounts, whe
     const v = reserve?.[r];
     if (v === undefined) continue;
     const q = parseQuantity(v, `${where}: reserve.${r}`);
-    if (q.compare(0) < 0) throw new Error(`${where}: reserve.${r} must not be negative, got "${v}"`);
+    if (q.compare(0) < 0) throw new Error(`${where}: reserve.${r} must not be negative, got "${amountText(v)}"`);
     pods = Math.max(pods, q.ceilDiv(per[r]));
   }
   return pods;
