@@ -14,10 +14,10 @@ export { Autoscaler, AutoscalerProps } from './scaling/autoscaler';
 export { AutoscalerTarget, ScaleTarget, ScaleTargetReference } from './scaling/scale-target';
 export { DescribedObject, MetricSourceType, QuantityTarget, ResourceName, ResourceTarget, ScalingMetric } from './scaling/scaling-metric';
 export { ScalingPolicy, ScalingPolicyType, ScalingRules, SelectPolicy } from './scaling/scaling-rules';
-export { HpaController, HpaControllerOptions, HpaDecision, MetricOutcome, Observation } from './scaling/hpa-controller';
+export { HpaController, HpaControllerOptions, HpaDecision, HpaManifest, HpaSource, MetricOutcome, Observation } from './scaling/hpa-controller';
 export { Amount, ContainerObservation, PodObservation, ResourceObservation } from './scaling/replica-calculator';
 export {
-  Load, Scenario, ScenarioLoad, simulate, SimulatedMetric, SimulationContext, SimulationResult, SimulationStep, SimulationSummary,
+  Load, Scenario, ScenarioLoad, Seconds, simulate, SimulatedMetric, SimulationContext, SimulationResult, SimulationStep, SimulationSummary,
 } from './scaling/simulate';
 export { renderSimulationSvg, SimulationSvgOptions } from './scaling/simulation-svg';
 

@@ -2,13 +2,14 @@ import { ApiObject, App, Chart, Cron, Duration, JsonPatch, Size, Testing } from 
 import * as kplus from 'cdk8s-plus-27';
 import { k8s } from 'cdk8s-plus-27';
 import {
-  AdapterMetric, Autoscaler, AutoscalerProps, MetricsApi, MetricsServer, PromAdapter, ScaleTarget, ScalingMetric, ScalingPolicyType, SelectPolicy,
+  AdapterMetric, Autoscaler, AutoscalerProps, MetricsApi, MetricsServer, PromAdapter, ResourceName, ScaleTarget, ScalingMetric, ScalingPolicyType,
+  SelectPolicy,
 } from '../src';
 import { expectSchemaValid, newChart, objectOf, synthApp, thrown } from './helpers';
 
 const GUARANTEED = { requests: { cpu: k8s.Quantity.fromString('250m'), memory: k8s.Quantity.fromString('256Mi') } };
 const RESOURCES = { ...GUARANTEED, limits: GUARANTEED.requests };
-const CPU_70 = ScalingMetric.resource('cpu', { averageUtilization: 70 });
+const CPU_70 = ScalingMetric.resource(ResourceName.CPU, { averageUtilization: 70 });
 
 /** A raw L1 workload of `kind` in namespace `ns`, with a guaranteed "app" container and optional extras. */
 function l1Workload(chart: Chart, kind: 'Deployment' | 'StatefulSet' | 'ReplicaSet' | 'DaemonSet', name: string, extra: {
@@ -92,7 +93,7 @@ describe('Autoscaler', () => {
           cpu: { request: kplus.Cpu.millis(500), limit: kplus.Cpu.millis(500) }, memory: { request: Size.mebibytes(512), limit: Size.mebibytes(512) },
         } }],
       });
-      new Autoscaler(chart, 'hpa', { target: db, maxReplicas: 3, metrics: [ScalingMetric.resource('memory', { averageValue: '400Mi' })] });
+      new Autoscaler(chart, 'hpa', { target: db, maxReplicas: 3, metrics: [ScalingMetric.resource(ResourceName.MEMORY, { averageValue: '400Mi' })] });
       const out = Testing.synth(chart);
       expect(objectOf(out, 'StatefulSet').spec.replicas).toBeUndefined();
       expect(objectOf(out, 'HorizontalPodAutoscaler').spec.scaleTargetRef).toEqual({ apiVersion: 'apps/v1', kind: 'StatefulSet', name: 'db' });
@@ -152,9 +153,9 @@ describe('Autoscaler', () => {
         target: l1Workload(chart, 'Deployment', 'api'),
         maxReplicas: 20,
         metrics: [
-          ScalingMetric.resource('cpu', { averageUtilization: 60 }),
-          ScalingMetric.resource('memory', { averageValue: '200Mi' }),
-          ScalingMetric.containerResource('cpu', 'app', { averageUtilization: 80 }),
+          ScalingMetric.resource(ResourceName.CPU, { averageUtilization: 60 }),
+          ScalingMetric.resource(ResourceName.MEMORY, { averageValue: '200Mi' }),
+          ScalingMetric.containerResource(ResourceName.CPU, 'app', { averageUtilization: 80 }),
           ScalingMetric.pods(rps, '500m'),
           ScalingMetric.object(perIngress, { apiVersion: 'networking.k8s.io/v1', kind: 'Ingress', name: 'main' }, { value: '2k' }),
           ScalingMetric.external(queue, { averageValue: '30' }, { queue: 'jobs' }),
@@ -183,7 +184,9 @@ describe('Autoscaler', () => {
     test('ContainerResource reads one container, so a sidecar without requests is fine', () => {
       const { app, chart } = newChart();
       const target = l1Workload(chart, 'Deployment', 'api', { containers: [{ name: 'envoy', image: 'envoy' }] });
-      new Autoscaler(chart, 'hpa', { target, maxReplicas: 4, metrics: [ScalingMetric.containerResource('cpu', 'app', { averageUtilization: 70 })] });
+      new Autoscaler(chart, 'hpa', {
+        target, maxReplicas: 4, metrics: [ScalingMetric.containerResource(ResourceName.CPU, 'app', { averageUtilization: 70 })],
+      });
       expect(() => synthApp(app)).not.toThrow();
     });
 
@@ -221,13 +224,13 @@ describe('Autoscaler', () => {
       ['an empty policy list', { scaleUp: { policies: [] } }, 'scaleUp.policies is empty; the API server requires at least one policy'],
       ['a period over 30 min', { scaleUp: { policies: [{ type: ScalingPolicyType.PODS, value: 1, period: Duration.minutes(31) }] } },
         'scaleUp.policies[0].period must be a whole number of seconds from 1 to 1800, got 1860s'],
-      ['a utilization of 0', { metrics: [ScalingMetric.resource('cpu', { averageUtilization: 0 })] },
+      ['a utilization of 0', { metrics: [ScalingMetric.resource(ResourceName.CPU, { averageUtilization: 0 })] },
         'metrics[0] (Resource metric "cpu") must be a whole number >= 1, got 0'],
-      ['both utilization and value', { metrics: [ScalingMetric.resource('memory', { averageUtilization: 80, averageValue: '1Gi' })] },
+      ['both utilization and value', { metrics: [ScalingMetric.resource(ResourceName.MEMORY, { averageUtilization: 80, averageValue: '1Gi' })] },
         'metrics[0] (Resource metric "memory") needs exactly one of averageUtilization or averageValue'],
       ['an unserved resource', { metrics: [ScalingMetric.resource('storage' as any, { averageValue: '1Gi' })] },
         'resource must be "cpu" or "memory" (what metrics-server serves), got "storage"'],
-      ['a bad container name', { metrics: [ScalingMetric.containerResource('cpu', 'App_1', { averageUtilization: 50 })] },
+      ['a bad container name', { metrics: [ScalingMetric.containerResource(ResourceName.CPU, 'App_1', { averageUtilization: 50 })] },
         'container "App_1" is not a valid container name'],
       ['a Pods metric of the external API', { metrics: [ScalingMetric.pods(q, '1')] },
         'metrics[0] (Pods metric "queue_depth") needs a metric of custom.metrics.k8s.io, but "queue_depth" is served by external.metrics.k8s.io'],
@@ -275,7 +278,7 @@ describe('Autoscaler', () => {
     });
 
     test('every problem at once, one line each', () => {
-      const msg = thrown(() => make({ minReplicas: 9, maxReplicas: 3, metrics: [ScalingMetric.resource('cpu', { averageUtilization: -5 })],
+      const msg = thrown(() => make({ minReplicas: 9, maxReplicas: 3, metrics: [ScalingMetric.resource(ResourceName.CPU, { averageUtilization: -5 })],
         scaleUp: { policies: [] } }));
       expect(msg.split('\n')).toEqual([
         'Autoscaler "hpa": maxReplicas (3) is below minReplicas (9); raise maxReplicas or lower minReplicas',
@@ -312,7 +315,7 @@ describe('Autoscaler', () => {
     test('a request removed later by a patch is seen', () => {
       const { app, chart } = newChart();
       const target = l1Workload(chart, 'Deployment', 'api');
-      new Autoscaler(chart, 'hpa', { target, maxReplicas: 5, metrics: [ScalingMetric.resource('memory', { averageUtilization: 80 })] });
+      new Autoscaler(chart, 'hpa', { target, maxReplicas: 5, metrics: [ScalingMetric.resource(ResourceName.MEMORY, { averageUtilization: 80 })] });
       target.addJsonPatch(JsonPatch.remove('/spec/template/spec/containers/0/resources/requests/memory'));
       expect(thrown(() => synthApp(app))).toContain(
         'needs a memory request on every container of the pod, sidecars included, but container "app" has none');
@@ -323,9 +326,9 @@ describe('Autoscaler', () => {
       const target = l1Workload(chart, 'Deployment', 'api', { containers: [{ name: 'envoy', image: 'envoy' }] });
       new Autoscaler(chart, 'hpa', {
         target, maxReplicas: 5, metrics: [
-          ScalingMetric.containerResource('cpu', 'web', { averageUtilization: 70 }),
-          ScalingMetric.containerResource('memory', 'envoy', { averageUtilization: 70 }),
-          ScalingMetric.containerResource('memory', 'envoy', { averageValue: '100Mi' }),
+          ScalingMetric.containerResource(ResourceName.CPU, 'web', { averageUtilization: 70 }),
+          ScalingMetric.containerResource(ResourceName.MEMORY, 'envoy', { averageUtilization: 70 }),
+          ScalingMetric.containerResource(ResourceName.MEMORY, 'envoy', { averageValue: '100Mi' }),
         ],
       });
       const msg = thrown(() => synthApp(app));

@@ -7,7 +7,8 @@
 // metric window 1 min, tolerance 0.1, as upstream's test constants).
 import {
   calculateScaleDownLimitWithBehaviors, calculateScaleUpLimit, calculateScaleUpLimitWithScalingRules, ControllerMemory,
-  convertDesiredReplicasWithBehaviorRate, convertDesiredReplicasWithRules, getReplicasChangePerPeriod, HpaController, ScaleEvent, ScalingRulesSpec,
+  convertDesiredReplicasWithBehaviorRate, convertDesiredReplicasWithRules, getReplicasChangePerPeriod, HpaController, HpaManifest, ScaleEvent,
+  ScalingRulesSpec,
   stabilizeRecommendation, stabilizeRecommendationWithBehaviors, storeScaleEvent,
 } from '../src/scaling/hpa-controller';
 import {
@@ -418,8 +419,9 @@ describe('horizontal_test.go', () => {
 });
 
 describe('HpaController: whole syncs (horizontal_test.go end-to-end cases)', () => {
-  const hpa = (spec: object) => ({ apiVersion: 'autoscaling/v2', kind: 'HorizontalPodAutoscaler', metadata: { name: 'test-hpa',
-    namespace: 'test-namespace' }, spec: { scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'test' }, ...spec } });
+  const hpa = (spec: Omit<HpaManifest['spec'], 'scaleTargetRef'>): HpaManifest => ({ apiVersion: 'autoscaling/v2', kind: 'HorizontalPodAutoscaler',
+    metadata: { name: 'test-hpa', namespace: 'test-namespace' },
+    spec: { scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'test' }, ...spec } });
   const cpuPods = (levels: number[]) => levels.map(l => ({ requests: { cpu: '1.0' }, usage: { cpu: `${l}m` } }));
   const cpu = (target: number) => ({ type: 'Resource', resource: { name: 'cpu', target: { type: 'Utilization', averageUtilization: target } } });
   const qps = (value: string) => ({ type: 'External', external: { metric: { name: 'qps' }, target: { type: 'Value', value } } });

@@ -4,7 +4,7 @@ import * as path from 'path';
 import { Chart, Duration, Testing } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-27';
 import { parse as parseYaml } from 'yaml';
-import { Autoscaler, HpaController, OpportunisticFiller, renderSimulationSvg, ScalableFlaskApp, ScalingMetric, simulate } from '../src';
+import { Autoscaler, HpaController, OpportunisticFiller, renderSimulationSvg, ResourceName, ScalableFlaskApp, ScalingMetric, simulate } from '../src';
 import { main } from '../src/cli';
 import { buildApp } from '../src/main';
 import { milliOf } from '../src/scaling/replica-calculator';
@@ -80,7 +80,9 @@ describe('simulate', () => {
       spec: { selector: { matchLabels: { a: 'b' } }, template: { metadata: { labels: { a: 'b' } }, spec: { containers: [{ name: 'app', image: 'x',
         resources: { requests: amounts, limits: amounts } }] } } },
     });
-    const a = new Autoscaler(chart, 'hpa', { target, maxReplicas: 20, metrics: [ScalingMetric.resource('cpu', { averageUtilization: 50 })] });
+    const a = new Autoscaler(chart, 'hpa', {
+      target, maxReplicas: 20, metrics: [ScalingMetric.resource(ResourceName.CPU, { averageUtilization: 50 })],
+    });
     const r = simulate(a, { duration: 120, initialReplicas: 2, podStartup: 60, load: { cpu: 2 } });
     // 2 cores on 2 pods of 500m: capped at the limit, 100% > 50%: doubled (+4 pods or +100% per 15 s)
     expect(r.steps[0]).toMatchObject({ currentReplicas: 2, replicas: 4 });

@@ -8,7 +8,7 @@ import { podSpecOf } from '../core/manifests';
 import { Problems } from '../core/problems';
 import { oncePerRendering, renderedJson } from '../core/render-pass';
 import { AutoscalerTarget, resolveTarget, ResolvedTarget } from './scale-target';
-import { ScalingMetric } from './scaling-metric';
+import { MetricSourceType, ScalingMetric } from './scaling-metric';
 import { KUBERNETES_SCALE_DOWN, KUBERNETES_SCALE_UP, renderRules, ScalingRules, scalingRules } from './scaling-rules';
 
 /** Props of {@link Autoscaler}. */
@@ -217,7 +217,7 @@ export function checkAutoscaling(
       + 'clusters); set scaleToZero: true if yours enables it, or minReplicas to 1 or more');
   }
   if (props.scaleToZero && min > 0) problems.add(`scaleToZero needs minReplicas 0, got ${min}; drop minReplicas or scaleToZero`);
-  if (min === 0 && !metrics.some(m => m.type === 'Object' || m.type === 'External')) {
+  if (min === 0 && !metrics.some(m => m.type === MetricSourceType.OBJECT || m.type === MetricSourceType.EXTERNAL)) {
     problems.add('minReplicas 0 needs at least one Object or External metric (the API server refuses scale-to-zero otherwise: '
       + 'with no pods, only such a metric can say when to wake up); add one, or set minReplicas to 1 or more');
   }

@@ -1,4 +1,5 @@
 import { ApiObject, Duration } from 'cdk8s';
+import { Autoscaler } from './autoscaler';
 import { Quantity } from '../core/quantity';
 import {
   Amount, calcPlainMetricReplicas, CalculatorSettings, getPerPodMetricReplicas, getResourceReplicas, getUsageRatioReplicaCount, MAX_INT32,
@@ -264,9 +265,9 @@ export class HpaController {
   private readonly record: SyncRecord;
 
   /**
-   * @param hpa an Autoscaler (anything with an `hpa` ApiObject), a rendered HPA `ApiObject`, or the HPA's autoscaling/v2 JSON.
+   * @param hpa an Autoscaler, an HPA `ApiObject` (L1, cdk8s-plus's, plain), or an autoscaling/v2 HPA manifest (rendered YAML, parsed).
    */
-  constructor(hpa: { readonly hpa: ApiObject } | ApiObject | any, options: HpaControllerOptions = {}) {
+  constructor(hpa: HpaSource, options: HpaControllerOptions = {}) {
     const json = hpaJson(hpa);
     const spec = json.spec ?? {};
     this.name = `${json.metadata?.namespace ?? 'default'}/${json.metadata?.name ?? 'hpa'}`;
@@ -421,12 +422,47 @@ function failedReason(type: MetricSpec['type']): string {
   return `FailedGet${type === 'Resource' ? 'Resource' : type === 'ContainerResource' ? 'ContainerResource' : type === 'Pods' ? 'Pods' : type}Metric`;
 }
 
-function hpaJson(hpa: any): any {
-  if (hpa && typeof hpa === 'object' && hpa.hpa && ApiObject.isApiObject(hpa.hpa)) return hpa.hpa.toJson();
-  if (hpa && ApiObject.isApiObject(hpa)) return (hpa as ApiObject).toJson();
-  if (hpa?.kind === 'HorizontalPodAutoscaler' || hpa?.spec?.scaleTargetRef) return hpa;
+function hpaJson(hpa: HpaSource): any {
+  if (hpa instanceof Autoscaler) return hpa.hpa.toJson();
+  if (ApiObject.isApiObject(hpa)) return hpa.toJson();
+  const manifest = hpa as HpaManifest | undefined;
+  if (manifest?.kind === 'HorizontalPodAutoscaler' || manifest?.spec?.scaleTargetRef) return manifest;
   throw new Error('HpaController: pass an Autoscaler, a rendered HorizontalPodAutoscaler ApiObject, or its autoscaling/v2 JSON');
 }
+
+/**
+ * An autoscaling/v2 HorizontalPodAutoscaler as rendered YAML holds it
+ * (quantities as strings or numbers): what {@link HpaController} and
+ * `simulate` read of it.
+ */
+export interface HpaManifest {
+  /**
+   * `autoscaling/v2`.
+   * @default - not checked
+   */
+  readonly apiVersion?: string;
+  /**
+   * `HorizontalPodAutoscaler`.
+   * @default - not checked (a spec with a scaleTargetRef is taken as one)
+   */
+  readonly kind?: string;
+  /**
+   * Name and namespace, for messages.
+   * @default - "default/hpa"
+   */
+  readonly metadata?: { readonly name?: string; readonly namespace?: string };
+  /** The HPA's spec: scaleTargetRef, minReplicas, maxReplicas, metrics, behavior. */
+  readonly spec: {
+    readonly scaleTargetRef: { readonly apiVersion?: string; readonly kind: string; readonly name: string };
+    readonly minReplicas?: number;
+    readonly maxReplicas: number;
+    readonly metrics?: readonly { readonly type: string; readonly [source: string]: unknown }[];
+    readonly behavior?: { readonly scaleUp?: object; readonly scaleDown?: object };
+  };
+}
+
+/** What an HPA controller or a simulation can be made from. */
+export type HpaSource = Autoscaler | ApiObject | HpaManifest;
 
 function parseMetric(m: any, where: string): MetricSpec {
   const type = m?.type;

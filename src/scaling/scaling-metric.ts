@@ -5,7 +5,12 @@ import { AdapterMetric, MetricsApi } from '../metrics/prom-adapter';
 import { parseQuantity } from '../core/quantity';
 
 /** A resource that metrics-server (and the adapter's resource rules) serve. */
-export type ResourceName = 'cpu' | 'memory';
+export enum ResourceName {
+  /** cpu, in cores. */
+  CPU = 'cpu',
+  /** memory, in bytes. */
+  MEMORY = 'memory',
+}
 
 /** A Resource or ContainerResource target: exactly one of the two. */
 export interface ResourceTarget {
@@ -47,7 +52,18 @@ export interface DescribedObject {
 }
 
 /** The metric source types of autoscaling/v2. */
-export type MetricSourceType = 'Resource' | 'ContainerResource' | 'Pods' | 'Object' | 'External';
+export enum MetricSourceType {
+  /** cpu or memory of the whole pod, from metrics.k8s.io. */
+  RESOURCE = 'Resource',
+  /** cpu or memory of one container, from metrics.k8s.io. */
+  CONTAINER_RESOURCE = 'ContainerResource',
+  /** A per-pod metric from custom.metrics.k8s.io. */
+  PODS = 'Pods',
+  /** A metric of one object from custom.metrics.k8s.io. */
+  OBJECT = 'Object',
+  /** A metric from external.metrics.k8s.io. */
+  EXTERNAL = 'External',
+}
 
 /**
  * What one metric type knows about itself: how it renders, what is wrong
@@ -95,17 +111,17 @@ export class ScalingMetric {
    * @param averageValue target per pod, a quantity such as `"500m"`.
    */
   public static pods(metric: AdapterMetric, averageValue: string, selector?: Record<string, string>): ScalingMetric {
-    return new ScalingMetric(adapterKind('Pods', metric, { averageValue }, undefined, selector));
+    return new ScalingMetric(adapterKind(MetricSourceType.PODS, metric, { averageValue }, undefined, selector));
   }
 
   /** A custom metric describing one object (`type: Object`). */
   public static object(metric: AdapterMetric, describedObject: DescribedObject, target: QuantityTarget): ScalingMetric {
-    return new ScalingMetric(adapterKind('Object', metric, target, describedObject));
+    return new ScalingMetric(adapterKind(MetricSourceType.OBJECT, metric, target, describedObject));
   }
 
   /** An external metric (`type: External`). */
   public static external(metric: AdapterMetric, target: QuantityTarget, selector?: Record<string, string>): ScalingMetric {
-    return new ScalingMetric(adapterKind('External', metric, target, undefined, selector));
+    return new ScalingMetric(adapterKind(MetricSourceType.EXTERNAL, metric, target, undefined, selector));
   }
 
   /** The metric source type: `Resource`, `ContainerResource`, `Pods`, `Object` or `External`. */
@@ -153,7 +169,7 @@ export class ScalingMetric {
 }
 
 function resourceKind(resource: ResourceName, container: string | undefined, target: ResourceTarget): MetricKind {
-  const type = container === undefined ? 'Resource' : 'ContainerResource';
+  const type = container === undefined ? MetricSourceType.RESOURCE : MetricSourceType.CONTAINER_RESOURCE;
   const utilization = target?.averageUtilization !== undefined;
   const metricTarget: k8s.MetricTargetV2 = utilization
     ? { type: 'Utilization', averageUtilization: target.averageUtilization }
@@ -229,7 +245,7 @@ function quantityProblems(text: string, subject: string): string[] {
 }
 
 function adapterKind(
-  type: 'Pods' | 'Object' | 'External', metric: AdapterMetric, target: QuantityTarget,
+  type: MetricSourceType.PODS | MetricSourceType.OBJECT | MetricSourceType.EXTERNAL, metric: AdapterMetric, target: QuantityTarget,
   describedObject?: DescribedObject, selector?: Record<string, string>,
 ): MetricKind {
   const name = metric.metricName;
@@ -242,8 +258,8 @@ function adapterKind(
         ? { type: 'AverageValue', averageValue: k8s.Quantity.fromString(target.averageValue) }
         : { type: 'Value', value: k8s.Quantity.fromString(target.value!) };
       const identifier = { name, ...(selector ? { selector: { matchLabels: { ...selector } } } : {}) };
-      if (type === 'Pods') return { type, pods: { metric: identifier, target: metricTarget } };
-      if (type === 'External') return { type, external: { metric: identifier, target: metricTarget } };
+      if (type === MetricSourceType.PODS) return { type, pods: { metric: identifier, target: metricTarget } };
+      if (type === MetricSourceType.EXTERNAL) return { type, external: { metric: identifier, target: metricTarget } };
       return { type, object: { metric: identifier, target: metricTarget, describedObject: { ...describedObject! } } };
     },
     problems: (scope, subject) => adapterProblems(scope, subject, type, metric, target, describedObject),
@@ -252,12 +268,12 @@ function adapterKind(
 }
 
 function adapterProblems(
-  scope: IConstruct, subject: string, type: 'Pods' | 'Object' | 'External', metric: AdapterMetric,
+  scope: IConstruct, subject: string, type: MetricSourceType.PODS | MetricSourceType.OBJECT | MetricSourceType.EXTERNAL, metric: AdapterMetric,
   target: QuantityTarget, describedObject?: DescribedObject,
 ): string[] {
   const name = metric.metricName;
   const out: string[] = [];
-  const wantApi = type === 'External' ? MetricsApi.EXTERNAL : MetricsApi.CUSTOM;
+  const wantApi = type === MetricSourceType.EXTERNAL ? MetricsApi.EXTERNAL : MetricsApi.CUSTOM;
   if (metric.api !== wantApi) {
     out.push(`${subject} needs a metric of ${wantApi}, but "${name}" is served by ${metric.api}; use `
       + `ScalingMetric.${metric.api === MetricsApi.EXTERNAL ? 'external' : 'pods or ScalingMetric.object'}`);
@@ -266,10 +282,10 @@ function adapterProblems(
   if (adapter && adapter.node.root !== scope.node.root) {
     out.push(`${subject} is served by PromAdapter "${adapter.node.id}" of another app; add the rule to an adapter in this app, or use `
       + `AdapterMetric.servedElsewhere(...) if another installation serves it`);
-  } else if (adapter && type === 'Pods' && !metric.resources.includes('pod')) {
+  } else if (adapter && type === MetricSourceType.PODS && !metric.resources.includes('pod')) {
     out.push(`${subject} is not associated with pods by its adapter rule (resources: ${metric.resources.join(', ') || 'none'}); add a pod override `
       + `to the rule`);
-  } else if (adapter && type === 'Object' && describedObject && !metric.resources.includes(describedObject.kind.toLowerCase())) {
+  } else if (adapter && type === MetricSourceType.OBJECT && describedObject && !metric.resources.includes(describedObject.kind.toLowerCase())) {
     const resource = describedObject.kind.toLowerCase();
     out.push(`${subject} describes a ${describedObject.kind}, but its adapter rule reports it for ${metric.resources.join(', ') || 'nothing'}; add `
       + `a "${resource}" override to the rule`);
@@ -277,7 +293,7 @@ function adapterProblems(
   const set = [target?.value !== undefined, target?.averageValue !== undefined].filter(Boolean).length;
   if (set !== 1) {
     out.push(`${subject} needs exactly one of value or averageValue`);
-  } else if (type === 'Pods' && target.averageValue === undefined) {
+  } else if (type === MetricSourceType.PODS && target.averageValue === undefined) {
     out.push(`${subject} needs averageValue`);
   } else {
     out.push(...quantityProblems((target.value ?? target.averageValue)!, subject));

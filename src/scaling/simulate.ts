@@ -1,5 +1,6 @@
 import { ApiObject, Duration } from 'cdk8s';
-import { HpaController, HpaControllerOptions, SyncRecord } from './hpa-controller';
+import { Autoscaler } from './autoscaler';
+import { HpaController, HpaControllerOptions, HpaSource, SyncRecord } from './hpa-controller';
 import { Amount, LONG_AGO, milliOf, Phase, PodTable } from './replica-calculator';
 import { podSpecOf } from '../core/manifests';
 
@@ -172,9 +173,9 @@ interface PodBatch {
  * Ready `podStartup` after the controller asks for them, and the
  * controller's decision at every sync.
  *
- * @param hpa an Autoscaler, a rendered HPA ApiObject, or the HPA's JSON
+ * @param hpa an Autoscaler, an HPA `ApiObject`, or an autoscaling/v2 HPA manifest
  */
-export function simulate(hpa: { readonly hpa: ApiObject } | ApiObject | any, scenario: Scenario): SimulationResult {
+export function simulate(hpa: HpaSource, scenario: Scenario): SimulationResult {
   const controller = new HpaController(hpa, scenario.controller);
   const run = checkScenario(controller, scenario);
   const template = podTemplate(scenario, scenario.podSpec ?? targetPodSpec(hpa), controller);
@@ -354,8 +355,8 @@ interface PodTemplate {
 }
 
 /** The pod spec of the HPA's target, when the HPA is an Autoscaler whose target this app renders. */
-function targetPodSpec(hpa: any): any {
-  const target: ApiObject | undefined = hpa?._targetObject;
+function targetPodSpec(hpa: HpaSource): any {
+  const target: ApiObject | undefined = hpa instanceof Autoscaler ? hpa._targetObject : undefined;
   return target ? podSpecOf(target.toJson())?.spec : undefined;
 }
 

@@ -10,7 +10,7 @@ import { checkPodSettings, PodSettings, withContainerSettings, withPodSettings }
 import { enforceRequestsEqualLimits } from '../policy/requests-equal-limits';
 import { Problems } from '../core/problems';
 import { guaranteedResources, ResourceAmounts } from '../core/resources';
-import { ScalingMetric } from '../scaling/scaling-metric';
+import { ResourceName, ScalingMetric } from '../scaling/scaling-metric';
 import { ScalingPolicyType, ScalingRules, SelectPolicy } from '../scaling/scaling-rules';
 import { envVars, httpProbe, restrictedPodSecurityContext, restrictedSecurityContext, wholeSeconds } from '../core/pod-spec';
 
@@ -305,14 +305,14 @@ export class ScalableFlaskApp extends Construct {
   /** The HPA's settings: the utilization props as Resource metrics (cpu at 70% when nothing else is set), then `metrics`. */
   private autoscalingOf(props: ScalableFlaskAppProps): Omit<AutoscalerProps, 'target'> {
     const cpu = props.cpuUtilization ?? (props.memoryUtilization === undefined && !props.metrics?.length ? 70 : undefined);
-    const utilization = (resource: 'cpu' | 'memory', value: number | undefined) => (value === undefined ? []
+    const utilization = (resource: ResourceName, value: number | undefined) => (value === undefined ? []
       : [ScalingMetric.resource(resource, { averageUtilization: value })._labelled(`${resource}Utilization`)]);
     const minReplicas = props.minReplicas ?? 2;
     return {
       minReplicas,
       scaleToZero: minReplicas === 0,
       maxReplicas: props.maxReplicas,
-      metrics: [...utilization('cpu', cpu), ...utilization('memory', props.memoryUtilization), ...(props.metrics ?? [])],
+      metrics: [...utilization(ResourceName.CPU, cpu), ...utilization(ResourceName.MEMORY, props.memoryUtilization), ...(props.metrics ?? [])],
       scaleUp: props.scaleUp,
       scaleDown: props.scaleDown,
     };
