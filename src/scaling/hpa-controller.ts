@@ -495,7 +495,6 @@ function behaviorWithDefaults(behavior: any, downscaleWindow: number): { scaleUp
   const rules = (r: any, window: number, policies: ScalingRulesSpec['policies']): ScalingRulesSpec => ({
     stabilizationWindowSeconds: r?.stabilizationWindowSeconds ?? window,
     selectPolicy: r?.selectPolicy ?? 'Max',
-    // copied into objects of one shape, whatever the JSON they came from
     policies: (r?.policies ?? policies).map((p: Policy) => ({ type: p.type, value: p.value, periodSeconds: p.periodSeconds })),
     tolerance: r?.tolerance !== undefined ? Quantity.parse(r.tolerance).toNumber() : undefined,
   });

@@ -256,15 +256,15 @@ function replay(controller: HpaController, run: Run, template: PodTemplate | und
   const values: (Amount | undefined)[] = controller.metricNames.map(() => undefined);
   const fed = controller.metricNames.flatMap((m, index) => (m.type === 'Object' || m.type === 'External'
     ? [{ index, load: run.metrics.get(m.name)! }] : []));
-  let batches: PodBatch[] = run.initialReplicas ? [batchOf(-Infinity, -Infinity, run.initialReplicas)] : [];
+  let batches: PodBatch[] = run.initialReplicas ? [{ createdAt: -Infinity, readyAt: -Infinity, count: run.initialReplicas }] : [];
   let replicas = run.initialReplicas;
   const steps: SimulationStep[] = [];
   let previous: readonly SimulatedMetric[] = NONE;
   for (let time = 0; time <= run.duration; time += run.syncPeriod) {
     let readyReplicas = 0;
-    for (let i = 0; i < batches.length; i++) if (batches[i].readyAt <= time) readyReplicas += batches[i].count;
+    for (const b of batches) if (b.readyAt <= time) readyReplicas += b.count;
     const context: SimulationContext = { time, replicas, readyReplicas };
-    for (let i = 0; i < fed.length; i++) values[fed[i].index] = fed[i].load.at(context) / 1000;
+    for (const { index, load } of fed) values[index] = load.at(context) / 1000;
     pods.observe(batches, context);
     const record = controller._sync(time, replicas, replicas, pods, values);
     previous = metricsOf(record, previous);
@@ -518,7 +518,7 @@ function resize(batches: PodBatch[], current: number, replicas: number, time: nu
   if (replicas === current) return batches;
   const out = batches.slice();
   if (replicas > current) {
-    out.push(batchOf(time, time + startup, replicas - current));
+    out.push({ createdAt: time, readyAt: time + startup, count: replicas - current });
     return out;
   }
   let excess = current - replicas;
@@ -527,69 +527,45 @@ function resize(batches: PodBatch[], current: number, replicas: number, time: nu
     const removed = Math.min(excess, b.count);
     excess -= removed;
     if (removed === b.count) out.pop();
-    else out[i] = batchOf(b.createdAt, b.readyAt, b.count - removed);
+    else out[i] = { createdAt: b.createdAt, readyAt: b.readyAt, count: b.count - removed };
   }
   return out;
 }
 
-/** Every batch is made here, so that all have one shape. */
-function batchOf(createdAt: number, readyAt: number, count: number): PodBatch {
-  return { createdAt, readyAt, count };
-}
-
 function summarize(steps: SimulationStep[], syncPeriod: number, tolerance: number, duration: number): SimulationSummary {
-  const t = tally(steps, syncPeriod, tolerance);
-  const settleWindow = Math.min(600, duration / 4);
-  return {
-    timeToTarget: t.timeToTarget < 0 ? undefined : t.timeToTarget, peakReplicas: t.peak, lowestReplicas: t.lowest === Infinity ? 0 : t.lowest,
-    replicaChanges: t.changes, settled: t.lastChange < duration - settleWindow, settleWindow, timeAboveTarget: t.above,
-    timeBelowTarget: t.below, failedSyncs: t.failed,
-  };
-}
-
-/** What the summary counts over the steps. */
-interface Tally {
-  /** -1 until reached (a number from the start, so the object keeps one shape). */
-  timeToTarget: number;
-  above: number;
-  below: number;
-  changes: number;
-  lastChange: number;
-  failed: number;
-  peak: number;
-  lowest: number;
-}
-
-/**
- * One pass over the steps. Nothing follows the loop but the return: V8 reuses
- * the code it compiles in the middle of the loop for every replay, and code
- * after the loop that had not run by then would be thrown away each time.
- */
-function tally(steps: SimulationStep[], syncPeriod: number, tolerance: number): Tally {
-  const t: Tally = { timeToTarget: -1, above: 0, below: 0, changes: 0, lastChange: -Infinity, failed: 0, peak: 0, lowest: Infinity };
-  // indexed loops and plain comparisons: this runs once per replay, mostly before V8 optimizes it
-  for (let i = 0; i < steps.length; i++) {
-    const s = steps[i];
-    if (s.replicas > t.peak) t.peak = s.replicas;
-    if (s.currentReplicas > t.peak) t.peak = s.currentReplicas;
-    if (s.replicas < t.lowest) t.lowest = s.replicas;
-    if (s.reasons.length !== 0 && s.reasons.includes('FailedComputeMetricsReplicas')) t.failed++;
+  let timeToTarget: number | undefined;
+  let above = 0;
+  let below = 0;
+  let changes = 0;
+  let lastChange = -Infinity;
+  let failedSyncs = 0;
+  let peakReplicas = 0;
+  let lowestReplicas = steps.length ? Infinity : 0;
+  for (const s of steps) {
+    peakReplicas = Math.max(peakReplicas, s.currentReplicas, s.replicas);
+    lowestReplicas = Math.min(lowestReplicas, s.replicas);
+    if (s.reasons.includes('FailedComputeMetricsReplicas')) failedSyncs++;
     if (s.replicas !== s.currentReplicas) {
-      t.changes++;
-      t.lastChange = s.time;
+      changes++;
+      lastChange = s.time;
     }
+    // the governing metric: the one furthest above its target, which the HPA follows
     let governing = -Infinity;
     let computed = 0;
-    for (let j = 0; j < s.metrics.length; j++) {
-      const m = s.metrics[j];
+    for (const m of s.metrics) {
       if (m.value === undefined) continue;
       computed++;
-      if (m.value / m.target > governing) governing = m.value / m.target;
+      governing = Math.max(governing, m.value / m.target);
     }
     if (!computed) continue;
-    if (t.timeToTarget < 0 && computed === s.metrics.length && Math.abs(governing - 1) <= tolerance + 1e-9) t.timeToTarget = s.time;
-    if (governing > 1 + tolerance) t.above += syncPeriod;
-    else if (governing < 1 - tolerance) t.below += syncPeriod;
+    if (timeToTarget === undefined && computed === s.metrics.length && Math.abs(governing - 1) <= tolerance + 1e-9) timeToTarget = s.time;
+    if (governing > 1 + tolerance) above += syncPeriod;
+    else if (governing < 1 - tolerance) below += syncPeriod;
   }
-  return t;
+  const settleWindow = Math.min(600, duration / 4);
+  return {
+    timeToTarget, peakReplicas, lowestReplicas,
+    replicaChanges: changes, settled: lastChange < duration - settleWindow, settleWindow, timeAboveTarget: above, timeBelowTarget: below,
+    failedSyncs,
+  };
 }
