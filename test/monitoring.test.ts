@@ -1,5 +1,5 @@
 import * as path from 'path';
-import { ApiObject, App, Chart, Duration, Testing, Yaml } from 'cdk8s';
+import { ApiObject, App, Chart, Duration, Size, Testing, Yaml } from 'cdk8s';
 import {
   AutoscalingAlerts, CapacityDashboard, KubeStateMetrics, OpportunisticFiller, PromAdapter, PrometheusInstance, ScalableFlaskApp, ScalingMetric,
 } from '../src';
@@ -101,6 +101,52 @@ describe('KubeStateMetrics', () => {
       'KubeStateMetrics "ksm": args entry "--metric-labels-allowlist=pods=[a]" overrides --metric-labels-allowlist, which this construct sets; use '
         + 'the matching prop instead',
     ]);
+  });
+});
+
+describe('createNamespace on the monitoring constructs', () => {
+  test('each creates its namespace when asked: one Namespace, labelled restricted, shared by every construct in it', () => {
+    const { app, chart } = newChart();
+    const release = { release: 'prometheus' };
+    new KubeStateMetrics(chart, 'ksm', { namespace: 'monitoring', createNamespace: true, serviceMonitorLabels: release });
+    const prometheus = new PrometheusInstance(chart, 'prometheus', { createNamespace: true, serviceMonitorLabels: release, ruleLabels: release });
+    new PromAdapter(chart, 'adapter', { prometheus, createNamespace: true, serviceMonitorLabels: release }).addCounterRate({ counter: 'x_total' });
+    new AutoscalingAlerts(chart, 'alerts', { prometheus, createNamespace: true });
+    new CapacityDashboard(chart, 'dashboard', { createNamespace: true });
+    const out = synthApp(app);
+    expect(objectsOf(out, 'Namespace')).toEqual([{
+      apiVersion: 'v1', kind: 'Namespace',
+      metadata: { name: 'monitoring', labels: { 'pod-security.kubernetes.io/enforce': 'restricted', 'pod-security.kubernetes.io/audit': 'restricted',
+        'pod-security.kubernetes.io/warn': 'restricted' } },
+    }]);
+    expectSchemaValid(out);
+  });
+
+  test('without createNamespace, none is rendered; a namespace every cluster has is refused', () => {
+    const { chart } = newChart();
+    new PrometheusInstance(chart, 'prometheus');
+    expect(objectsOf(Testing.synth(chart), 'Namespace')).toEqual([]);
+    expect(thrown(() => new KubeStateMetrics(newChart().chart, 'ksm', { createNamespace: true }))).toBe('KubeStateMetrics "ksm": createNamespace: '
+      + 'namespace "kube-system" exists in every cluster and must not be owned by the app (pruning it would break the cluster); drop createNamespace, '
+      + 'or choose another namespace');
+  });
+});
+
+describe('PrometheusInstance storage', () => {
+  test('a volume claim per replica of the size and class asked for; schema-valid against the CRD', () => {
+    const { chart } = newChart();
+    new PrometheusInstance(chart, 'prometheus', { storage: { size: Size.gibibytes(50), storageClassName: 'fast-ssd' } });
+    const out = Testing.synth(chart);
+    expectSchemaValid(out);
+    expect(objectOf(out, 'Prometheus').spec.storage).toEqual({
+      volumeClaimTemplate: { spec: { accessModes: ['ReadWriteOnce'], storageClassName: 'fast-ssd', resources: { requests: { storage: '50Gi' } } } },
+    });
+  });
+
+  test('without storage, the Prometheus keeps its samples in an emptyDir (no storage field)', () => {
+    const { chart } = newChart();
+    new PrometheusInstance(chart, 'prometheus');
+    expect(objectOf(Testing.synth(chart), 'Prometheus').spec.storage).toBeUndefined();
   });
 });
 

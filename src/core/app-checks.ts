@@ -1,6 +1,9 @@
 import { ApiObject, Chart, JsonPatch } from 'cdk8s';
+import { k8s } from 'cdk8s-plus-27';
 import { IConstruct } from 'constructs';
 import { DNS_LABEL_RULE, describe, isDnsLabel } from './assertions';
+import { podSecurityLabels } from './labels';
+import { Problems } from './problems';
 import { AppContext, AppSlot } from './app-context';
 import { appConstructs, renderedJson } from './render-pass';
 
@@ -136,4 +139,25 @@ export function renderOnce(owner: IConstruct, kind: string, name: string, settin
       + `(${entry.settings} there, ${text} here); use the same settings in both, or another name in one`);
   }
   return entry.object;
+}
+
+/** Namespaces every cluster has: a GitOps tool that owned one could prune it. */
+const SYSTEM_NAMESPACES = new Set(['default', 'kube-system', 'kube-public', 'kube-node-lease']);
+
+/** Records in `problems` what is wrong with a construct's `createNamespace` for `namespace`: the namespaces every cluster has are not the app's. */
+export function checkCreateNamespace(createNamespace: boolean | undefined, namespace: string, problems: Problems): void {
+  if (createNamespace && SYSTEM_NAMESPACES.has(namespace)) {
+    problems.add(`createNamespace: namespace "${namespace}" exists in every cluster and must not be owned by the app (pruning it would break `
+      + 'the cluster); drop createNamespace, or choose another namespace');
+  }
+}
+
+/**
+ * The Namespace of a construct that creates its own, labelled for Pod
+ * Security "restricted" (what every workload of this library meets);
+ * rendered once however many constructs of the app ask for it.
+ */
+export function renderNamespace(owner: IConstruct, name: string): ApiObject {
+  const labels = podSecurityLabels('restricted');
+  return renderOnce(owner, 'Namespace', name, { labels }, () => new k8s.KubeNamespace(owner, 'Namespace', { metadata: { name, labels } }));
 }

@@ -243,9 +243,9 @@ export type MemoryAmount = Size | string;
 /**
  * An amount as a quantity text: a `Cpu` as cdk8s-plus renders it, a `Size`
  * exactly, in the largest binary unit that holds it whole (`Gi`, `Mi`,
- * `Ki`, else bytes); strings and numbers as they are.
+ * `Ki`, else bytes); a string as it is.
  */
-export function amountText<T>(value: Cpu | Size | T): string | T {
+export function amountText(value: Cpu | Size | string): string {
   if (value instanceof Cpu) return value.amount;
   if (value instanceof Size) {
     const kib = value.toKibibytes({ rounding: SizeRoundingBehavior.NONE });
@@ -263,7 +263,7 @@ export function amountText<T>(value: Cpu | Size | T): string | T {
  */
 export function parseQuantity(value: string | number | Cpu | Size, where: string): Quantity {
   try {
-    return Quantity.parse(amountText(value));
+    return Quantity.parse(typeof value === 'number' ? value : amountText(value));
   } catch (e) {
     throw new Error(`${where}: ${(e as Error).message}`);
   }

@@ -3,7 +3,7 @@ import { ApiObject, Duration, Lazy, Yaml } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
 import { claimApiService } from './api-services';
-import { finishConstruct } from '../core/app-checks';
+import { checkCreateNamespace, finishConstruct, renderNamespace } from '../core/app-checks';
 import { ServiceMonitor, ServiceMonitorSpecEndpointsMetricRelabelingsAction,
   ServiceMonitorSpecEndpointsScheme } from '../imports/monitoring.coreos.com';
 import { selectorLabels, standardLabels } from '../core/labels';
@@ -250,6 +250,12 @@ export interface PromAdapterProps extends PodSettings {
    */
   readonly namespace?: string;
   /**
+   * Render the Namespace too, labelled for Pod Security "restricted" (shared with the other constructs of the app that create
+   * it). Set it when nothing else creates the namespace.
+   * @default false
+   */
+  readonly createNamespace?: boolean;
+  /**
    * Name of the Deployment, Service, ServiceAccount and cluster RBAC objects.
    * @default "prometheus-adapter"
    */
@@ -420,6 +426,7 @@ export class PromAdapter extends Construct {
           + `enableResourceMetrics) or remove the adapter`,
       ],
     });
+    if (props.createNamespace) renderNamespace(this, this.namespace);
     enforceRequestsEqualLimits(this);
     finishConstruct(this);
   }
@@ -464,6 +471,7 @@ export class PromAdapter extends Construct {
       `--tls-cipher-suites=${CIPHERS.join(',')}`,
     ], props.args, where));
     const resources = problems.check(() => guaranteedResources(props.resources ?? { cpu: '250m', memory: '180Mi' }, where));
+    checkCreateNamespace(props.createNamespace, props.namespace ?? 'monitoring', problems);
     problems.throwIfAny();
     return { prometheusUrl: prometheusUrl!, replicas, caBundle, args: args!, resources: resources!, version: props.version ?? 'v0.12.0' };
   }

@@ -1,6 +1,6 @@
 import { ApiObject, Chart, Duration, Lazy } from 'cdk8s';
 import { Construct, IConstruct } from 'constructs';
-import { finishConstruct } from '../core/app-checks';
+import { checkCreateNamespace, finishConstruct, renderNamespace } from '../core/app-checks';
 import { Autoscaler } from '../scaling/autoscaler';
 import { PrometheusRule } from '../imports/monitoring.coreos.com';
 import { KSM_JOB } from '../core/ksm-labels';
@@ -59,6 +59,12 @@ export interface AutoscalingAlertsProps {
    * @default "monitoring"
    */
   readonly namespace?: string;
+  /**
+   * Render the Namespace too, labelled for Pod Security "restricted" (shared with the other constructs of the app that create
+   * it). Set it when nothing else creates the namespace.
+   * @default false
+   */
+  readonly createNamespace?: boolean;
   /**
    * The Prometheus that loads the rules: the PrometheusRule gets the labels its ruleSelector requires.
    * @default - no selector labels
@@ -124,6 +130,7 @@ export class AutoscalingAlerts extends Construct {
       return [k, problems.check(() => goDuration(d, where, `durations.${k}`)) ?? ''];
     })) as Record<keyof typeof DEFAULT_FOR, string>;
     this.alertLabels = { ...(props.alertLabels ?? { severity: 'warning' }) };
+    checkCreateNamespace(props.createNamespace, namespace, problems);
     problems.throwIfAny();
 
     // The rules depend on the whole app (HPAs, APIServices, fillers may come later): a plain ApiObject whose spec is
@@ -138,6 +145,7 @@ export class AutoscalingAlerts extends Construct {
       const error = promqlSyntaxError(r.expr);
       return error ? [`${where}: alert ${r.alert}: expression is not valid PromQL: ${error}`] : [];
     }) });
+    if (props.createNamespace) renderNamespace(this, namespace);
     finishConstruct(this);
   }
 

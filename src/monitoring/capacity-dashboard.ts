@@ -1,7 +1,7 @@
 import { ApiObject, Lazy } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-27';
 import { Construct, IConstruct } from 'constructs';
-import { finishConstruct } from '../core/app-checks';
+import { checkCreateNamespace, finishConstruct, renderNamespace } from '../core/app-checks';
 import { appHpas, hpaMatchers } from './autoscaling-alerts';
 import { ksmLabelName } from '../workloads/filler-query';
 import { KSM_JOB } from '../core/ksm-labels';
@@ -23,6 +23,12 @@ export interface CapacityDashboardProps {
    * @default "monitoring"
    */
   readonly namespace?: string;
+  /**
+   * Render the Namespace too, labelled for Pod Security "restricted" (shared with the other constructs of the app that create
+   * it). Set it when nothing else creates the namespace.
+   * @default false
+   */
+  readonly createNamespace?: boolean;
   /**
    * Title of the dashboard.
    * @default "Autoscaling capacity"
@@ -87,6 +93,7 @@ export class CapacityDashboard extends Construct {
     problems.check(() => assertDnsLabel(namespace, where, 'namespace'));
     if (!/^[A-Za-z0-9_-]{1,40}$/.test(this.uid)) problems.add(`uid "${this.uid}" must be 1 to 40 of A-Za-z0-9_- (Grafana refuses others)`);
     if (!this.title.trim()) problems.add('title must not be empty (Grafana refuses a dashboard without one)');
+    checkCreateNamespace(props.createNamespace, namespace, problems);
     problems.throwIfAny();
 
     this.configMap = new k8s.KubeConfigMap(this, 'ConfigMap', {
@@ -101,6 +108,7 @@ export class CapacityDashboard extends Construct {
       const error = promqlSyntaxError(t.expr);
       return error ? [`${where}: panel query ${t.expr} is not valid PromQL: ${error}`] : [];
     }) });
+    if (props.createNamespace) renderNamespace(this, namespace);
     finishConstruct(this);
   }
 

@@ -1,7 +1,7 @@
 import { ApiObject, Duration, Lazy } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
-import { finishConstruct } from '../core/app-checks';
+import { checkCreateNamespace, finishConstruct, renderNamespace } from '../core/app-checks';
 import { ServiceMonitor, ServiceMonitorSpecEndpointsMetricRelabelingsAction,
   ServiceMonitorSpecEndpointsRelabelingsAction } from '../imports/monitoring.coreos.com';
 import { metricLabelsAllowlist, registerKsm } from '../core/ksm-labels';
@@ -19,6 +19,12 @@ export interface KubeStateMetricsProps extends PodSettings {
    * @default "kube-system"
    */
   readonly namespace?: string;
+  /**
+   * Render the Namespace too, labelled for Pod Security "restricted" (shared with the other constructs of the app that create
+   * it). Set it when nothing else creates the namespace.
+   * @default false
+   */
+  readonly createNamespace?: boolean;
   /**
    * kube-state-metrics release, the image tag.
    * @default "v2.20.0"
@@ -121,6 +127,7 @@ export class KubeStateMetrics extends Construct {
     const labels = { 'app.kubernetes.io/component': 'exporter', 'app.kubernetes.io/name': NAME, 'app.kubernetes.io/version': version.replace(/^v/,
       '') };
     checkPodSettings(props, { labels, volumes: [], mountPaths: [], containers: [NAME], topologySpread: false, serviceAccount: true }, problems);
+    checkCreateNamespace(props.createNamespace, namespace, problems);
     problems.throwIfAny();
 
     const meta = (ns?: string) => ({ name: NAME, ...(ns ? { namespace: ns } : {}), labels: { ...labels } });
@@ -141,6 +148,7 @@ export class KubeStateMetrics extends Construct {
     this.renderServiceMonitor(meta(namespace), props.serviceMonitorLabels, interval!);
     registerKsm(this);
     enforceRequestsEqualLimits(this);
+    if (props.createNamespace) renderNamespace(this, namespace);
     finishConstruct(this);
   }
 

@@ -1,16 +1,18 @@
-import { ApiObject, Duration } from 'cdk8s';
+import { ApiObject, Duration, Size } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-27';
 import { Construct, IConstruct } from 'constructs';
-import { finishConstruct } from '../core/app-checks';
+import { checkCreateNamespace, finishConstruct, renderNamespace } from '../core/app-checks';
 import {
   Prometheus, PrometheusSpecAlertingAlertmanagersApiVersion, PrometheusSpecAlertingAlertmanagersPort, PrometheusSpecResourcesLimits,
-    PrometheusSpecResourcesRequests, PrometheusSpecServiceDiscoveryRole, ServiceMonitor,
+    PrometheusSpecResourcesRequests, PrometheusSpecServiceDiscoveryRole, PrometheusSpecStorage,
+  PrometheusSpecStorageVolumeClaimTemplateSpecResourcesRequests, ServiceMonitor,
   ServiceMonitorSpecEndpointsScheme,
 } from '../imports/monitoring.coreos.com';
 import { standardLabels } from '../core/labels';
 import { assertDnsLabel, assertInteger, describe } from '../core/assertions';
 import { Problems } from '../core/problems';
 import { IPrometheus, registerPrometheus } from '../core/prometheus-selection';
+import { amountText } from '../core/quantity';
 import { parseAmounts, ResourceAmounts } from '../core/resources';
 import { goDuration } from '../core/pod-spec';
 
@@ -43,6 +45,17 @@ export interface AlertmanagerEndpoint {
   readonly port?: string;
 }
 
+/** Persistent storage of a {@link PrometheusInstance}: one volume claim per replica. */
+export interface PrometheusStorage {
+  /** Size of each replica's volume. */
+  readonly size: Size;
+  /**
+   * StorageClass of the volumes.
+   * @default - the cluster's default StorageClass
+   */
+  readonly storageClassName?: string;
+}
+
 /** Props of {@link PrometheusInstance}. */
 export interface PrometheusInstanceProps {
   /**
@@ -55,6 +68,12 @@ export interface PrometheusInstanceProps {
    * @default "monitoring"
    */
   readonly namespace?: string;
+  /**
+   * Render the Namespace too, labelled for Pod Security "restricted" (shared with the other constructs of the app that create
+   * it). Set it when nothing else creates the namespace.
+   * @default false
+   */
+  readonly createNamespace?: boolean;
   /**
    * Replicas; with more than one, a PodDisruptionBudget (minAvailable 1).
    * @default 2
@@ -70,6 +89,11 @@ export interface PrometheusInstanceProps {
    * @default Duration.days(1)
    */
   readonly retention?: Duration;
+  /**
+   * A PersistentVolumeClaim per replica for the samples (the Prometheus's `storage.volumeClaimTemplate`).
+   * @default - an emptyDir: the samples are lost whenever a Prometheus pod is replaced
+   */
+  readonly storage?: PrometheusStorage;
   /**
    * cpu and memory of the Prometheus container, rendered as requests == limits.
    * @default { cpu: "1", memory: "2Gi" }
@@ -151,6 +175,7 @@ export class PrometheusInstance extends Construct implements IPrometheus {
     const retention = problems.check(() => goDuration(props.retention ?? Duration.days(1), where, 'retention'));
     const resources = problems.check(() => parseAmounts(props.resources ?? { cpu: '1', memory: '2Gi' }, where));
     (props.namespaces ?? []).forEach((ns, i) => problems.check(() => assertDnsLabel(ns, where, `namespaces[${i}]`)));
+    checkCreateNamespace(props.createNamespace, namespace, problems);
     problems.throwIfAny();
 
     this.serviceMonitorLabels = { ...(props.serviceMonitorLabels ?? {}) };
@@ -164,6 +189,7 @@ export class PrometheusInstance extends Construct implements IPrometheus {
     this.prometheus = this.renderPrometheus(props, meta(name, namespace), account, replicas, retention!, resources!);
     this.renderService(meta(account, namespace), selector, replicas);
     if (props.scrapeApiServer ?? true) this.renderApiServerMonitor(meta(`${account}-apiserver`, 'default'));
+    if (props.createNamespace) renderNamespace(this, namespace);
     registerPrometheus(this, describe(this), this, props.namespaces);
     finishConstruct(this);
   }
@@ -193,6 +219,19 @@ export class PrometheusInstance extends Construct implements IPrometheus {
       roleRef: { apiGroup: RBAC_GROUP, kind: 'Role', name: `${account}-config` },
       subjects: [{ kind: 'ServiceAccount', name: account, namespace }],
     });
+  }
+
+  /** The Prometheus's `storage`: a ReadWriteOnce claim of the size asked for, per replica. */
+  private storageOf(storage: PrometheusStorage): PrometheusSpecStorage {
+    return {
+      volumeClaimTemplate: {
+        spec: {
+          accessModes: ['ReadWriteOnce'],
+          ...(storage.storageClassName !== undefined ? { storageClassName: storage.storageClassName } : {}),
+          resources: { requests: { storage: PrometheusSpecStorageVolumeClaimTemplateSpecResourcesRequests.fromString(amountText(storage.size)) } },
+        },
+      },
+    };
   }
 
   private renderPrometheus(
@@ -225,6 +264,7 @@ export class PrometheusInstance extends Construct implements IPrometheus {
         securityContext: { runAsNonRoot: true, runAsUser: 1000, runAsGroup: 2000, fsGroup: 2000, seccompProfile: { type: 'RuntimeDefault' } },
         nodeSelector: { 'kubernetes.io/os': 'linux' },
         podMetadata: { labels: { ...(metadata.labels ?? {}) } },
+        ...(props.storage ? { storage: this.storageOf(props.storage) } : {}),
         ...(props.alertmanager ? {
           alerting: {
             alertmanagers: [{

@@ -1,18 +1,18 @@
 import { ApiObject, Duration } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
-import { finishConstruct, renderOnce } from '../core/app-checks';
+import { finishConstruct, renderNamespace, renderOnce } from '../core/app-checks';
 import { Autoscaler, AutoscalerProps, checkAutoscaling, hostedAutoscaler } from '../scaling/autoscaler';
 import { fillerSlotsQuery, ksmLabelName } from './filler-query';
 import { requireKsmLabel } from '../core/ksm-labels';
-import { podSecurityLabels, selectorLabels, standardLabels } from '../core/labels';
+import { selectorLabels, standardLabels } from '../core/labels';
 import { assertDnsLabel, assertDnsSubdomain, assertInteger, describe } from '../core/assertions';
 import { checkPodSettings, PodSettings, SchedulingSettings, withContainerSettings, withPodSettings } from '../core/pod-settings';
 import { enforceRequestsEqualLimits } from '../policy/requests-equal-limits';
 import { Problems } from '../core/problems';
 import { AdapterMetric, MetricsApi, PromAdapter } from '../metrics/prom-adapter';
 import { amountText, CpuAmount, MemoryAmount, parseQuantity } from '../core/quantity';
-import { PodSecurityLevel, ResourceQuotaPolicy } from '../policy/resource-quota-policy';
+import { ResourceQuotaPolicy } from '../policy/resource-quota-policy';
 import { guaranteedResources, parseAmounts, ParsedAmounts, ResourceAmounts } from '../core/resources';
 import { ScalingMetric } from '../scaling/scaling-metric';
 import { ScalingPolicyType, ScalingRules, SelectPolicy } from '../scaling/scaling-rules';
@@ -327,11 +327,7 @@ export class OpportunisticFiller extends Construct {
   }
 
   private renderNamespaceAndQuota(props: OpportunisticFillerProps, s: FillerSettings): void {
-    if (props.createNamespace && !props.quota) {
-      const labels = podSecurityLabels(PodSecurityLevel.RESTRICTED);
-      renderOnce(this, 'Namespace', s.namespace, { labels }, () => new k8s.KubeNamespace(this, 'Namespace', { metadata: { name: s.namespace,
-        labels } }));
-    }
+    if (props.createNamespace && !props.quota) renderNamespace(this, s.namespace);
     if (props.quota) {
       new ResourceQuotaPolicy(this, 'Quota', {
         namespace: s.namespace,
