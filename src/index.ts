@@ -40,7 +40,9 @@ export { Quantity } from './core/quantity';
 
 // Monitoring
 export { KubeStateMetrics, KubeStateMetricsProps } from './monitoring/kube-state-metrics';
-export { AlertmanagerEndpoint, ExternalPrometheusProps, PrometheusInstance, PrometheusInstanceProps, PrometheusStorage } from './monitoring/prometheus-instance';
+export {
+  AlertmanagerEndpoint, ExternalPrometheusProps, PrometheusInstance, PrometheusInstanceProps, PrometheusStorage,
+} from './monitoring/prometheus-instance';
 export { IPrometheus } from './core/prometheus-selection';
 export { AlertRule, AutoscalingAlertDurations, AutoscalingAlerts, AutoscalingAlertsProps } from './monitoring/autoscaling-alerts';
 export { CapacityDashboard, CapacityDashboardProps, DashboardTarget } from './monitoring/capacity-dashboard';

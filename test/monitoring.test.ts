@@ -110,7 +110,8 @@ describe('createNamespace on the monitoring constructs', () => {
     const release = { release: 'prometheus' };
     new KubeStateMetrics(chart, 'ksm', { namespace: 'monitoring', createNamespace: true, serviceMonitorLabels: release });
     const prometheus = new PrometheusInstance(chart, 'prometheus', { createNamespace: true, serviceMonitorLabels: release, ruleLabels: release });
-    new PromAdapter(chart, 'adapter', { prometheus, createNamespace: true, serviceMonitorLabels: release }).addCounterRate({ counter: 'x_total' });
+    const adapter = new PromAdapter(chart, 'adapter', { prometheus, createNamespace: true, serviceMonitorLabels: release });
+    adapter.addCounterRate({ counter: 'x_total' });
     new AutoscalingAlerts(chart, 'alerts', { prometheus, createNamespace: true });
     new CapacityDashboard(chart, 'dashboard', { createNamespace: true });
     const out = synthApp(app);
