@@ -109,7 +109,9 @@ describe('createNamespace on the monitoring constructs', () => {
     const { app, chart } = newChart();
     const release = { release: 'prometheus' };
     new KubeStateMetrics(chart, 'ksm', { namespace: 'monitoring', createNamespace: true, serviceMonitorLabels: release });
-    const prometheus = new PrometheusInstance(chart, 'prometheus', { createNamespace: true, serviceMonitorLabels: release, ruleLabels: release });
+    const prometheus = new PrometheusInstance(chart, 'prometheus', {
+      createNamespace: true, serviceMonitorLabels: release, ruleLabels: release,
+    });
     const adapter = new PromAdapter(chart, 'adapter', { prometheus, createNamespace: true, serviceMonitorLabels: release });
     adapter.addCounterRate({ counter: 'x_total' });
     new AutoscalingAlerts(chart, 'alerts', { prometheus, createNamespace: true });
