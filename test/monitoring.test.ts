@@ -130,8 +130,8 @@ describe('createNamespace on the monitoring constructs', () => {
     new PrometheusInstance(chart, 'prometheus');
     expect(objectsOf(Testing.synth(chart), 'Namespace')).toEqual([]);
     expect(thrown(() => new KubeStateMetrics(newChart().chart, 'ksm', { createNamespace: true }))).toBe('KubeStateMetrics "ksm": createNamespace: '
-      + 'namespace "kube-system" exists in every cluster and must not be owned by the app (pruning it would break the cluster); drop createNamespace, '
-      + 'or choose another namespace');
+      + 'namespace "kube-system" exists in every cluster and must not be owned by the app (pruning it would break the cluster); '
+      + 'drop createNamespace, or choose another namespace');
   });
 });
 
