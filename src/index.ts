@@ -44,6 +44,8 @@ export {
   AlertmanagerEndpoint, ExternalPrometheusProps, PrometheusInstance, PrometheusInstanceProps, PrometheusStorage,
 } from './monitoring/prometheus-instance';
 export { IPrometheus } from './core/prometheus-selection';
+export { ServiceMonitor, ServiceMonitorProps } from './monitoring/service-monitor';
+export { PodMonitor, PodMonitorProps } from './monitoring/pod-monitor';
 export { AlertRule, AutoscalingAlertDurations, AutoscalingAlerts, AutoscalingAlertsProps } from './monitoring/autoscaling-alerts';
 export { CapacityDashboard, CapacityDashboardProps, DashboardTarget } from './monitoring/capacity-dashboard';
 

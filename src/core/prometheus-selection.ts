@@ -2,13 +2,16 @@ import { ApiObject, Chart } from 'cdk8s';
 import { IConstruct } from 'constructs';
 import { AppContext, AppSlot } from './app-context';
 import { describe } from './assertions';
-import { renderedJson } from './render-pass';
+import { appConstructs, renderedJson } from './render-pass';
 
 /** A Prometheus the app's metrics pipeline reads from and whose selectors pick the app's ServiceMonitors and PrometheusRules. */
 export interface IPrometheus {
   /** The Prometheus HTTP API URL, e.g. `http://prometheus-k8s.monitoring.svc:9090/`. */
   readonly url: string;
-  /** Labels a ServiceMonitor needs to be selected (`serviceMonitorSelector.matchLabels`); empty selects all. */
+  /**
+   * Labels a ServiceMonitor or a PodMonitor needs to be selected (`serviceMonitorSelector` and `podMonitorSelector`
+   * matchLabels); empty selects all.
+   */
   readonly serviceMonitorLabels: Record<string, string>;
   /** Labels a PrometheusRule needs to be selected (`ruleSelector.matchLabels`); empty selects all. */
   readonly ruleLabels: Record<string, string>;
@@ -43,14 +46,14 @@ export function registerPrometheus(scope: IConstruct, who: string, prometheus: I
 
 function unselected(root: IConstruct, selectors: Selector[]): string[] {
   const out: string[] = [];
-  for (const c of root.node.findAll()) {
+  for (const c of appConstructs(root)) {
     if (!ApiObject.isApiObject(c) || !c.apiVersion.startsWith('monitoring.coreos.com/')) continue;
     const kind = c.kind;
-    if (kind !== 'ServiceMonitor' && kind !== 'PrometheusRule') continue;
+    if (kind !== 'ServiceMonitor' && kind !== 'PodMonitor' && kind !== 'PrometheusRule') continue;
     const json = renderedJson(c);
     const labels: Record<string, string> = json.metadata?.labels ?? {};
     const namespace = json.metadata?.namespace ?? Chart.of(c).namespace ?? 'default';
-    const wanted = (s: Selector) => (kind === 'ServiceMonitor' ? s.prometheus.serviceMonitorLabels : s.prometheus.ruleLabels);
+    const wanted = (s: Selector) => (kind === 'PrometheusRule' ? s.prometheus.ruleLabels : s.prometheus.serviceMonitorLabels);
     const selects = (s: Selector) => (!s.namespaces || s.namespaces.includes(namespace))
       && Object.entries(wanted(s)).every(([k, v]) => labels[k] === v);
     if (selectors.some(selects)) continue;

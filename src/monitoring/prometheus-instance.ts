@@ -21,8 +21,8 @@ export interface ExternalPrometheusProps {
   /** Its HTTP API URL. */
   readonly url: string;
   /**
-   * Labels its `serviceMonitorSelector` requires.
-   * @default - none (it selects every ServiceMonitor)
+   * Labels its `serviceMonitorSelector` (and `podMonitorSelector`) requires.
+   * @default - none (it selects every ServiceMonitor and PodMonitor)
    */
   readonly serviceMonitorLabels?: Record<string, string>;
   /**
@@ -100,8 +100,8 @@ export interface PrometheusInstanceProps {
    */
   readonly resources?: ResourceAmounts;
   /**
-   * Labels a ServiceMonitor must carry to be scraped (`serviceMonitorSelector.matchLabels`).
-   * @default - none: every ServiceMonitor
+   * Labels a ServiceMonitor or a PodMonitor must carry to be scraped (`serviceMonitorSelector` and `podMonitorSelector` matchLabels).
+   * @default - none: every ServiceMonitor and PodMonitor
    */
   readonly serviceMonitorLabels?: Record<string, string>;
   /**
@@ -253,6 +253,8 @@ export class PrometheusInstance extends Construct implements IPrometheus {
         // `{}` selects everything; a missing selector selects nothing.
         serviceMonitorSelector: { matchLabels: { ...this.serviceMonitorLabels } },
         serviceMonitorNamespaceSelector: namespaces,
+        podMonitorSelector: { matchLabels: { ...this.serviceMonitorLabels } },
+        podMonitorNamespaceSelector: namespaces,
         ruleSelector: { matchLabels: { ...this.ruleLabels } },
         ruleNamespaceSelector: namespaces,
         resources: {
