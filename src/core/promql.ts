@@ -44,12 +44,22 @@ export function fillTemplate(query: string, samples: TemplateSamples = DEFAULT_S
   });
 }
 
+/** Verdicts of {@link promqlSyntaxError}, by expression: the grammar's answer depends on the text alone. */
+const verdicts = new Map<string, string | undefined>();
+
 /**
  * Parses `expr` with the Prometheus project's own PromQL grammar
  * (@prometheus-io/lezer-promql). Returns `undefined` when it parses, else a
  * message naming the position, e.g. `syntax error at column 17: "...by (a"`.
+ * Each distinct text is parsed once per process: the checks of every
+ * validation pass ask about the same queries.
  */
 export function promqlSyntaxError(expr: string): string | undefined {
+  if (!verdicts.has(expr)) verdicts.set(expr, parseVerdict(expr));
+  return verdicts.get(expr);
+}
+
+function parseVerdict(expr: string): string | undefined {
   if (!expr.trim()) return 'the expression is empty';
   const tree = parser.parse(expr);
   let at: number | undefined;
