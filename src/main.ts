@@ -121,6 +121,7 @@ class FillerChart extends Chart {
       buffer: { replicas: 4, cpu: '1', memory: '1Gi' },
       quota: { cpu: '150', memory: '75Gi', pods: 150 },
       kubeStateMetricsMatchers: 'job="kube-state-metrics"',
+      ruleLabels: { release: 'prometheus' },   // the Prometheus loads the recording rules of the filler's metric
     });
   }
 }

@@ -172,6 +172,14 @@ export function promtoolTest(record: string, expr: string, tests: object[]): { c
 }
 
 /**
+ * Runs `promtool test rules` on recording rules (evaluated in order, as one
+ * group, every minute) with the given tests; returns the exit code and output.
+ */
+export function promtoolTestRules(rules: readonly { record: string; expr: string }[], tests: object[]): { code: number; output: string } {
+  return promtoolAlertTest([{ name: 'under-test', interval: '1m', rules: rules.map(r => ({ record: r.record, expr: r.expr })) }], tests);
+}
+
+/**
  * Runs `promtool test rules` on alerting rule groups (as a PrometheusRule's
  * spec.groups) with the given tests; returns the exit code and output.
  */

@@ -99,7 +99,9 @@ describe('reference stack (src/main.ts)', () => {
     expect([hpa.minReplicas, hpa.maxReplicas]).toEqual([15, 150]);
     const cfg = parseYaml(objectOf(byChart.monitoring, 'ConfigMap', 'adapter-config').data['config.yaml']);
     const rule = cfg.externalRules.find((r: any) => r.name.as === hpa.metrics[0].external.metric.name);
-    expect(rule.metricsQuery).toMatch(/ - 30, 0\)$/);
+    expect(rule.metricsQuery).toBe('max(miner_filler:slots)');
+    const recorded = objectOf(byChart.filler, 'PrometheusRule', 'miner-filler-slots').spec.groups[0].rules;
+    expect(recorded[recorded.length - 1]).toEqual({ record: 'miner_filler:slots', expr: expect.stringMatching(/ - 30, 0\)$/) });
     expect(objectOf(byChart.filler, 'Deployment', 'miner-buffer').spec.replicas).toBe(4);
     expect(objectOf(byChart.filler, 'Namespace', 'filler')).toBeDefined();
     expect(objectOf(byChart.filler, 'ResourceQuota').spec.hard['requests.cpu']).toBe('150');

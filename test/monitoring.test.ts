@@ -28,7 +28,7 @@ function loop() {
     metricsScraping: { serviceMonitorLabels: release },
   });
   const filler = new OpportunisticFiller(apps, 'miner', { image: 'x', adapter, resources: { cpu: '1', memory: '1Gi' }, maxReplicas: 50,
-    reserve: { cpu: '4' } });
+    reserve: { cpu: '4' }, ruleLabels: release });
   const alerts = new AutoscalingAlerts(monitoring, 'alerts', { prometheus });
   const dashboard = new CapacityDashboard(monitoring, 'dashboard');
   return { app, monitoring, apps, ksm, prometheus, adapter, filler, alerts, dashboard };
@@ -203,9 +203,11 @@ describe('PrometheusInstance', () => {
 });
 
 describe('AutoscalingAlerts', () => {
-  const { app, alerts } = loop();
+  const { app, alerts, filler } = loop();
   const out = synthApp(app);
   const rule = objectOf(out, 'PrometheusRule', 'autoscaling-alerts');
+  // the filler's metric comes from its own recording rules, which Prometheus evaluates beside the alerts
+  const fillerRules = objectOf(out, 'PrometheusRule', 'miner-filler-slots').spec.groups.map((g: any) => ({ ...g, interval: '1m' }));
   const groups = rule.spec.groups;
   const named = (alert: string) => groups[0].rules.filter((r: any) => r.alert === alert);
 
@@ -216,7 +218,7 @@ describe('AutoscalingAlerts', () => {
       'AutoscalingMetricAbsent', 'AutoscalingMetricAbsent', 'FillerCapacityExhausted',
     ]);
     expect(named('AutoscalingMetricAbsent').map((r: any) => r.expr)).toEqual(['absent(http_requests_total{namespace!="",pod!=""})',
-      'absent(kube_node_status_allocatable{resource="cpu"})']);
+      `absent(${filler.query})`]);
     // a regex in a double-quoted PromQL string: each backslash doubled
     const names = ['v1beta1.custom.metrics.k8s.io', 'v1beta1.external.metrics.k8s.io', 'v1beta2.custom.metrics.k8s.io'].map(n => n.replace(/\./g, '\\\\.'));
     expect(named('AutoscalingApiServiceDown')[0].expr).toContain(`name=~"${names.join('|')}"`);
@@ -235,7 +237,7 @@ describe('AutoscalingAlerts', () => {
   testWithPromtool('promtool test rules: each alert fires on its condition, after its for, and only for the app\'s HPAs', () => {
     const ksm = 'job="kube-state-metrics"';
     const hpa = (name: string, ns: string) => `namespace="${ns}",horizontalpodautoscaler="${name}",${ksm}`;
-    const r = promtoolAlertTest(groups, [{
+    const r = promtoolAlertTest([...fillerRules, ...groups], [{
       interval: '1m',
       input_series: [
         // web at max (8) for 20 minutes; an HPA of another app, also at max, is not ours

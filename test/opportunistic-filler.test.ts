@@ -2,8 +2,8 @@ import { Duration, Testing } from 'cdk8s';
 import { parse as parseYaml } from 'yaml';
 import { FILLER_POD_LABEL, OpportunisticFiller, OpportunisticFillerProps, PromAdapter, Quantity, ScalingPolicyType,
   checkRequestsEqualLimits } from '../src';
-import { fillerSlotsQuery, ksmLabelName } from '../src/workloads/filler-query';
-import { expectSchemaValid, newChart, objectOf, objectsOf, promtoolCheck, promtoolTest, testWithPromtool, thrown } from './helpers';
+import { fillerSlotsRules, ksmLabelName } from '../src/workloads/filler-query';
+import { expectSchemaValid, newChart, objectOf, objectsOf, promtoolCheck, promtoolTestRules, testWithPromtool, thrown } from './helpers';
 
 function make(props: Partial<OpportunisticFillerProps> = {}) {
   const { app, chart } = newChart();
@@ -15,6 +15,8 @@ function make(props: Partial<OpportunisticFillerProps> = {}) {
 }
 
 const FILLER = ksmLabelName(FILLER_POD_LABEL);
+/** The filler's metric as its recording rules record it. */
+const SLOTS = 'miner_filler:slots';
 
 /**
  * Synthetic kube-state-metrics series for a small cluster, 5 samples a minute
@@ -93,7 +95,9 @@ describe('OpportunisticFiller', () => {
     expect(cfg.externalRules).toHaveLength(1);
     expect(cfg.externalRules[0].name.as).toBe(hpa.spec.metrics[0].external.metric.name);
     expect(cfg.externalRules[0].resources).toEqual({ namespaced: false });
-    expect(cfg.externalRules[0].metricsQuery).toBe(filler.query);
+    expect(filler.query).toBe('miner_filler:slots');
+    expect(cfg.externalRules[0].seriesQuery).toBe('miner_filler:slots');
+    expect(cfg.externalRules[0].metricsQuery).toBe('max(miner_filler:slots)');
     expect(filler.metric.metricName).toBe('miner_filler_slots');
     expect(objectsOf(out, 'APIService').map(a => a.metadata.name)).toEqual(['v1beta1.external.metrics.k8s.io']);
     // Scale-down follows at once; scale-up can reach any count in one sync.
@@ -147,11 +151,28 @@ describe('OpportunisticFiller', () => {
     expect(make().filler.reservePods).toBe(0);
   });
 
-  testWithPromtool('the query is valid PromQL for promtool', () => {
+  testWithPromtool('the recording rules are valid PromQL for promtool, each a short step', () => {
     const { filler } = make({ reserve: { cpu: '2', memory: '1Gi' }, kubeStateMetricsMatchers: 'job="kube-state-metrics"' });
-    const r = promtoolCheck({ filler_slots: filler.query });
+    const r = promtoolCheck(Object.fromEntries(filler.recordingRules.map(rule => [rule.record, rule.expr])));
     expect(r.output).toContain('SUCCESS');
-    expect(filler.query).toContain('job="kube-state-metrics"');
+    expect(filler.recordingRules.map(rule => rule.record)).toEqual([
+      'miner_filler:allocatable_millicores:schedulable_nodes', 'miner_filler:requested_millicores:non_filler_by_node',
+      'miner_filler:slots_by_cpu:by_node', 'miner_filler:pending_slots_by_cpu',
+      'miner_filler:allocatable_bytes:schedulable_nodes', 'miner_filler:requested_bytes:non_filler_by_node',
+      'miner_filler:slots_by_memory:by_node', 'miner_filler:pending_slots_by_memory',
+      'miner_filler:slots:by_node', 'miner_filler:pending_slots', 'miner_filler:slots',
+    ]);
+    expect(filler.recordingRules.filter(rule => rule.expr.includes('kube_')).every(rule => rule.expr.includes('job="kube-state-metrics"')))
+      .toBe(true);
+    expect(Math.max(...filler.recordingRules.map(rule => rule.expr.length))).toBeLessThan(700);
+  });
+
+  test('the recording rules render in a PrometheusRule of the filler, evaluated every 15 s, with ruleLabels; schema-valid', () => {
+    const { chart, filler } = make({ ruleLabels: { release: 'prometheus' } });
+    const rule = objectOf(Testing.synth(chart), 'PrometheusRule');
+    expect(rule.metadata).toMatchObject({ name: 'miner-filler-slots', labels: { release: 'prometheus' } });
+    expect(rule.spec.groups).toEqual([{ name: 'miner-filler-slots', interval: '15s', rules: filler.recordingRules.map(r => ({ ...r })) }]);
+    expectSchemaValid([rule]);
   });
 
   testWithPromtool('promtool test rules: the query gives the exact count of filler pods that fit', () => {
@@ -159,13 +180,13 @@ describe('OpportunisticFiller', () => {
     expect(filler.reservePods).toBe(2);
     // n1: min(6 cpu, 14 mem) = 6; n2: min(3, 1) = 1; n3 cordoned; n4: min(2, 2) = 2
     // = 9, minus 2 for the unbound Pending pod (1.5 cpu -> 2), minus the reserve 2 = 5.
-    const r = promtoolTest('filler:slots', filler.query, [{
+    const r = promtoolTestRules(filler.recordingRules, [{
       interval: '1m',
       input_series: clusterSeries(),
       promql_expr_test: [
-        { expr: 'filler:slots', eval_time: '1m', exp_samples: [{ labels: 'filler:slots', value: 5 }] },
+        { expr: SLOTS, eval_time: '1m', exp_samples: [{ labels: SLOTS, value: 5 }] },
         // A filler starting on n4 does not change the count (fillers are excluded consistently).
-        { expr: 'filler:slots', eval_time: '3m', exp_samples: [{ labels: 'filler:slots', value: 5 }] },
+        { expr: SLOTS, eval_time: '3m', exp_samples: [{ labels: SLOTS, value: 5 }] },
       ],
     }]);
     expect(r.output).toContain('SUCCESS');
@@ -175,11 +196,11 @@ describe('OpportunisticFiller', () => {
   testWithPromtool('promtool test rules: control: the same pod without the filler label is counted as used', () => {
     const { filler } = make({ reserve: { cpu: '2', memory: '1Gi' } });
     // n4 drops from 2 slots to 1 at 3m: 5 - 1 = 4.
-    const r = promtoolTest('filler:slots', filler.query, [{
+    const r = promtoolTestRules(filler.recordingRules, [{
       interval: '1m', input_series: clusterSeries(false),
       promql_expr_test: [
-        { expr: 'filler:slots', eval_time: '1m', exp_samples: [{ labels: 'filler:slots', value: 5 }] },
-        { expr: 'filler:slots', eval_time: '3m', exp_samples: [{ labels: 'filler:slots', value: 4 }] },
+        { expr: SLOTS, eval_time: '1m', exp_samples: [{ labels: SLOTS, value: 5 }] },
+        { expr: SLOTS, eval_time: '3m', exp_samples: [{ labels: SLOTS, value: 4 }] },
       ],
     }]);
     expect(r.output).toContain('SUCCESS');
@@ -187,26 +208,27 @@ describe('OpportunisticFiller', () => {
 
   testWithPromtool('promtool test rules: never below zero, and the reserve can eat everything', () => {
     const { filler } = make({ reserve: { cpu: '100', memory: '1Gi' } });
-    const r = promtoolTest('filler:slots', filler.query, [{
+    const r = promtoolTestRules(filler.recordingRules, [{
       interval: '1m', input_series: clusterSeries(),
-      promql_expr_test: [{ expr: 'filler:slots', eval_time: '1m', exp_samples: [{ labels: 'filler:slots', value: 0 }] }],
+      promql_expr_test: [{ expr: SLOTS, eval_time: '1m', exp_samples: [{ labels: SLOTS, value: 0 }] }],
     }]);
     expect(r.output).toContain('SUCCESS');
   });
 
   testWithPromtool('promtool test rules: the test fails when the expectation is wrong (the harness can fail)', () => {
     const { filler } = make({ reserve: { cpu: '2', memory: '1Gi' } });
-    const r = promtoolTest('filler:slots', filler.query, [{
+    const r = promtoolTestRules(filler.recordingRules, [{
       interval: '1m', input_series: clusterSeries(),
-      promql_expr_test: [{ expr: 'filler:slots', eval_time: '1m', exp_samples: [{ labels: 'filler:slots', value: 6 }] }],
+      promql_expr_test: [{ expr: SLOTS, eval_time: '1m', exp_samples: [{ labels: SLOTS, value: 6 }] }],
     }]);
     expect(r.code).not.toBe(0);
   });
 
   testWithPromtool('promtool test rules: millicore amounts floor exactly (no float error)', () => {
-    const q = fillerSlotsQuery({ cpu: Quantity.parse('100m'), memory: Quantity.parse('1Mi'), reservePods: 0, fillerLabel: FILLER });
+    const per = { cpu: Quantity.parse('100m'), memory: Quantity.parse('1Mi') };
+    const rules = fillerSlotsRules({ ...per, reservePods: 0, fillerLabel: FILLER }, 'miner_filler');
     const GI = 1024 ** 3;
-    const r = promtoolTest('filler:slots', q, [{
+    const r = promtoolTestRules(rules, [{
       interval: '1m',
       input_series: [
         { series: 'kube_node_status_allocatable{node="n",resource="cpu"}', values: '0.3x3' },
@@ -215,7 +237,7 @@ describe('OpportunisticFiller', () => {
         { series: 'kube_pod_container_resource_requests{namespace="a",pod="p",container="c",node="n",resource="memory"}', values: '0x3' },
         { series: 'kube_pod_status_phase{namespace="a",pod="p",phase="Running"}', values: '1x3' },
       ],
-      promql_expr_test: [{ expr: 'filler:slots', eval_time: '1m', exp_samples: [{ labels: 'filler:slots', value: 2 }] }],
+      promql_expr_test: [{ expr: SLOTS, eval_time: '1m', exp_samples: [{ labels: SLOTS, value: 2 }] }],
     }]);
     expect(r.output).toContain('SUCCESS');
   });

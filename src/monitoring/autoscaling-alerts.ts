@@ -222,7 +222,7 @@ export class AutoscalingAlerts extends Construct {
   private fillerRules(root: IConstruct): AlertRule[] {
     const fillers = root.node.findAll().filter((c): c is OpportunisticFiller => c instanceof OpportunisticFiller);
     return fillers.map(f => this.alert('FillerCapacityExhausted',
-      `(${f.query}) < 1`, 'fillerCapacityExhausted', 'No free capacity beyond the reserve',
+      `${f.query} < 1`, 'fillerCapacityExhausted', 'No free capacity beyond the reserve',
       `Filler ${f.name} has had no free slot beyond its reserve for ${this.durations.fillerCapacityExhausted}: the cluster is full, `
       + 'and the next paying pods will use the reserve, then wait for new nodes.', { filler: f.name }));
   }

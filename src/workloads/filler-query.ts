@@ -28,8 +28,20 @@ export function ksmLabelName(podLabel: string): string {
   return `label_${podLabel.replace(/[^a-zA-Z0-9_]/g, '_')}`;
 }
 
+/** One recording rule: the series `record` holds what `expr` computes. */
+export interface RecordingRule {
+  /** The recorded series' name. */
+  readonly record: string;
+  /** The PromQL it records. */
+  readonly expr: string;
+}
+
 /**
- * PromQL for the number of filler pods that fit in the cluster right now.
+ * The number of filler pods that fit in the cluster right now, as recording
+ * rules a reviewer can read step by step; the last one records
+ * `<prefix>:slots`, the filler's metric. Prometheus evaluates a group's rules
+ * in order at one timestamp, so each step reads the steps before it as of
+ * the same evaluation.
  *
  * Node by node: free = allocatable − requests of every non-filler pod on the
  * node that has not finished (Pending pods bound to it included), floored to
@@ -45,36 +57,55 @@ export function ksmLabelName(podLabel: string): string {
  * `kube_pod_status_phase` and `kube_pod_labels` (the filler label must be in
  * kube-state-metrics' `--metric-labels-allowlist`).
  */
-export function fillerSlotsQuery(o: FillerQueryOptions): string {
+export function fillerSlotsRules(o: FillerQueryOptions, prefix: string): RecordingRule[] {
   const m = o.ksmMatchers ? `,${o.ksmMatchers}` : '';
   const fillers = `max by (namespace, pod) (kube_pod_labels{${o.fillerLabel}!=""${m}})`;
   const active = `max by (namespace, pod) (kube_pod_status_phase{phase=~"Pending|Running|Unknown"${m}} == 1)`;
   const pending = `max by (namespace, pod) (kube_pod_status_phase{phase="Pending"${m}} == 1)`;
   const unschedulable = `(max by (node) (kube_node_spec_unschedulable${o.ksmMatchers ? `{${o.ksmMatchers}}` : ''}) == 1)`;
-
-  // Requests of non-filler pods, by node (bound pods) or cluster-wide (unbound Pending pods).
+  // Requests of non-filler pods, per pod, on a node (bound pods) or nowhere yet (unbound Pending pods).
   const requests = (resource: string, nodeMatcher: string, phase: string) =>
-    `(sum by (namespace, pod, node) (max by (namespace, pod, container, node) `
+    `sum by (namespace, pod, node) (max by (namespace, pod, container, node) `
       + `(kube_pod_container_resource_requests{resource="${resource}",${nodeMatcher}${m}})) `
-    + `* on (namespace, pod) group_left () ${phase} unless on (namespace, pod) ${fillers})`;
-
+    + `* on (namespace, pod) group_left () ${phase} unless on (namespace, pod) ${fillers}`;
   // Amounts are turned into whole units (millicores, bytes) before dividing,
   // so float error never moves a floor or ceil: floor((0.3 - 0.1) / 0.1) is 1 in floats.
-  const units = (expr: string, scale: number) => `round(${expr} * ${scale})`;
-  const slotsOn = (resource: string, per: Quantity, scale: number) => {
-    const alloc = `(max by (node) (kube_node_status_allocatable{resource="${resource}"${m}}) unless on (node) ${unschedulable})`;
-    const used = `(sum by (node) ${requests(resource, 'node!=""', active)} or on (node) ${alloc} * 0)`;
-    return `clamp_min(floor(${units(`(${alloc} - on (node) ${used})`, scale)} / ${per.times(scale).toDecimalString()}), 0)`;
-  };
-  const cpuSlots = slotsOn('cpu', o.cpu, 1000);
-  const memSlots = slotsOn('memory', o.memory, 1);
-  const perNode = `((${cpuSlots} <= on (node) ${memSlots}) or on (node) ${memSlots})`;
-
-  const pendingPods = (resource: string, per: Quantity, scale: number) =>
-    `(ceil(${units(`sum(${requests(resource, 'node=""', pending)})`, scale)} / ${per.times(scale).toDecimalString()}) or vector(0))`;
-  const pendingCpu = pendingPods('cpu', o.cpu, 1000);
-  const pendingMem = pendingPods('memory', o.memory, 1);
-  const pendingNeed = `((${pendingCpu} >= ${pendingMem}) or ${pendingMem})`;
-
-  return `clamp_min((sum(${perNode}) or vector(0)) - ${pendingNeed} - ${o.reservePods}, 0)`;
+  const resources = [
+    { resource: 'cpu', unit: 'millicores', scale: 1000, per: o.cpu.times(1000).toDecimalString() },
+    { resource: 'memory', unit: 'bytes', scale: 1, per: o.memory.toDecimalString() },
+  ];
+  const perResource = resources.flatMap(({ resource, unit, scale, per }) => {
+    const alloc = `max by (node) (kube_node_status_allocatable{resource="${resource}"${m}}) unless on (node) ${unschedulable}`;
+    return [
+      { record: `${prefix}:allocatable_${unit}:schedulable_nodes`, expr: `round((${alloc}) * ${scale})` },
+      {
+        record: `${prefix}:requested_${unit}:non_filler_by_node`,
+        expr: `round(sum by (node) (${requests(resource, 'node!=""', active)}) * ${scale})`,
+      },
+      {
+        record: `${prefix}:slots_by_${resource}:by_node`,
+        expr: `clamp_min(floor((${prefix}:allocatable_${unit}:schedulable_nodes - on (node) (${prefix}:requested_${unit}:non_filler_by_node `
+          + `or on (node) ${prefix}:allocatable_${unit}:schedulable_nodes * 0)) / ${per}), 0)`,
+      },
+      {
+        record: `${prefix}:pending_slots_by_${resource}`,
+        expr: `ceil(round(sum(${requests(resource, 'node=""', pending)}) * ${scale}) / ${per}) or vector(0)`,
+      },
+    ];
+  });
+  return [
+    ...perResource,
+    {
+      record: `${prefix}:slots:by_node`,
+      expr: `(${prefix}:slots_by_cpu:by_node <= on (node) ${prefix}:slots_by_memory:by_node) or on (node) ${prefix}:slots_by_memory:by_node`,
+    },
+    {
+      record: `${prefix}:pending_slots`,
+      expr: `(${prefix}:pending_slots_by_cpu >= ${prefix}:pending_slots_by_memory) or ${prefix}:pending_slots_by_memory`,
+    },
+    {
+      record: `${prefix}:slots`,
+      expr: `clamp_min((sum(${prefix}:slots:by_node) or vector(0)) - ${prefix}:pending_slots - ${o.reservePods}, 0)`,
+    },
+  ];
 }

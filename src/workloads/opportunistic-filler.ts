@@ -3,7 +3,8 @@ import { k8s } from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
 import { finishConstruct, renderNamespace, renderOnce } from '../core/app-checks';
 import { Autoscaler, AutoscalerProps, checkAutoscaling, hostedAutoscaler } from '../scaling/autoscaler';
-import { fillerSlotsQuery, ksmLabelName } from './filler-query';
+import { fillerSlotsRules, ksmLabelName, RecordingRule } from './filler-query';
+import { PrometheusRule, PrometheusRuleSpecGroupsRulesExpr } from '../imports/monitoring.coreos.com';
 import { requireKsmLabel } from '../core/ksm-labels';
 import { selectorLabels, standardLabels } from '../core/labels';
 import { assertDnsLabel, assertDnsSubdomain, assertInteger, describe } from '../core/assertions';
@@ -166,6 +167,13 @@ export interface OpportunisticFillerProps extends PodSettings {
    */
   readonly kubeStateMetricsMatchers?: string;
   /**
+   * Labels of the filler's PrometheusRule (its recording rules): the ones your Prometheus's `ruleSelector` requires. Without a
+   * Prometheus that loads them, the metric has no series and the filler stays at minReplicas (the AutoscalingMetricAbsent
+   * alert says so); an app with a PrometheusInstance checks at synth that one selects the rule.
+   * @default - none
+   */
+  readonly ruleLabels?: Record<string, string>;
+  /**
    * The cluster's kube-state-metrics is installed elsewhere and runs with
    * `--metric-labels-allowlist=pods=[cdk8s-autoscaling.io/opportunistic-filler]`.
    * Otherwise the app must render a KubeStateMetrics (which exports the label by itself), or the synth fails.
@@ -217,8 +225,12 @@ export class OpportunisticFiller extends Construct {
   public readonly autoscaler: Autoscaler;
   /** The external metric the HPA scales on. */
   public readonly metric: AdapterMetric;
-  /** The PromQL of the metric. */
+  /** The PromQL of the metric: the series the last of `recordingRules` records. */
   public readonly query: string;
+  /** The recording rules that compute the metric, step by step (rendered in the filler's PrometheusRule). */
+  public readonly recordingRules: readonly RecordingRule[];
+  /** The PrometheusRule that records the metric; a Prometheus must select it (`ruleLabels`). */
+  public readonly rule: ApiObject;
   /** Filler pods the reserve amounts to (rounded up). */
   public readonly reservePods: number;
 
@@ -228,10 +240,13 @@ export class OpportunisticFiller extends Construct {
     const s = this.checkProps(props, new Problems(where));
     this.name = s.name;
     this.reservePods = s.reservePods;
-    this.query = fillerSlotsQuery({
+    const prefix = `${s.name.replace(/-/g, '_')}_filler`;
+    this.recordingRules = fillerSlotsRules({
       cpu: s.per.cpu, memory: s.per.memory, reservePods: s.reservePods,
       fillerLabel: ksmLabelName(FILLER_POD_LABEL), ksmMatchers: props.kubeStateMetricsMatchers,
-    });
+    }, prefix);
+    this.query = this.recordingRules[this.recordingRules.length - 1].record;
+    this.rule = this.renderRecordingRules(props, s);
     this.metric = this.publishMetric(props);
     // Without the filler's label in kube_pod_labels, the filler's own pods count as used capacity and it never fills the cluster.
     requireKsmLabel(this, 'pods', FILLER_POD_LABEL, props.externalKubeStateMetrics ?? false);
@@ -316,12 +331,30 @@ export class OpportunisticFiller extends Construct {
     };
   }
 
-  /** The metric: filler pods that fit, published as an external rule on the adapter. */
+  /**
+   * The recording rules, every 15 s (the HPA's sync period), so the metric
+   * is at most one evaluation behind the cluster.
+   */
+  private renderRecordingRules(props: OpportunisticFillerProps, s: FillerSettings): ApiObject {
+    const name = `${s.name}-filler-slots`;
+    return new PrometheusRule(this, 'RecordingRules', {
+      metadata: { name, namespace: s.namespace, labels: { ...standardLabels(s.name, 'filler'), ...(props.ruleLabels ?? {}) } },
+      spec: {
+        groups: [{
+          name,
+          interval: '15s',
+          rules: this.recordingRules.map(r => ({ record: r.record, expr: PrometheusRuleSpecGroupsRulesExpr.fromString(r.expr) })),
+        }],
+      },
+    });
+  }
+
+  /** The metric: filler pods that fit, published as an external rule on the adapter, which reads the recorded series. */
   private publishMetric(props: OpportunisticFillerProps): AdapterMetric {
     return props.adapter.addExternalMetric({
       metricName: `${this.name.replace(/-/g, '_')}_filler_slots`,
-      seriesQuery: `kube_node_status_allocatable{resource="cpu"${props.kubeStateMetricsMatchers ? `,${props.kubeStateMetricsMatchers}` : ''}}`,
-      metricsQuery: this.query,
+      seriesQuery: this.query,
+      metricsQuery: `max(${this.query})`,
       namespaced: false,
     });
   }
