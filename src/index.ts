@@ -46,6 +46,7 @@ export {
 export { IPrometheus } from './core/prometheus-selection';
 export { ServiceMonitor, ServiceMonitorProps } from './monitoring/service-monitor';
 export { PodMonitor, PodMonitorProps } from './monitoring/pod-monitor';
+export { ScrapeEndpointProps } from './monitoring/scrape-target';
 export { AlertRule, AutoscalingAlertDurations, AutoscalingAlerts, AutoscalingAlertsProps } from './monitoring/autoscaling-alerts';
 export { CapacityDashboard, CapacityDashboardProps, DashboardTarget } from './monitoring/capacity-dashboard';
 

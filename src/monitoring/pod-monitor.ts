@@ -1,47 +1,24 @@
-import { ApiObject, Chart, Duration } from 'cdk8s';
+import { ApiObject, Chart } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
 import { finishConstruct } from '../core/app-checks';
-import { assertDnsSubdomain, describe } from '../core/assertions';
+import { describe } from '../core/assertions';
 import { podSpecOf } from '../core/manifests';
-import { wholeSeconds } from '../core/pod-spec';
 import { Problems } from '../core/problems';
 import { renderedJson } from '../core/render-pass';
 import { PodMonitor as PodMonitorResource } from '../imports/monitoring.coreos.com';
-import { scrapeTargetProblems } from './scrape-target';
+import { ScrapeEndpointProps, scrapeEndpoint, scrapeTargetProblems } from './scrape-target';
 
 /** The workload kinds whose pods a PodMonitor selects by the workload's selector. */
 const SCRAPED_KINDS = new Set(['Deployment', 'StatefulSet', 'DaemonSet', 'ReplicaSet']);
 
 /** Props of {@link PodMonitor}. */
-export interface PodMonitorProps {
+export interface PodMonitorProps extends ScrapeEndpointProps {
   /**
    * The workload whose pods to scrape: a cdk8s-plus `Deployment`, `StatefulSet` or `DaemonSet`, or an `ApiObject` of such a kind
    * with `spec.selector.matchLabels`.
    */
   readonly workload: kplus.Workload | ApiObject;
-  /** The name of the container port that serves the metrics. */
-  readonly port: string;
-  /**
-   * HTTP path of the metrics.
-   * @default "/metrics"
-   */
-  readonly path?: string;
-  /**
-   * How often Prometheus scrapes.
-   * @default Duration.seconds(30)
-   */
-  readonly interval?: Duration;
-  /**
-   * Labels of the PodMonitor: the ones your Prometheus's `podMonitorSelector` requires.
-   * @default - none
-   */
-  readonly labels?: Record<string, string>;
-  /**
-   * Name of the PodMonitor.
-   * @default - the workload's name
-   */
-  readonly name?: string;
 }
 
 /**
@@ -67,23 +44,11 @@ export class PodMonitor extends Construct {
     } else if (!selector || !Object.keys(selector).length) {
       problems.add(`workload ${workload.kind} "${workload.name}" has no spec.selector.matchLabels to select its pods by`);
     }
-    if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(props.port ?? '') || (props.port ?? '').length > 15) {
-      problems.add(`port "${props.port}" must be the name of one of the pods' container ports (lower-case letters, digits and '-')`);
-    }
-    const path = props.path ?? '/metrics';
-    if (!path.startsWith('/')) problems.add(`path "${path}" must start with "/"`);
-    const interval = problems.check(() => wholeSeconds(props.interval ?? Duration.seconds(30), where, 'interval', 1));
-    const name = props.name ?? workload?.name;
-    if (name !== undefined) problems.check(() => assertDnsSubdomain(name, where, 'name'));
+    const { metadata, endpoint } = scrapeEndpoint(props, workload, "the pods' container ports", problems);
     problems.throwIfAny();
 
     this.resource = new PodMonitorResource(this, 'Resource', {
-      metadata: {
-        name: name!,
-        ...(workload!.metadata.namespace !== undefined ? { namespace: workload!.metadata.namespace } : {}),
-        ...(props.labels ? { labels: { ...props.labels } } : {}),
-      },
-      spec: { selector: { matchLabels: selector }, podMetricsEndpoints: [{ port: props.port, path, interval: `${interval}s` }] },
+      metadata, spec: { selector: { matchLabels: selector }, podMetricsEndpoints: [endpoint] },
     });
     this.node.addValidation({ validate: () => podProblems(workload!, selector!, props.port, where) });
     finishConstruct(this);

@@ -1,4 +1,7 @@
-import { ApiObject } from 'cdk8s';
+import { ApiObject, Duration } from 'cdk8s';
+import { assertDnsSubdomain } from '../core/assertions';
+import { wholeSeconds } from '../core/pod-spec';
+import { Problems } from '../core/problems';
 
 /** The label a scraped object gets when it has none to be selected by. */
 const NAME_LABEL = 'app.kubernetes.io/name';
@@ -34,4 +37,54 @@ export function scrapeTargetProblems(
       + 'name the port, or scrape one of those');
   }
   return out;
+}
+
+/** The endpoint a {@link ServiceMonitor} or {@link PodMonitor} scrapes, and the monitor's own name and labels. */
+export interface ScrapeEndpointProps {
+  /** The name of the port that serves the metrics: one of the Service's ports, or of the pods' container ports. */
+  readonly port: string;
+  /**
+   * HTTP path of the metrics.
+   * @default "/metrics"
+   */
+  readonly path?: string;
+  /**
+   * How often Prometheus scrapes.
+   * @default Duration.seconds(30)
+   */
+  readonly interval?: Duration;
+  /**
+   * Labels of the monitor: the ones your Prometheus's selector requires.
+   * @default - none
+   */
+  readonly labels?: Record<string, string>;
+  /**
+   * Name of the monitor.
+   * @default - the Service's or the workload's name
+   */
+  readonly name?: string;
+}
+
+/**
+ * Checks the endpoint props shared by ServiceMonitor and PodMonitor into
+ * `problems` (`portOf` says whose port it names) and returns the monitor's
+ * metadata and endpoint, for a target `target` (undefined when it was refused).
+ */
+export function scrapeEndpoint(props: ScrapeEndpointProps, target: ApiObject | undefined, portOf: string, problems: Problems): {
+  metadata: { name: string; namespace?: string; labels?: Record<string, string> };
+  endpoint: { port: string; path: string; interval: string };
+} {
+  if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(props.port ?? '') || (props.port ?? '').length > 15) {
+    problems.add(`port "${props.port}" must be the name of one of ${portOf} (a named port: lower-case letters, digits and '-')`);
+  }
+  const path = props.path ?? '/metrics';
+  if (!path.startsWith('/')) problems.add(`path "${path}" must start with "/"`);
+  const interval = problems.check(() => wholeSeconds(props.interval ?? Duration.seconds(30), problems.where, 'interval', 1));
+  const name = props.name ?? target?.name;
+  if (name !== undefined) problems.check(() => assertDnsSubdomain(name, problems.where, 'name'));
+  const namespace = target?.metadata.namespace;
+  return {
+    metadata: { name: name!, ...(namespace !== undefined ? { namespace } : {}), ...(props.labels ? { labels: { ...props.labels } } : {}) },
+    endpoint: { port: props.port, path, interval: `${interval}s` },
+  };
 }

@@ -1,40 +1,17 @@
-import { ApiObject, Chart, Duration } from 'cdk8s';
+import { ApiObject, Chart } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
 import { finishConstruct } from '../core/app-checks';
-import { assertDnsSubdomain, describe } from '../core/assertions';
-import { wholeSeconds } from '../core/pod-spec';
+import { describe } from '../core/assertions';
 import { Problems } from '../core/problems';
 import { renderedJson } from '../core/render-pass';
 import { ServiceMonitor as ServiceMonitorResource } from '../imports/monitoring.coreos.com';
-import { scrapeTargetProblems, selectableLabels } from './scrape-target';
+import { ScrapeEndpointProps, scrapeEndpoint, scrapeTargetProblems, selectableLabels } from './scrape-target';
 
 /** Props of {@link ServiceMonitor}. */
-export interface ServiceMonitorProps {
+export interface ServiceMonitorProps extends ScrapeEndpointProps {
   /** The Service to scrape: a cdk8s-plus `Service`, or an `ApiObject` of kind Service. */
   readonly service: kplus.Service | ApiObject;
-  /** The name of the Service's port that serves the metrics. */
-  readonly port: string;
-  /**
-   * HTTP path of the metrics.
-   * @default "/metrics"
-   */
-  readonly path?: string;
-  /**
-   * How often Prometheus scrapes.
-   * @default Duration.seconds(30)
-   */
-  readonly interval?: Duration;
-  /**
-   * Labels of the ServiceMonitor: the ones your Prometheus's `serviceMonitorSelector` requires.
-   * @default - none
-   */
-  readonly labels?: Record<string, string>;
-  /**
-   * Name of the ServiceMonitor.
-   * @default - the Service's name
-   */
-  readonly name?: string;
 }
 
 /**
@@ -55,26 +32,13 @@ export class ServiceMonitor extends Construct {
     const where = describe(this);
     const problems = new Problems(where);
     const service = props.service && ApiObject.of(props.service);
-    if (!service || service.kind !== 'Service') problems.add('service must be a cdk8s-plus Service or an ApiObject of kind Service');
-    if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(props.port ?? '') || (props.port ?? '').length > 15) {
-      problems.add(`port "${props.port}" must be the name of one of the Service's ports (a named port: lower-case letters, digits and '-')`);
-    }
-    const path = props.path ?? '/metrics';
-    if (!path.startsWith('/')) problems.add(`path "${path}" must start with "/"`);
-    const interval = problems.check(() => wholeSeconds(props.interval ?? Duration.seconds(30), where, 'interval', 1));
-    const name = props.name ?? service?.name;
-    if (name !== undefined) problems.check(() => assertDnsSubdomain(name, where, 'name'));
+    const isService = service?.kind === 'Service';
+    if (!isService) problems.add('service must be a cdk8s-plus Service or an ApiObject of kind Service');
+    const { metadata, endpoint } = scrapeEndpoint(props, isService ? service : undefined, "the Service's ports", problems);
     problems.throwIfAny();
 
     const selector = selectableLabels(service!);
-    this.resource = new ServiceMonitorResource(this, 'Resource', {
-      metadata: {
-        name: name!,
-        ...(service!.metadata.namespace !== undefined ? { namespace: service!.metadata.namespace } : {}),
-        ...(props.labels ? { labels: { ...props.labels } } : {}),
-      },
-      spec: { selector: { matchLabels: selector }, endpoints: [{ port: props.port, path, interval: `${interval}s` }] },
-    });
+    this.resource = new ServiceMonitorResource(this, 'Resource', { metadata, spec: { selector: { matchLabels: selector }, endpoints: [endpoint] } });
     this.node.addValidation({ validate: () => this.serviceProblems(service!, selector, props.port, where) });
     finishConstruct(this);
   }
