@@ -36,7 +36,7 @@ export {
 export { checkPodSecurity, PodSecurityViolation, restrictPodSecurity } from './policy/pod-security';
 export { ContainerBounds, PodSecurityLevel, QuotaScope, ResourceQuotaPolicy, ResourceQuotaPolicyProps } from './policy/resource-quota-policy';
 export { PluginValidationContext, RequestsEqualLimitsValidation } from './policy/validation-plugin';
-export { Quantity } from './core/quantity';
+export { CpuAmount, MemoryAmount, Quantity } from './core/quantity';
 
 // Monitoring
 export { KubeStateMetrics, KubeStateMetricsProps } from './monitoring/kube-state-metrics';
