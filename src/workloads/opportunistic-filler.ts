@@ -385,6 +385,11 @@ export class OpportunisticFiller extends Construct {
     }));
   }
 
+  /**
+   * An L1 Deployment, not a cdk8s-plus one: cdk8s-plus 27 has no priorityClassName, which is
+   * what makes a filler a filler, nor seccompProfile or capabilities drop ALL (Pod Security
+   * "restricted"). The buffer pods are L1 for the same reasons.
+   */
   private renderDeployment(props: OpportunisticFillerProps, s: FillerSettings): ApiObject {
     const labels = { ...standardLabels(s.name, 'filler'), [FILLER_POD_LABEL]: 'true' };
     return new k8s.KubeDeployment(this, 'Deployment', {

@@ -318,6 +318,13 @@ export class ScalableFlaskApp extends Construct {
     };
   }
 
+  /**
+   * An L1 Deployment, not a cdk8s-plus one: cdk8s-plus 27 cannot express what this Deployment
+   * needs to be Pod Security "restricted" and spread as it is (seccompProfile, capabilities
+   * drop ALL, topologySpreadConstraints with ScheduleAnyway), nor the PodSettings as given
+   * (several imagePullSecrets, nodeSelector as such, any volume source). The checks read
+   * the rendered manifest either way.
+   */
   private renderDeployment(props: ScalableFlaskAppProps, s: FlaskSettings, meta: k8s.ObjectMeta): ApiObject {
     const selector = selectorLabels(s.name, 'web');
     const ports: k8s.ContainerPort[] = [{ name: 'http', containerPort: s.port, protocol: 'TCP' }];
