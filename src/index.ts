@@ -8,6 +8,7 @@ export {
   AdapterMetric, AdapterTls, CounterRateRuleProps, CustomMetricRuleProps, ExternalMetricRuleProps, MetricsApi, PromAdapter, PromAdapterProps,
   ResourceMetricsProps, ResourceOverride, ResourceQueries, SeriesFilter,
 } from './metrics/prom-adapter';
+export { TestMetricsAdapter, TestMetricsAdapterProps } from './metrics/test-metrics-adapter';
 
 // Scaling
 export { Autoscaler, AutoscalerProps } from './scaling/autoscaler';
