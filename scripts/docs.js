@@ -10,6 +10,7 @@ const runs = [
   ['dist/flask.k8s.yaml', 'flask-ns/web', 'docs/scenarios/web-load-step.json', 'docs/web-load-step.svg'],
   ['docs/scenarios/filler-classic-hpa.yaml', 'filler/miner', 'docs/scenarios/filler-classic.js', 'docs/filler-classic.svg'],
   ['dist/filler.k8s.yaml', 'filler/miner', 'docs/scenarios/filler-exact.js', 'docs/filler-exact.svg'],
+  ['examples/kind/dist/trial.k8s.yaml', 'default/nginx', 'docs/scenarios/kind-test-metric.json', 'docs/kind-test-metric.svg'],
 ];
 process.chdir(root);
 for (const [file, hpa, scenario, svg] of runs) {
@@ -17,3 +18,14 @@ for (const [file, hpa, scenario, svg] of runs) {
   const code = main(['simulate', file, '--hpa', hpa, '--scenario', scenario, '--svg', svg]);
   if (code !== 0) process.exit(code);
 }
+
+// The kind trial's HPA again, with a 60 s scale-down stabilization window instead of Kubernetes' 5 minutes.
+const fs = require('fs');
+const { Yaml } = require('cdk8s');
+const { simulate, renderSimulationSvg } = require('../lib');
+const hpa = Yaml.load('examples/kind/dist/trial.k8s.yaml').find(o => o.kind === 'HorizontalPodAutoscaler' && o.metadata.name === 'nginx');
+const shorter = { ...hpa, spec: { ...hpa.spec, behavior: { ...hpa.spec.behavior,
+  scaleDown: { ...hpa.spec.behavior.scaleDown, stabilizationWindowSeconds: 60 } } } };
+const scenario = JSON.parse(fs.readFileSync('docs/scenarios/kind-test-metric.json', 'utf8'));
+console.log('$ simulate (the same HPA, scaleDown.stabilizationWindowSeconds: 60) > docs/kind-test-metric-60s.svg');
+fs.writeFileSync('docs/kind-test-metric-60s.svg', renderSimulationSvg(simulate(shorter, scenario)));

@@ -200,7 +200,7 @@ describe('the npm package', () => {
     const r = cp.spawnSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: ROOT, encoding: 'utf8' });
     expect(r.status).toBe(0);
     const files: string[] = JSON.parse(r.stdout)[0].files.map((f: any) => f.path).sort();
-    const unexpected = files.filter(f => !(/^lib\/.+\.(js|d\.ts)$/.test(f) || /^docs\/[a-z-]+\.(md|svg)$/.test(f)
+    const unexpected = files.filter(f => !(/^lib\/.+\.(js|d\.ts)$/.test(f) || /^docs\/[a-z0-9-]+\.(md|svg)$/.test(f)
       || ['README.md', 'LICENSE', 'package.json', 'CONTRIBUTING.md'].includes(f)));
     expect(unexpected).toEqual([]);
     const linked = [...fs.readFileSync(path.join(ROOT, 'README.md'), 'utf8').matchAll(/\]\(((?:docs\/)?[^)#:]+\.(?:md|svg))/g)].map(m => m[1]);

@@ -1,7 +1,8 @@
+import * as fs from 'fs';
 import * as path from 'path';
 import { ApiObject, JsonPatch, Testing, Yaml } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-27';
-import { Autoscaler, PromAdapter, ScalingMetric, TestMetricsAdapter, TestMetricsAdapterProps } from '../src';
+import { Autoscaler, PromAdapter, ScalingMetric, simulate, TestMetricsAdapter, TestMetricsAdapterProps } from '../src';
 import { danglingBindings, expectSchemaValid, newChart, objectOf, objectsOf, synthApp, thrown } from './helpers';
 
 const upstream = Yaml.load(path.join(__dirname, 'fixtures', 'kind', 'testing-adapter.yaml'));
@@ -85,5 +86,39 @@ describe('TestMetricsAdapter', () => {
     new ApiObject(keda.chart, 'so', { apiVersion: 'keda.sh/v1alpha1', kind: 'ScaledObject', metadata: { name: 'worker', namespace: 'jobs' } });
     expect(thrown(() => synthApp(keda.app))).toContain('TestMetricsAdapter "test-adapter": the app has KEDA ScaledObjects (ScaledObject '
       + 'jobs/worker), and KEDA serves v1beta1.external.metrics.k8s.io');
+  });
+});
+
+describe('the kind trial (examples/kind), simulated', () => {
+  const root = path.join(__dirname, '..');
+  const hpa = Yaml.load(path.join(root, 'examples', 'kind', 'dist', 'trial.k8s.yaml'))
+    .find((o: any) => o.kind === 'HorizontalPodAutoscaler' && o.metadata.name === 'nginx');
+  const scenario = JSON.parse(fs.readFileSync(path.join(root, 'docs', 'scenarios', 'kind-test-metric.json'), 'utf8'));
+  /** The syncs at which the replica count changed, as [time, from, to]. */
+  const changes = (window?: number) => {
+    const spec = window === undefined ? hpa : { ...hpa, spec: { ...hpa.spec, behavior: { ...hpa.spec.behavior,
+      scaleDown: { ...hpa.spec.behavior.scaleDown, stabilizationWindowSeconds: window } } } };
+    return simulate(spec, scenario).steps.filter(s => s.replicas !== s.currentReplicas).map(s => [s.time, s.currentReplicas, s.replicas]);
+  };
+
+  test('up at the first sync after 400m is written; after 100m, held until 300 s have passed since the last sync that saw 400m, then down', () => {
+    // 400m at 60 s: the sync at 60 s sees it. 100m at 600 s: the last sync that saw 400m was at 585 s.
+    expect(changes()).toEqual([[60, 1, 2], [885, 2, 1]]);
+  });
+
+  test('a 60 s scale-down window: down 60 s after the last sync that saw 400m', () => {
+    expect(changes(60)).toEqual([[60, 1, 2], [645, 2, 1]]);
+  });
+
+  test("the example's HPA asks the test adapter for the metric it writes, on the Service it describes", () => {
+    const trial = Yaml.load(path.join(root, 'examples', 'kind', 'dist', 'trial.k8s.yaml'));
+    expect(hpa.spec.metrics).toEqual([{ type: 'Object', object: { metric: { name: 'test-metric' },
+      describedObject: { apiVersion: 'v1', kind: 'Service', name: 'nginx' }, target: { type: 'AverageValue', averageValue: '300m' } } }]);
+    expect(objectOf(trial, 'Service', 'nginx').metadata.namespace).toBe('default');
+    expect(objectOf(trial, 'Deployment', 'metrics-server').spec.template.spec.containers[0].args).toContain('--kubelet-insecure-tls');
+    expectSchemaValid(trial);
+    const cluster = Yaml.load(path.join(root, 'examples', 'kind', 'dist', 'kind-cluster.k8s.yaml'));
+    expect(cluster).toEqual([expect.objectContaining({ kind: 'Cluster', apiVersion: 'kind.x-k8s.io/v1alpha4' })]);
+    expect(cluster[0].nodes.map((n: any) => n.role)).toEqual(['control-plane', 'worker', 'worker']);
   });
 });

@@ -32,7 +32,7 @@ npm install --prefer-offline --no-audit --no-fund --ignore-scripts \
 
 # The package must ship only lib/, README, LICENSE, and the docs and plots the README links to.
 (cd node_modules/cdk8s-autoscaling && find . -type f | sort) > files.txt
-if grep -vE '^\./(lib/.+\.(js|d\.ts)|README\.md|CONTRIBUTING\.md|LICENSE|package\.json|docs/[a-z-]+\.(md|svg))$' files.txt; then
+if grep -vE '^\./(lib/.+\.(js|d\.ts)|README\.md|CONTRIBUTING\.md|LICENSE|package\.json|docs/[a-z0-9-]+\.(md|svg))$' files.txt; then
   echo "consumer: the package ships unexpected files (above)" >&2; exit 1
 fi
 for link in $(grep -oE '\]\([^)#:]+\.(md|svg)' node_modules/cdk8s-autoscaling/README.md | sed 's/^](//' | sort -u); do
