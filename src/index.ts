@@ -15,6 +15,8 @@ export { Autoscaler, AutoscalerProps } from './scaling/autoscaler';
 export { AutoscalerTarget, ScaleTarget, ScaleTargetReference } from './scaling/scale-target';
 export { DescribedObject, MetricSourceType, QuantityTarget, ResourceName, ResourceTarget, ScalingMetric } from './scaling/scaling-metric';
 export { ScalingPolicy, ScalingPolicyType, ScalingRules, SelectPolicy } from './scaling/scaling-rules';
+export { DOWNSCALER_EXCLUDE_ANNOTATION, DownscalerImplementation, OffHoursOptions, ScalingSchedule, ScheduleKind } from './scaling/scaling-schedule';
+export { ExternalDownscalerProps, KubeDownscaler, KubeDownscalerProps } from './scaling/kube-downscaler';
 export { HpaController, HpaControllerOptions, HpaDecision, HpaManifest, HpaSource, MetricOutcome, Observation } from './scaling/hpa-controller';
 export { Amount, ContainerObservation, PodObservation, ResourceObservation } from './scaling/replica-calculator';
 export {

@@ -8,7 +8,9 @@ import { podSpecOf } from '../core/manifests';
 import { Problems } from '../core/problems';
 import { oncePerRendering, renderedJson } from '../core/render-pass';
 import { AutoscalerTarget, resolveTarget, ResolvedTarget } from './scale-target';
+import { downscalerImplementation, registerSchedule } from './kube-downscaler';
 import { MetricSourceType, ScalingMetric } from './scaling-metric';
+import { DOWNSCALER_EXCLUDE_ANNOTATION, ScalingSchedule } from './scaling-schedule';
 import { KUBERNETES_SCALE_DOWN, KUBERNETES_SCALE_UP, renderRules, ScalingRules, scalingRules } from './scaling-rules';
 
 /** Props of {@link Autoscaler}. */
@@ -61,6 +63,12 @@ export interface AutoscalerProps {
    * @default - none
    */
   readonly labels?: Record<string, string>;
+  /**
+   * Off-hours: a lower floor at night and on weekends, applied by the app's kube-downscaler to the HPA (the target is
+   * excluded from the downscaler, so the two never fight).
+   * @default - none: the floor is minReplicas at all times
+   */
+  readonly schedule?: ScalingSchedule;
 }
 
 /** The checked, defaulted autoscaling settings. */
@@ -112,6 +120,11 @@ export class Autoscaler extends Construct {
    * @internal
    */
   public readonly _metrics: readonly ScalingMetric[];
+  /**
+   * The off-hours schedule.
+   * @default - none
+   */
+  public readonly schedule?: ScalingSchedule;
 
   /**
    * @param host a library construct that renders this Autoscaler for its own
@@ -128,6 +141,7 @@ export class Autoscaler extends Construct {
     const resolved = Array.isArray(target) ? undefined : target;
     this.name = props.name ?? resolved?.name ?? id;
     const namespace = resolved ? this.checkPlacement(props, resolved, problems) : undefined;
+    props.schedule?._problems(spec.minReplicas).forEach(p => problems.add(p));
     problems.throwIfAny();
 
     this._targetObject = resolved!.object;
@@ -136,8 +150,21 @@ export class Autoscaler extends Construct {
     this.maxReplicas = spec.maxReplicas;
     this.hpa = this.renderHpa(resolved!, namespace, props.labels, spec);
     registerAutoscalerHpa(this.hpa);
+    this.schedule = props.schedule;
+    if (props.schedule) this.applySchedule(props.schedule, resolved!, problems.where);
     this.registerChecks(resolved!, spec, problems.where);
     finishConstruct(this);
+  }
+
+  /**
+   * The schedule on the HPA, as the app's downscaler reads it, and the target excluded from the downscaler: the HPA's floor
+   * moves, the target's replicas stay the HPA's.
+   */
+  private applySchedule(schedule: ScalingSchedule, target: ResolvedTarget, where: string): void {
+    const implementation = downscalerImplementation(this);
+    for (const [key, value] of Object.entries(schedule._annotations(implementation))) this.hpa.metadata.addAnnotation(key, value);
+    target.object?.metadata.addAnnotation(DOWNSCALER_EXCLUDE_ANNOTATION, 'true');
+    registerSchedule(where, this.hpa, schedule, implementation);
   }
 
   /** The HPA's name and namespace, which must be the target's; returns the namespace to render. */

@@ -17,6 +17,7 @@ import { ResourceQuotaPolicy } from '../policy/resource-quota-policy';
 import { guaranteedResources, parseAmounts, ParsedAmounts, ResourceAmounts } from '../core/resources';
 import { ScalingMetric } from '../scaling/scaling-metric';
 import { ScalingPolicyType, ScalingRules, SelectPolicy } from '../scaling/scaling-rules';
+import { ScalingSchedule } from '../scaling/scaling-schedule';
 import { envVars, imageRef, restrictedPodSecurityContext, restrictedSecurityContext, wholeSeconds } from '../core/pod-spec';
 
 /** The pod label only filler pods carry; the capacity metric leaves pods with it out of "used". */
@@ -130,6 +131,11 @@ export interface OpportunisticFillerProps extends PodSettings {
    * @default - no stabilization; any amount per 15 s
    */
   readonly scaleDown?: ScalingRules;
+  /**
+   * Off-hours: a lower floor at night and on weekends, applied by the app's kube-downscaler to the HPA.
+   * @default - none
+   */
+  readonly schedule?: ScalingSchedule;
   /**
    * PriorityClass of the filler pods.
    * @default "opportunistic-filler"
@@ -316,7 +322,7 @@ export class OpportunisticFiller extends Construct {
 
   private autoscalingOf(props: OpportunisticFillerProps): Omit<AutoscalerProps, 'target' | 'metrics'> {
     const minReplicas = props.minReplicas ?? 1;
-    return { minReplicas, scaleToZero: minReplicas === 0, maxReplicas: props.maxReplicas, scaleDown: props.scaleDown };
+    return { minReplicas, scaleToZero: minReplicas === 0, maxReplicas: props.maxReplicas, scaleDown: props.scaleDown, schedule: props.schedule };
   }
 
   /** Reach the metric in one sync: as many pods as it says, up to maxReplicas. */

@@ -12,6 +12,7 @@ import { Problems } from '../core/problems';
 import { guaranteedResources, ResourceAmounts } from '../core/resources';
 import { ResourceName, ScalingMetric } from '../scaling/scaling-metric';
 import { ScalingPolicyType, ScalingRules, SelectPolicy } from '../scaling/scaling-rules';
+import { ScalingSchedule } from '../scaling/scaling-schedule';
 import { envVars, httpProbe, restrictedPodSecurityContext, restrictedSecurityContext, wholeSeconds } from '../core/pod-spec';
 
 /** How the Service is exposed. */
@@ -168,6 +169,11 @@ export interface ScalableFlaskAppProps extends PodSettings {
    */
   readonly scaleDown?: ScalingRules;
   /**
+   * Off-hours: a lower floor at night and on weekends, applied by the app's kube-downscaler to the HPA.
+   * @default - none
+   */
+  readonly schedule?: ScalingSchedule;
+  /**
    * Pods that may be down at once in voluntary disruptions (PodDisruptionBudget).
    * @default 1
    */
@@ -315,6 +321,7 @@ export class ScalableFlaskApp extends Construct {
       metrics: [...utilization(ResourceName.CPU, cpu), ...utilization(ResourceName.MEMORY, props.memoryUtilization), ...(props.metrics ?? [])],
       scaleUp: props.scaleUp,
       scaleDown: props.scaleDown,
+      schedule: props.schedule,
     };
   }
 

@@ -1,0 +1,139 @@
+import { ApiObject, Chart, Duration } from 'cdk8s';
+import {
+  AdapterMetric, Autoscaler, DownscalerImplementation, KubeDownscaler, MetricsApi, ResourceQuotaPolicy, ScalableFlaskApp, ScalingMetric,
+  ScalingSchedule,
+} from '../src';
+import { danglingBindings, expectSchemaValid, newChart, objectOf, synthApp, thrown } from './helpers';
+
+const WEEKDAYS = 'Mon-Fri 07:30-20:30 Europe/Berlin';
+
+/** A ScalableFlaskApp "web" in "shop" with the given schedule. */
+function web(chart: Chart, schedule?: ScalingSchedule): ScalableFlaskApp {
+  return new ScalableFlaskApp(chart, 'web', { namespace: 'shop', image: 'web:1', resources: { cpu: '250m', memory: '256Mi' }, minReplicas: 3,
+    maxReplicas: 20, schedule });
+}
+
+describe('KubeDownscaler', () => {
+  test('the Go rewrite: snapshot, schema-valid, RBAC for HPAs only, its namespace and kube-system left alone, restricted', () => {
+    const { app, chart } = newChart();
+    new KubeDownscaler(chart, 'downscaler', { defaultTimezone: 'Europe/Berlin', excludeNamespaces: ['ops'] });
+    const out = synthApp(app); // runs the Pod Security check: its namespace is labelled restricted
+    expect(out).toMatchSnapshot();
+    expectSchemaValid(out);
+    expect(danglingBindings(out)).toEqual([]);
+    expect(objectOf(out, 'ClusterRole').rules).toEqual([
+      { apiGroups: [''], resources: ['namespaces'], verbs: ['get'] },
+      { apiGroups: [''], resources: ['events'], verbs: ['get', 'create', 'update'] },
+      { apiGroups: ['autoscaling'], resources: ['horizontalpodautoscalers'], verbs: ['get', 'list', 'update'] },
+    ]);
+    const c = objectOf(out, 'Deployment').spec.template.spec.containers[0];
+    expect(c.image).toBe('ghcr.io/caas-team/gokubedownscaler:1.3.4');
+    expect(c.args).toEqual(['--include-resources=horizontalpodautoscalers', '--interval=30s']);
+    expect(c.resources.requests).toEqual(c.resources.limits);
+    expect(c.readinessProbe.httpGet).toEqual({ path: '/readyz', port: 8081 });
+    expect(objectOf(out, 'ConfigMap').data).toEqual({ EXCLUDE_NAMESPACES: 'kube-downscaler,kube-system,ops', DEFAULT_TIMEZONE: 'Europe/Berlin' });
+  });
+
+  test('bad props, all at once', () => {
+    expect(thrown(() => new KubeDownscaler(newChart().chart, 'd', { defaultTimezone: 'CEST', interval: Duration.millis(1500),
+      namespace: 'kube-system' }))).toBe([
+      'KubeDownscaler "d": defaultTimezone "CEST" is not an IANA time zone (e.g. Europe/Berlin)',
+      'KubeDownscaler "d": interval must be a whole number of seconds, got 1.5s',
+      'KubeDownscaler "d": createNamespace: namespace "kube-system" exists in every cluster and must not be owned by the app (pruning it would '
+        + 'break the cluster); drop createNamespace, or choose another namespace',
+    ].join('\n'));
+  });
+});
+
+describe('ScalingSchedule', () => {
+  test('annotates the HPA (not the target) with the Go rewrite\'s names, and excludes the target from the downscaler', () => {
+    const { app, chart } = newChart();
+    new KubeDownscaler(chart, 'downscaler');
+    web(chart, ScalingSchedule.uptime(WEEKDAYS, { offHoursMinReplicas: 1 }));
+    const out = synthApp(app);
+    expect(objectOf(out, 'HorizontalPodAutoscaler', 'web').metadata.annotations).toEqual({
+      'downscaler/uptime': WEEKDAYS, 'downscaler/downscale-replicas': '1',
+    });
+    expect(objectOf(out, 'HorizontalPodAutoscaler', 'web').spec.minReplicas).toBe(3);
+    expect(objectOf(out, 'Deployment', 'web').metadata.annotations).toEqual({ 'downscaler/exclude': 'true' });
+    expectSchemaValid(out);
+  });
+
+  test("a downtime schedule, applied by the Python fork installed elsewhere: its annotation name", () => {
+    const { app, chart } = newChart();
+    KubeDownscaler.external(chart, { implementation: DownscalerImplementation.PYTHON, includeResources: ['deployments', 'horizontalpodautoscalers'] });
+    const target = new ApiObject(chart, 'api', { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'api', namespace: 'shop' } });
+    new Autoscaler(chart, 'api-hpa', {
+      target, minReplicas: 2, maxReplicas: 5,
+      metrics: [ScalingMetric.external(AdapterMetric.servedElsewhere(MetricsApi.EXTERNAL, 'queue'), { averageValue: '10' })],
+      schedule: ScalingSchedule.downtime('Sat-Sun 00:00-24:00 UTC', { offHoursMinReplicas: 1 }),
+    });
+    const hpa = objectOf(synthApp(app), 'HorizontalPodAutoscaler', 'api');
+    expect(hpa.metadata.annotations).toEqual({ 'downscaler/downtime': 'Sat-Sun 00:00-24:00 UTC', 'downscaler/downtime-replicas': '1' });
+  });
+
+  test('isOffHours: outside the uptime, inside the downtime, in the zone of the spec', () => {
+    const uptime = ScalingSchedule.uptime(WEEKDAYS, { offHoursMinReplicas: 1 });
+    expect(uptime.isOffHours(Date.parse('2026-03-30T05:29:00Z'))).toBe(true);
+    expect(uptime.isOffHours(Date.parse('2026-03-30T05:30:00Z'))).toBe(false);
+    expect(uptime.isOffHours(new Date('2026-03-28T12:00:00Z'))).toBe(true); // Saturday
+    const weekend = ScalingSchedule.downtime('Sat-Sun 00:00-24:00 UTC', { offHoursMinReplicas: 1 });
+    expect(weekend.isOffHours(Date.parse('2026-03-28T12:00:00Z'))).toBe(true);
+    expect(weekend.isOffHours(Date.parse('2026-03-30T12:00:00Z'))).toBe(false);
+  });
+
+  describe('refused, with the fix', () => {
+    test.each<[string, () => unknown, string[]]>([
+      ['a spec the downscaler cannot parse, a floor of 0', () => web(newChart().chart, ScalingSchedule.uptime('Mon-Fri 7:30-20:30 CET+1',
+        { offHoursMinReplicas: 0 })), [
+        'ScalableFlaskApp "web": schedule: "CET+1" in "Mon-Fri 7:30-20:30 CET+1" is not an IANA time zone (e.g. Europe/Berlin, UTC)',
+        'ScalableFlaskApp "web": schedule: offHoursMinReplicas must be a whole number >= 1 (an HPA\'s minReplicas cannot be 0; the downscaler '
+          + 'refuses it), got 0',
+      ]],
+      ['an off-hours floor not below minReplicas', () => web(newChart().chart, ScalingSchedule.uptime(WEEKDAYS, { offHoursMinReplicas: 3 })), [
+        'ScalableFlaskApp "web": schedule: offHoursMinReplicas (3) must be below minReplicas (3), or off hours change nothing; lower it, or raise '
+          + 'minReplicas',
+      ]],
+    ])('%s', (_name, make, lines) => {
+      expect(thrown(make)).toBe(lines.join('\n'));
+    });
+
+    test('no downscaler in the app', () => {
+      const { app, chart } = newChart();
+      web(chart, ScalingSchedule.uptime(WEEKDAYS, { offHoursMinReplicas: 1 }));
+      expect(thrown(() => synthApp(app))).toContain('ScalableFlaskApp "web": schedule needs a kube-downscaler to apply it; add a KubeDownscaler '
+        + 'to the app, or declare the one installed elsewhere with KubeDownscaler.external(scope, { includeResources: [...] })');
+    });
+
+    test('a downscaler that does not handle HPAs, or leaves the namespace alone; a spec without a zone and no default zone', () => {
+      const { app, chart } = newChart();
+      KubeDownscaler.external(chart, { includeResources: ['deployments'], excludeNamespaces: ['shop'] });
+      web(chart, ScalingSchedule.uptime('Mon-Fri 07:30-20:30', { offHoursMinReplicas: 1 }));
+      const msg = thrown(() => synthApp(app));
+      expect(msg).toContain('ScalableFlaskApp "web": schedule: the kube-downscaler installed elsewhere handles deployments, not '
+        + 'horizontalpodautoscalers; add it to its --include-resources');
+      expect(msg).toContain('ScalableFlaskApp "web": schedule: the kube-downscaler installed elsewhere leaves namespace shop alone');
+      expect(msg).toContain('ScalableFlaskApp "web": schedule "Mon-Fri 07:30-20:30" names no time zone and the kube-downscaler installed '
+        + 'elsewhere has no defaultTimezone');
+    });
+
+    test('annotation names of another downscaler (declared after the autoscaler); two downscalers', () => {
+      const { app, chart } = newChart();
+      web(chart, ScalingSchedule.uptime(WEEKDAYS, { offHoursMinReplicas: 1 }));
+      KubeDownscaler.external(chart, { implementation: DownscalerImplementation.PYTHON, includeResources: ['horizontalpodautoscalers'] });
+      expect(thrown(() => synthApp(app))).toContain('schedule carries the go downscaler\'s annotation names, but the kube-downscaler installed '
+        + 'elsewhere is the python one; declare the downscaler before the autoscalers that use it');
+      new KubeDownscaler(chart, 'downscaler');
+      expect(thrown(() => synthApp(app))).toContain('the app has 2 kube-downscalers');
+    });
+
+    test("a quota must still fit the daytime floor", () => {
+      const { app, chart } = newChart();
+      new KubeDownscaler(chart, 'downscaler');
+      new ResourceQuotaPolicy(chart, 'quota', { namespace: 'shop', quota: { cpu: '900m', memory: '2Gi' } });
+      web(chart, ScalingSchedule.uptime(WEEKDAYS, { offHoursMinReplicas: 1 }));
+      // the daytime floor (3 pods, and a rolling update's surge pod), not the off-hours one
+      expect(thrown(() => synthApp(app))).toContain('is too small for the autoscaled workloads\' minimum (Deployment web: 3 pods + 1 surge)');
+    });
+  });
+});
