@@ -61,7 +61,9 @@ describe('ScalingSchedule', () => {
 
   test("a downtime schedule, applied by the Python fork installed elsewhere: its annotation name", () => {
     const { app, chart } = newChart();
-    KubeDownscaler.external(chart, { implementation: DownscalerImplementation.PYTHON, includeResources: ['deployments', 'horizontalpodautoscalers'] });
+    KubeDownscaler.external(chart, {
+      implementation: DownscalerImplementation.PYTHON, includeResources: ['deployments', 'horizontalpodautoscalers'],
+    });
     const target = new ApiObject(chart, 'api', { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'api', namespace: 'shop' } });
     new Autoscaler(chart, 'api-hpa', {
       target, minReplicas: 2, maxReplicas: 5,
