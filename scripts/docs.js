@@ -29,3 +29,17 @@ const shorter = { ...hpa, spec: { ...hpa.spec, behavior: { ...hpa.spec.behavior,
 const scenario = JSON.parse(fs.readFileSync('docs/scenarios/kind-test-metric.json', 'utf8'));
 console.log('$ simulate (the same HPA, scaleDown.stabilizationWindowSeconds: 60) > docs/kind-test-metric-60s.svg');
 fs.writeFileSync('docs/kind-test-metric-60s.svg', renderSimulationSvg(simulate(shorter, scenario)));
+
+// The reference web app over a week, without and with an off-hours schedule (1 replica outside Mon-Fri 07:30-20:30 Berlin time).
+const { podSpecOf } = require('../lib/core/manifests');
+const flask = Yaml.load('dist/flask.k8s.yaml');
+const web = flask.find(o => o.kind === 'HorizontalPodAutoscaler' && o.metadata.name === 'web');
+const podSpec = podSpecOf(flask.find(o => o.kind === 'Deployment' && o.metadata.name === 'web')).spec;
+const week = require('../docs/scenarios/web-week.js');
+const offHours = { ...web, metadata: { ...web.metadata, annotations: { 'downscaler/uptime': 'Mon-Fri 07:30-20:30 Europe/Berlin',
+  'downscaler/downscale-replicas': '1' } } };
+for (const [hpa, svg] of [[web, 'docs/web-week.svg'], [offHours, 'docs/web-week-offhours.svg']]) {
+  const result = simulate(hpa, { ...week, podSpec });
+  console.log(`$ simulate (a week of the web app${hpa === web ? '' : ', off hours'}) > ${svg}: ${result.summary.podHours} pod-hours`);
+  fs.writeFileSync(svg, renderSimulationSvg(result));
+}

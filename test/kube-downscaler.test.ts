@@ -3,6 +3,7 @@ import {
   AdapterMetric, Autoscaler, DownscalerImplementation, KubeDownscaler, MetricsApi, ResourceQuotaPolicy, ScalableFlaskApp, ScalingMetric,
   ScalingSchedule,
 } from '../src';
+import { simulate } from '../src';
 import { danglingBindings, expectSchemaValid, newChart, objectOf, synthApp, thrown } from './helpers';
 
 const WEEKDAYS = 'Mon-Fri 07:30-20:30 Europe/Berlin';
@@ -137,5 +138,60 @@ describe('ScalingSchedule', () => {
       // the daytime floor (3 pods, and a rolling update's surge pod), not the off-hours one
       expect(thrown(() => synthApp(app))).toContain('is too small for the autoscaled workloads\' minimum (Deployment web: 3 pods + 1 surge)');
     });
+  });
+});
+
+describe('off hours in the simulator', () => {
+  /** The reference-like web app with an uptime schedule, and a KubeDownscaler running every 30 s. */
+  function scheduled(): ScalableFlaskApp {
+    const { chart } = newChart();
+    new KubeDownscaler(chart, 'downscaler', { interval: Duration.seconds(30) });
+    return web(chart, ScalingSchedule.uptime(WEEKDAYS, { offHoursMinReplicas: 1 }));
+  }
+  const quiet = { cpu: 0.1 };
+
+  test('the floor rises at the first downscaler run at 07:30 Berlin time, on both sides of the daylight-saving change', () => {
+    // Friday 27 March 2026 00:00 CET; the clocks go forward on Sunday 29 March
+    const start = '2026-03-27T00:00:00+01:00';
+    const r = simulate(scheduled().autoscaler, { start, duration: 4 * 24 * 3600, initialReplicas: 3, load: quiet });
+    const raised = r.steps.filter((s, i) => i > 0 && s.minReplicas === 3 && r.steps[i - 1].minReplicas === 1).map(s => s.time);
+    const at = (iso: string) => (Date.parse(iso) - Date.parse(start)) / 1000;
+    expect(raised).toEqual([at('2026-03-27T06:30:00Z'), at('2026-03-30T05:30:00Z')]); // 07:30 CET, then 07:30 CEST
+    const lowered = r.steps.filter((s, i) => i > 0 && s.minReplicas === 1 && r.steps[i - 1].minReplicas === 3).map(s => s.time);
+    expect(lowered).toEqual([at('2026-03-27T19:30:00Z'), at('2026-03-30T18:30:00Z')]); // 20:30 CET, then 20:30 CEST
+    expect(r.steps[0].minReplicas).toBe(1); // midnight: off hours
+  });
+
+  test('the downscaler runs every interval: a floor change waits for its next run, then the HPA sync', () => {
+    const start = '2026-03-27T07:29:50+01:00';
+    const every = (interval: number) => simulate(scheduled().autoscaler, { start, duration: 600, initialReplicas: 1, load: quiet,
+      downscaler: { interval } }).steps.find(s => s.minReplicas === 3)!.time;
+    expect(every(30)).toBe(30); // runs at 0 s (07:29:50) and 30 s (07:30:20): the sync at 30 s sees it
+    expect(every(120)).toBe(120);
+  });
+
+  test('off hours save pod-hours; the summary counts them', () => {
+    const load = { cpu: 0.2 };
+    const base = { start: '2026-03-28T00:00:00+01:00', duration: 24 * 3600, initialReplicas: 3, load }; // a Saturday
+    const withSchedule = simulate(scheduled().autoscaler, base);
+    const { chart } = newChart();
+    const without = simulate(web(chart).autoscaler, base);
+    // a Saturday at the floor of 3, against 2 pods (0.2 cores at 70% of 250m needs 2) after the first five minutes
+    expect(without.summary.podHours).toBe(72);
+    expect(withSchedule.summary.podHours).toBeCloseTo(48.08, 2);
+  });
+
+  test('a rendered HPA carries its schedule in annotations; without start the simulation is refused', () => {
+    const { app, chart } = newChart();
+    new KubeDownscaler(chart, 'downscaler');
+    web(chart, ScalingSchedule.uptime(WEEKDAYS, { offHoursMinReplicas: 1 }));
+    const out = synthApp(app);
+    const hpa = objectOf(out, 'HorizontalPodAutoscaler', 'web');
+    const podSpec = objectOf(out, 'Deployment', 'web').spec.template.spec;
+    const r = simulate(hpa, { start: '2026-03-28T12:00:00Z', duration: 600, initialReplicas: 3, podSpec, load: quiet });
+    expect(r.steps[0].minReplicas).toBe(1);
+    expect(thrown(() => simulate(hpa, { duration: 600, initialReplicas: 3, podSpec, load: quiet }))).toBe('scenario: HPA shop/web has an '
+      + 'off-hours schedule ("Mon-Fri 07:30-20:30 Europe/Berlin"); give start, the wall-clock time of the scenario\'s start (ISO 8601, e.g. '
+      + '2026-03-23T00:00:00+01:00)');
   });
 });

@@ -336,7 +336,8 @@ export class HpaController {
    * written into the record this controller reuses: what `decide` and the simulator read.
    * @internal
    */
-  public _sync(now: number, current: number, statusReplicas: number, pods: PodTable, values: readonly (Amount | Amount[] | undefined)[]): SyncRecord {
+  public _sync(now: number, current: number, statusReplicas: number, pods: PodTable, values: readonly (Amount | Amount[] | undefined)[],
+    minReplicas = this.minReplicas): SyncRecord {
     const r = this.record;
     const reasons = r.reasons;
     reasons.clear();
@@ -345,7 +346,7 @@ export class HpaController {
     r.computed = false;
     // recordInitialRecommendation
     if (!this.memory.recommendations) this.memory.recommendations = [{ recommendation: current, timestamp: now }];
-    const min = this.minReplicas;
+    const min = minReplicas;
     let desired = 0;
     let metricDesired = current;
     let rescale = true;

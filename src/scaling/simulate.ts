@@ -1,6 +1,8 @@
 import { ApiObject, Duration } from 'cdk8s';
 import { Autoscaler } from './autoscaler';
-import { HpaController, HpaControllerOptions, HpaSource, SyncRecord } from './hpa-controller';
+import { HpaController, HpaControllerOptions, HpaManifest, HpaSource, SyncRecord } from './hpa-controller';
+import { appDownscaler } from './kube-downscaler';
+import { ScalingSchedule } from './scaling-schedule';
 import { Amount, LONG_AGO, milliOf, Phase, PodTable } from './replica-calculator';
 import { podSpecOf } from '../core/manifests';
 
@@ -81,6 +83,17 @@ export interface Scenario {
    * @default - Kubernetes' defaults
    */
   readonly controller?: HpaControllerOptions;
+  /**
+   * The wall-clock time of the scenario's start (ISO 8601, e.g. `2026-03-23T00:00:00+01:00`): where an off-hours schedule of the HPA
+   * (an Autoscaler's `schedule`, or the HPA's `downscaler/*` annotations) is evaluated.
+   * @default - none: an HPA with a schedule is refused without it
+   */
+  readonly start?: string;
+  /**
+   * The kube-downscaler that applies the schedule: how often it runs, and its default time zone.
+   * @default - the app's KubeDownscaler for an Autoscaler, else every 30 s and UTC
+   */
+  readonly downscaler?: { readonly interval?: Seconds; readonly defaultTimezone?: string };
 }
 
 /** One metric at one sync. */
@@ -112,6 +125,8 @@ export interface SimulationStep {
   readonly desiredReplicas: number;
   /** Replicas the controller set. */
   readonly replicas: number;
+  /** The HPA's floor at the sync (lower off hours, when the HPA has a schedule). */
+  readonly minReplicas: number;
   /** Each metric against its target (steps share the objects of metrics whose value did not change). */
   readonly metrics: readonly SimulatedMetric[];
   /** Why the controller did not simply follow the metrics (see HpaDecision.reasons). */
@@ -141,6 +156,8 @@ export interface SimulationSummary {
   readonly timeBelowTarget: number;
   /** Syncs at which the controller could not compute its metrics. */
   readonly failedSyncs: number;
+  /** Pod-hours: the replicas the controller set, summed over the run (each sync's count held until the next sync). */
+  readonly podHours: number;
 }
 
 /** The replay. */
@@ -178,8 +195,9 @@ interface PodBatch {
 export function simulate(hpa: HpaSource, scenario: Scenario): SimulationResult {
   const controller = new HpaController(hpa, scenario.controller);
   const run = checkScenario(controller, scenario);
+  const floor = floorOf(hpa, controller, scenario);
   const template = podTemplate(scenario, scenario.podSpec ?? targetPodSpec(hpa), controller);
-  const steps = replay(controller, run, template);
+  const steps = replay(controller, run, template, floor);
   const tolerance = scenario.controller?.tolerance ?? 0.1;
   return {
     hpa: controller.name, minReplicas: controller.minReplicas, maxReplicas: controller.maxReplicas,
@@ -249,7 +267,7 @@ function parsedAmount(amount: unknown, where: string): number {
 }
 
 /** Every sync of the scenario: the load, the pods the ReplicaSet has by then, and the controller's decision. */
-function replay(controller: HpaController, run: Run, template: PodTemplate | undefined): SimulationStep[] {
+function replay(controller: HpaController, run: Run, template: PodTemplate | undefined, floor: (time: number) => number): SimulationStep[] {
   const pods = new BatchPods(run, template, controller.metricNames.some(m => m.type === 'ContainerResource'),
     controller._calculatorSettings.cpuInitializationPeriod);
   // Object and External metrics: their values, by metric index
@@ -266,14 +284,48 @@ function replay(controller: HpaController, run: Run, template: PodTemplate | und
     const context: SimulationContext = { time, replicas, readyReplicas };
     for (const { index, load } of fed) values[index] = load.at(context) / 1000;
     pods.observe(batches, context);
-    const record = controller._sync(time, replicas, replicas, pods, values);
+    const minReplicas = floor(time);
+    const record = controller._sync(time, replicas, replicas, pods, values, minReplicas);
     previous = metricsOf(record, previous);
-    steps.push({ time, currentReplicas: replicas, readyReplicas, desiredReplicas: record.desiredReplicas, replicas: record.replicas,
+    steps.push({ time, currentReplicas: replicas, readyReplicas, desiredReplicas: record.desiredReplicas, replicas: record.replicas, minReplicas,
       reasons: record.reasons.list(), metrics: previous });
     batches = resize(batches, replicas, record.replicas, time, run.podStartup);
     replicas = record.replicas;
   }
   return steps;
+}
+
+/**
+ * The HPA's floor at each sync. With an off-hours schedule (an Autoscaler's,
+ * or the HPA's `downscaler/*` annotations), kube-downscaler sets
+ * `minReplicas` at each of its runs (every `interval` from the start) to the
+ * off-hours floor or back, as the wall clock (`start`) says then; the
+ * controller reads the floor of the latest run at each sync.
+ */
+function floorOf(hpa: HpaSource, controller: HpaController, scenario: Scenario): (time: number) => number {
+  const day = controller.minReplicas;
+  const schedule = hpa instanceof Autoscaler ? hpa.schedule : ApiObject.isApiObject(hpa) ? undefined : scheduleOf(hpa);
+  if (!schedule) return () => day;
+  const start = scenario.start !== undefined ? Date.parse(scenario.start) : NaN;
+  if (Number.isNaN(start)) {
+    throw new Error(`scenario: HPA ${controller.name} has an off-hours schedule ("${schedule.spec}"); give start, the wall-clock time of the `
+      + `scenario's start (ISO 8601, e.g. 2026-03-23T00:00:00+01:00)${scenario.start !== undefined ? `, not "${scenario.start}"` : ''}`);
+  }
+  const app = hpa instanceof Autoscaler ? appDownscaler(hpa) : undefined;
+  const given = scenario.downscaler?.interval;
+  const interval = given === undefined ? (app?.interval.toSeconds() ?? 30) : given instanceof Duration ? given.toSeconds() : given;
+  const zone = scenario.downscaler?.defaultTimezone ?? app?.defaultTimezone ?? 'UTC';
+  return time => (schedule.isOffHours(start + Math.floor(time / interval) * interval * 1000, zone) ? schedule.offHoursMinReplicas : day);
+}
+
+/** The schedule a rendered HPA carries in its kube-downscaler annotations (either implementation's names). */
+function scheduleOf(manifest: HpaManifest): ScalingSchedule | undefined {
+  const a: Record<string, string> = (manifest as any)?.metadata?.annotations ?? {};
+  const replicas = Number(a['downscaler/downscale-replicas'] ?? a['downscaler/downtime-replicas']);
+  const options = { offHoursMinReplicas: replicas };
+  if (a['downscaler/uptime'] !== undefined) return ScalingSchedule.uptime(a['downscaler/uptime'], options);
+  if (a['downscaler/downtime'] !== undefined) return ScalingSchedule.downtime(a['downscaler/downtime'], options);
+  return undefined;
 }
 
 /** The load keys a scenario may have. */
@@ -541,7 +593,9 @@ function summarize(steps: SimulationStep[], syncPeriod: number, tolerance: numbe
   let failedSyncs = 0;
   let peakReplicas = 0;
   let lowestReplicas = steps.length ? Infinity : 0;
+  let podSeconds = 0;
   for (const s of steps) {
+    podSeconds += s.replicas * Math.max(0, Math.min(syncPeriod, duration - s.time));
     peakReplicas = Math.max(peakReplicas, s.currentReplicas, s.replicas);
     lowestReplicas = Math.min(lowestReplicas, s.replicas);
     if (s.reasons.includes('FailedComputeMetricsReplicas')) failedSyncs++;
@@ -566,6 +620,6 @@ function summarize(steps: SimulationStep[], syncPeriod: number, tolerance: numbe
   return {
     timeToTarget, peakReplicas, lowestReplicas,
     replicaChanges: changes, settled: lastChange < duration - settleWindow, settleWindow, timeAboveTarget: above, timeBelowTarget: below,
-    failedSyncs,
+    failedSyncs, podHours: Math.round(podSeconds / 36) / 100,
   };
 }

@@ -44,9 +44,14 @@ function label(v: number): string {
   return Number.isInteger(v) ? String(v) : v.toFixed(2).replace(/0+$/, '').replace(/\.$/, '');
 }
 
-/** A step line (the value holds until the next sync). */
+/** A step line (the value holds until the next sync): a segment where the value changes, and one to the end. */
 function stepPath(points: [number, number][]): string {
-  return points.map(([x, y], i) => (i === 0 ? `M${num(x)},${num(y)}` : `H${num(x)}V${num(y)}`)).join('');
+  const parts: string[] = [];
+  points.forEach(([x, y], i) => {
+    if (i === 0) parts.push(`M${num(x)},${num(y)}`);
+    else if (y !== points[i - 1][1] || i === points.length - 1) parts.push(`H${num(x)}V${num(y)}`);
+  });
+  return parts.join('');
 }
 
 interface Panel {
@@ -81,6 +86,7 @@ export function renderSimulationSvg(result: SimulationResult, options: Simulatio
   ];
   const peak = Math.max(result.maxReplicas, ...steps.map(s => Math.max(s.replicas, s.desiredReplicas, s.currentReplicas)));
   const replicas = panel(70, REPLICAS_HEIGHT, peak * 1.08, x);
+  out.push(...offHoursBands(replicas, steps, result));
   out.push(...axes(replicas, end, plotWidth, 'replicas'));
   out.push(...replicaLines(replicas, steps, result, end));
   out.push(...eventMarkers(replicas, steps));
@@ -96,8 +102,23 @@ function summaryLine(r: SimulationResult): string {
   return [
     `min ${r.minReplicas}, max ${r.maxReplicas}`,
     s.timeToTarget === undefined ? 'never reached the target' : `on target after ${num(s.timeToTarget)} s`,
-    `peak ${s.peakReplicas}`, `${s.replicaChanges} replica changes`, s.settled ? 'settled' : 'never settled',
+    `peak ${s.peakReplicas}`, `${s.replicaChanges} replica changes`, s.settled ? 'settled' : 'never settled', `${num(s.podHours)} pod-hours`,
   ].join(' · ');
+}
+
+/** Shaded spans of the syncs at which an off-hours schedule had lowered the HPA's floor. */
+function offHoursBands(p: Panel, steps: SimulationStep[], r: SimulationResult): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < steps.length; i++) {
+    if (steps[i].minReplicas >= r.minReplicas) continue;
+    let j = i;
+    while (j + 1 < steps.length && steps[j + 1].minReplicas < r.minReplicas) j++;
+    const [x0, x1] = [p.x(steps[i].time), p.x(j + 1 < steps.length ? steps[j + 1].time : steps[j].time + r.syncPeriod)];
+    out.push(`<rect x="${num(x0)}" y="${p.top}" width="${num(x1 - x0)}" height="${p.height}" fill="${COLORS.band}"><title>off hours: floor `
+      + `${steps[i].minReplicas} instead of ${r.minReplicas}</title></rect>`);
+    i = j;
+  }
+  return out;
 }
 
 function panel(top: number, height: number, yMax: number, x: (t: number) => number): Panel {
@@ -144,14 +165,24 @@ function replicaLines(p: Panel, steps: SimulationStep[], r: SimulationResult, en
   ];
 }
 
-/** A marker per sync that changed the replicas (up or down) or was held back (limits, stabilization, failed metrics). */
+/**
+ * A marker per sync that changed the replicas (up or down) or was held back
+ * (limits, stabilization, failed metrics); consecutive syncs held back alike
+ * share the first one's marker.
+ */
 function eventMarkers(p: Panel, steps: SimulationStep[]): string[] {
   const out: string[] = [];
-  for (const s of steps) {
+  const heldAlike = (a: SimulationStep, b: SimulationStep) => a.replicas === a.currentReplicas && b.replicas === b.currentReplicas
+    && a.replicas === b.replicas && a.desiredReplicas === b.desiredReplicas && a.reasons.join() === b.reasons.join();
+  for (let i = 0; i < steps.length; i++) {
+    const s = steps[i];
     const changed = s.replicas !== s.currentReplicas;
     if (!changed && !s.reasons.length) continue;
+    if (!changed && i > 0 && heldAlike(steps[i - 1], s)) continue;
+    let last = i;
+    while (!changed && last + 1 < steps.length && heldAlike(s, steps[last + 1])) last++;
     const cx = num(p.x(s.time));
-    const why = `${num(s.time)} s: ${s.currentReplicas} → ${s.replicas} (metrics asked for `
+    const why = `${num(s.time)} s${last > i ? ` to ${num(steps[last].time)} s` : ''}: ${s.currentReplicas} → ${s.replicas} (metrics asked for `
       + `${s.desiredReplicas})${s.reasons.length ? `; ${s.reasons.join(', ')}` : ''}`;
     if (changed) {
       const up = s.replicas > s.currentReplicas;
