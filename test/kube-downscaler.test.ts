@@ -1,7 +1,7 @@
 import { ApiObject, Chart, Duration } from 'cdk8s';
 import {
-  AdapterMetric, Autoscaler, DownscalerImplementation, KubeDownscaler, MetricsApi, ResourceQuotaPolicy, ScalableFlaskApp, ScalingMetric,
-  ScalingSchedule,
+  AdapterMetric, Autoscaler, DownscalerImplementation, KubeDownscaler, MetricsApi, OpportunisticFiller, PromAdapter, ResourceQuotaPolicy,
+  ScalableFlaskApp, ScalingMetric, ScalingSchedule,
 } from '../src';
 import { simulate } from '../src';
 import { danglingBindings, expectSchemaValid, newChart, objectOf, synthApp, thrown } from './helpers';
@@ -73,6 +73,20 @@ describe('ScalingSchedule', () => {
     });
     const hpa = objectOf(synthApp(app), 'HorizontalPodAutoscaler', 'api');
     expect(hpa.metadata.annotations).toEqual({ 'downscaler/downtime': 'Sat-Sun 00:00-24:00 UTC', 'downscaler/downtime-replicas': '1' });
+  });
+
+  test('the OpportunisticFiller takes a schedule too; a target also scaled by a KEDA ScaledObject is refused', () => {
+    const { app, chart } = newChart();
+    new KubeDownscaler(chart, 'downscaler');
+    const adapter = new PromAdapter(chart, 'adapter', { prometheusUrl: 'http://p:9090/' });
+    const filler = new OpportunisticFiller(chart, 'miner', { image: 'miner:1', adapter, resources: { cpu: '1', memory: '1Gi' }, minReplicas: 5,
+      maxReplicas: 50, externalKubeStateMetrics: true, schedule: ScalingSchedule.downtime('Sat-Sun 00:00-24:00 UTC', { offHoursMinReplicas: 1 }) });
+    expect(objectOf(synthApp(app), 'HorizontalPodAutoscaler', 'miner').metadata.annotations).toEqual({
+      'downscaler/downtime': 'Sat-Sun 00:00-24:00 UTC', 'downscaler/downscale-replicas': '1' });
+    new ApiObject(chart, 'cron', { apiVersion: 'keda.sh/v1alpha1', kind: 'ScaledObject', metadata: { name: 'miner-cron',
+      namespace: filler.deployment.metadata.namespace }, spec: { scaleTargetRef: { name: filler.deployment.name } } });
+    const ns = filler.deployment.metadata.namespace;
+    expect(thrown(() => synthApp(app))).toContain(`KEDA ScaledObject ${ns}/miner-cron all target Deployment ${ns}/miner`);
   });
 
   test('isOffHours: outside the uptime, inside the downtime, in the zone of the spec', () => {
