@@ -27,6 +27,8 @@ const SCENARIO_FORMAT = `scenario (a .json file, or a .js module exporting it; t
     "podStartup": 30,                  > 0: from creation to Ready (default 30)
     "podResources": { "cpu": "500m", "memory": "512Mi" },   default: the target's requests
     "controller": { "tolerance": 0.1 },   a .js scenario sets the other kube-controller-manager flags as Durations
+    "start": "2026-03-23T00:00:00+01:00",   the wall clock at 0 s: needed when the HPA has an off-hours schedule
+    "downscaler": { "interval": 30, "defaultTimezone": "Europe/Berlin" },   the kube-downscaler applying it
     "load": {                          one entry per metric of the HPA, and no other
       "cpu": [[0, 0.45], [300, 1.8]],  total cores, shared by the Ready pods: [second, value] steps in time order
       "memory": "150Mi",               per Ready pod: a number or a quantity

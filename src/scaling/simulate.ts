@@ -304,7 +304,7 @@ function replay(controller: HpaController, run: Run, template: PodTemplate | und
  */
 function floorOf(hpa: HpaSource, controller: HpaController, scenario: Scenario): (time: number) => number {
   const day = controller.minReplicas;
-  const schedule = hpa instanceof Autoscaler ? hpa.schedule : ApiObject.isApiObject(hpa) ? undefined : scheduleOf(hpa);
+  const schedule = hpa instanceof Autoscaler ? hpa.schedule : scheduleOf(ApiObject.isApiObject(hpa) ? hpa.toJson() : hpa);
   if (!schedule) return () => day;
   const start = scenario.start !== undefined ? Date.parse(scenario.start) : NaN;
   if (Number.isNaN(start)) {
