@@ -1,0 +1,523 @@
+import { ApiObject, Duration } from 'cdk8s';
+import { k8s } from 'cdk8s-plus-27';
+import { Construct, IConstruct } from 'constructs';
+import { AppContext, AppSlot } from '../core/app-context';
+import { finishConstruct } from '../core/app-checks';
+import { assertDnsSubdomain, describe } from '../core/assertions';
+import { goDuration, mergeArgs, restrictedPodSecurityContext, restrictedSecurityContext } from '../core/pod-spec';
+import { Problems } from '../core/problems';
+import { appConstructs, renderedJson } from '../core/render-pass';
+import { guaranteedResources, ResourceAmounts } from '../core/resources';
+import { enforceRequestsEqualLimits } from '../policy/requests-equal-limits';
+
+/** The latest cluster-autoscaler patch of each Kubernetes minor it supports (cluster-autoscaler 1.N is for Kubernetes 1.N). */
+const VERSIONS: Record<string, string> = {
+  '1.29': '1.29.5', '1.30': '1.30.7', '1.31': '1.31.5', '1.32': '1.32.7', '1.33': '1.33.6', '1.34': '1.34.5', '1.35': '1.35.2', '1.36': '1.36.1',
+};
+
+/** A node group cluster-autoscaler may resize, by its cloud's name for it. */
+export interface NodeGroup {
+  /** The group's name (the ASG, MIG URL or VMSS name). */
+  readonly name: string;
+  /** Fewest nodes. */
+  readonly minNodes: number;
+  /** Most nodes. */
+  readonly maxNodes: number;
+}
+
+/** Options of {@link CloudProvider.aws}. */
+export interface AwsOptions {
+  /**
+   * Discover the Auto Scaling groups tagged `k8s.io/cluster-autoscaler/enabled` and `k8s.io/cluster-autoscaler/<clusterName>`.
+   * @default - none: list nodeGroups
+   */
+  readonly clusterName?: string;
+  /**
+   * The Auto Scaling groups, by name, with their bounds.
+   * @default - none: discover by tags
+   */
+  readonly nodeGroups?: NodeGroup[];
+}
+
+/** Options of {@link CloudProvider.clusterApi}. */
+export interface ClusterApiOptions {
+  /**
+   * Discover node groups in this namespace of the management cluster.
+   * @default - every namespace
+   */
+  readonly namespace?: string;
+  /**
+   * Discover node groups of this cluster.
+   * @default - every cluster
+   */
+  readonly clusterName?: string;
+}
+
+/** Where the nodes come from, and how cluster-autoscaler finds the node groups. */
+export class CloudProvider {
+  /** AWS Auto Scaling groups: discovered by the standard tags, or listed. Credentials: IAM roles for service accounts. */
+  public static aws(options: AwsOptions): CloudProvider {
+    const args = options?.clusterName !== undefined
+      ? [`--node-group-auto-discovery=asg:tag=k8s.io/cluster-autoscaler/enabled,k8s.io/cluster-autoscaler/${options.clusterName}`]
+      : (options?.nodeGroups ?? []).map(g => `--nodes=${g.minNodes}:${g.maxNodes}:${g.name}`);
+    return new CloudProvider('aws', args, options?.nodeGroups ?? [], options?.clusterName === undefined && !options?.nodeGroups?.length);
+  }
+
+  /** GCE managed instance groups, listed by URL with their bounds. Credentials: workload identity. */
+  public static gce(nodeGroups: NodeGroup[]): CloudProvider {
+    return new CloudProvider('gce', (nodeGroups ?? []).map(g => `--nodes=${g.minNodes}:${g.maxNodes}:${g.name}`), nodeGroups ?? [],
+      !nodeGroups?.length);
+  }
+
+  /** Azure virtual machine scale sets, listed by name with their bounds. Credentials: a Secret with the ARM_* variables, or workload identity. */
+  public static azure(nodeGroups: NodeGroup[]): CloudProvider {
+    return new CloudProvider('azure', (nodeGroups ?? []).map(g => `--nodes=${g.minNodes}:${g.maxNodes}:${g.name}`), nodeGroups ?? [],
+      !nodeGroups?.length);
+  }
+
+  /**
+   * Cluster API MachineDeployments, MachineSets and MachinePools annotated with
+   * `cluster.x-k8s.io/cluster-api-autoscaler-node-group-{min,max}-size`.
+   */
+  public static clusterApi(options: ClusterApiOptions = {}): CloudProvider {
+    const selectors = [options.namespace ? `namespace=${options.namespace}` : '', options.clusterName ? `clusterName=${options.clusterName}` : '']
+      .filter(Boolean);
+    return new CloudProvider('clusterapi', selectors.length ? [`--node-group-auto-discovery=clusterapi:${selectors.join(',')}`] : [], [], false);
+  }
+
+  private constructor(
+    /** `--cloud-provider`. */
+    public readonly name: string,
+    /** @internal */ public readonly _args: readonly string[],
+    /** @internal */ public readonly _nodeGroups: readonly NodeGroup[],
+    /** @internal */ public readonly _empty: boolean,
+  ) {}
+}
+
+/** One tier of the priority expander: node groups whose name matches one of `nodeGroups` (regular expressions) get `priority`. */
+export interface PriorityTier {
+  /** Higher wins; 0 or more (negative priorities never win upstream). */
+  readonly priority: number;
+  /** Regular expressions matched against the node group's name (unanchored; write `^...$` to anchor). */
+  readonly nodeGroups: string[];
+}
+
+/** How cluster-autoscaler chooses the node group to grow (`--expander`). */
+export class Expander {
+  /**
+   * The highest priority tier with a group that fits wins (the
+   * `cluster-autoscaler-priority-expander` ConfigMap), ties broken by
+   * least-waste. Groups matching no tier are never chosen: end with a
+   * catch-all `.*` tier.
+   */
+  public static priority(tiers: PriorityTier[]): Expander {
+    return new Expander(['priority', 'least-waste'], tiers);
+  }
+
+  /** The group that leaves the least cpu and memory idle (upstream's default from 1.33). */
+  public static leastWaste(): Expander {
+    return new Expander(['least-waste']);
+  }
+
+  /** The group that schedules the most pods. */
+  public static mostPods(): Expander {
+    return new Expander(['most-pods']);
+  }
+
+  /** The group that needs the fewest nodes. */
+  public static leastNodes(): Expander {
+    return new Expander(['least-nodes']);
+  }
+
+  /** Any group (upstream's default up to 1.32). */
+  public static random(): Expander {
+    return new Expander(['random']);
+  }
+
+  private constructor(
+    /** @internal */ public readonly _names: readonly string[],
+    /** @internal */ public readonly _tiers?: readonly PriorityTier[],
+  ) {}
+}
+
+/** Scale-down settings of {@link ClusterAutoscaler}. */
+export interface ScaleDownSettings {
+  /**
+   * How long a node must be unneeded before it is removed (`--scale-down-unneeded-time`).
+   * @default Duration.minutes(10)
+   */
+  readonly unneededTime?: Duration;
+  /**
+   * How long after a scale-up scale-down resumes (`--scale-down-delay-after-add`).
+   * @default Duration.minutes(10)
+   */
+  readonly delayAfterAdd?: Duration;
+  /**
+   * How long after a node deletion scale-down resumes (`--scale-down-delay-after-delete`).
+   * @default Duration.seconds(0)
+   */
+  readonly delayAfterDelete?: Duration;
+  /**
+   * How long after a failed scale-down it resumes (`--scale-down-delay-after-failure`).
+   * @default Duration.minutes(3)
+   */
+  readonly delayAfterFailure?: Duration;
+  /**
+   * How long an unready node must be unneeded before it is removed (`--scale-down-unready-time`).
+   * @default Duration.minutes(20)
+   */
+  readonly unreadyTime?: Duration;
+  /**
+   * A node whose requested cpu and memory are both below this share of its allocatable is a candidate for removal.
+   * @default 0.5
+   */
+  readonly utilizationThreshold?: number;
+}
+
+/** Props of {@link ClusterAutoscaler}. */
+export interface ClusterAutoscalerProps {
+  /** Where the nodes come from. */
+  readonly cloudProvider: CloudProvider;
+  /** The cluster's Kubernetes minor version, e.g. "1.34": cluster-autoscaler 1.N runs with Kubernetes 1.N (its latest patch is rendered). */
+  readonly kubernetesVersion: string;
+  /**
+   * How to choose the node group to grow.
+   * @default Expander.leastWaste()
+   */
+  readonly expander?: Expander;
+  /**
+   * Pods below this priority neither trigger scale-ups nor block scale-downs (`--expendable-pods-priority-cutoff`).
+   * @default -10
+   */
+  readonly expendablePodsPriorityCutoff?: number;
+  /**
+   * How often it looks at the cluster (`--scan-interval`).
+   * @default Duration.seconds(10)
+   */
+  readonly scanInterval?: Duration;
+  /**
+   * Scale-down settings.
+   * @default - upstream's
+   */
+  readonly scaleDown?: ScaleDownSettings;
+  /**
+   * How long a new node may take to register before the group is considered failed (`--max-node-provision-time`).
+   * @default Duration.minutes(15)
+   */
+  readonly maxNodeProvisionTime?: Duration;
+  /**
+   * Keep similar node groups (across zones) the same size (`--balance-similar-node-groups`).
+   * @default false
+   */
+  readonly balanceSimilarNodeGroups?: boolean;
+  /**
+   * Never remove nodes with pods using local storage, emptyDir included (`--skip-nodes-with-local-storage`).
+   * @default false (as upstream's AWS example: emptyDir pods are movable)
+   */
+  readonly skipNodesWithLocalStorage?: boolean;
+  /**
+   * Never remove nodes running kube-system pods other than DaemonSets (`--skip-nodes-with-system-pods`).
+   * @default true
+   */
+  readonly skipNodesWithSystemPods?: boolean;
+  /**
+   * Never remove nodes with pods owned by controllers other than the built-in ones (`--skip-nodes-with-custom-controller-pods`).
+   * @default true
+   */
+  readonly skipNodesWithCustomControllerPods?: boolean;
+  /**
+   * Annotations of its ServiceAccount: how the cloud's credentials reach it (`eks.amazonaws.com/role-arn` for IAM roles for
+   * service accounts, `iam.gke.io/gcp-service-account` for workload identity).
+   * @default - none
+   */
+  readonly serviceAccountAnnotations?: Record<string, string>;
+  /**
+   * A Secret whose keys become its environment (Azure's `ARM_*` variables, say); never the credentials themselves in props.
+   * @default - none
+   */
+  readonly credentialsSecret?: string;
+  /**
+   * cpu and memory (requests == limits).
+   * @default { cpu: "100m", memory: "600Mi" } (upstream's AWS example)
+   */
+  readonly resources?: ResourceAmounts;
+  /**
+   * More flags; a flag a prop manages is refused.
+   * @default - none
+   */
+  readonly args?: string[];
+}
+
+/** The cluster-autoscaler of the app, for the app-wide checks and the simulator. */
+interface Registry {
+  readonly autoscalers: ClusterAutoscaler[];
+}
+
+const CLUSTER_AUTOSCALERS = new AppSlot<Registry>('cluster-autoscalers', root => {
+  const reg: Registry = { autoscalers: [] };
+  root.node.addValidation({ validate: () => priorityProblems(root, reg) });
+  return reg;
+});
+
+const NAME = 'cluster-autoscaler';
+const LABELS = { 'k8s-addon': 'cluster-autoscaler.addons.k8s.io', 'k8s-app': NAME };
+const RBAC_GROUP = 'rbac.authorization.k8s.io';
+const PRIORITY_CONFIGMAP = 'cluster-autoscaler-priority-expander';
+/** The annotation that keeps cluster-autoscaler from evicting a pod when it removes its node. */
+export const SAFE_TO_EVICT_ANNOTATION = 'cluster-autoscaler.kubernetes.io/safe-to-evict';
+
+/**
+ * cluster-autoscaler in kube-system, at the version matching the cluster's
+ * Kubernetes minor, as upstream's examples render it (ServiceAccount, the
+ * ClusterRole and Role with the same rules, bindings, the Deployment with
+ * `system-cluster-critical`), with requests == limits, Pod Security
+ * "restricted", a liveness probe, and every flag it manages typed. At synth
+ * it checks the app's PriorityClasses against its expendable-pods cutoff:
+ * the filler's must be below it (a Pending filler must not buy nodes), the
+ * buffer pods' at or above it (else they never make it add a node) and below
+ * every other workload's.
+ */
+export class ClusterAutoscaler extends Construct {
+  /** The expendable-pods priority cutoff. */
+  public readonly expendablePodsPriorityCutoff: number;
+  /** The scan interval. */
+  public readonly scanInterval: Duration;
+  /** The node groups it was given (none when it discovers them). */
+  public readonly nodeGroups: readonly NodeGroup[];
+  /** The Deployment. */
+  public readonly deployment: ApiObject;
+
+  constructor(scope: Construct, id: string, props: ClusterAutoscalerProps) {
+    super(scope, id);
+    const where = describe(this);
+    const problems = new Problems(where);
+    const version = VERSIONS[props.kubernetesVersion];
+    if (!version) {
+      problems.add(`kubernetesVersion "${props.kubernetesVersion}" has no cluster-autoscaler release here; use one of `
+        + `${Object.keys(VERSIONS).join(', ')} (cluster-autoscaler 1.N is for Kubernetes 1.N)`);
+    }
+    const provider = props.cloudProvider;
+    if (!(provider instanceof CloudProvider)) {
+      problems.add('cloudProvider is required: CloudProvider.aws(...), .gce(...), .azure(...) or .clusterApi(...)');
+    } else if (provider._empty) problems.add(`cloudProvider ${provider.name} has no node groups: give clusterName (AWS) or nodeGroups`);
+    (provider?._nodeGroups ?? []).forEach((g, i) => {
+      if (!Number.isInteger(g.minNodes) || !Number.isInteger(g.maxNodes) || g.minNodes < 0 || g.maxNodes < Math.max(1, g.minNodes)) {
+        problems.add(`nodeGroups[${i}] ("${g.name}"): minNodes and maxNodes must be whole numbers with 0 <= minNodes <= maxNodes and maxNodes >= 1`);
+      }
+    });
+    const cutoff = this.expendablePodsPriorityCutoff = props.expendablePodsPriorityCutoff ?? -10;
+    if (!Number.isInteger(cutoff)) problems.add(`expendablePodsPriorityCutoff must be a whole number, got ${cutoff}`);
+    this.scanInterval = props.scanInterval ?? Duration.seconds(10);
+    this.nodeGroups = [...(provider?._nodeGroups ?? [])];
+    const expander = props.expander ?? Expander.leastWaste();
+    expanderProblems(expander).forEach(p => problems.add(p));
+    const args = problems.check(() => mergeArgs(this.managedArgs(props, expander, where), props.args, where));
+    const threshold = props.scaleDown?.utilizationThreshold ?? 0.5;
+    if (!(threshold > 0 && threshold <= 1)) problems.add(`scaleDown.utilizationThreshold must be above 0 and at most 1, got ${threshold}`);
+    if (props.credentialsSecret !== undefined) problems.check(() => assertDnsSubdomain(props.credentialsSecret!, where, 'credentialsSecret'));
+    const resources = problems.check(() => guaranteedResources(props.resources ?? { cpu: '100m', memory: '600Mi' }, where));
+    problems.throwIfAny();
+
+    this.renderRbac(props, version!);
+    if (expander._tiers) this.renderPriorities(expander._tiers);
+    this.deployment = this.renderDeployment(`registry.k8s.io/autoscaling/cluster-autoscaler:v${version}`, args!, props, resources!);
+    AppContext.of(this).get(CLUSTER_AUTOSCALERS).autoscalers.push(this);
+    enforceRequestsEqualLimits(this);
+    finishConstruct(this);
+  }
+
+  /** Every flag the construct manages, in upstream's order. */
+  private managedArgs(props: ClusterAutoscalerProps, expander: Expander, where: string): string[] {
+    const d = (value: Duration | undefined, fallback: Duration, field: string) => goDuration(value ?? fallback, where, field);
+    const s = props.scaleDown ?? {};
+    return [
+      '--v=4', '--stderrthreshold=info',
+      `--cloud-provider=${props.cloudProvider.name}`,
+      '--namespace=kube-system',
+      ...props.cloudProvider._args,
+      `--expander=${expander._names.join(',')}`,
+      `--expendable-pods-priority-cutoff=${props.expendablePodsPriorityCutoff ?? -10}`,
+      `--scan-interval=${d(props.scanInterval, Duration.seconds(10), 'scanInterval')}`,
+      `--scale-down-unneeded-time=${d(s.unneededTime, Duration.minutes(10), 'scaleDown.unneededTime')}`,
+      `--scale-down-delay-after-add=${d(s.delayAfterAdd, Duration.minutes(10), 'scaleDown.delayAfterAdd')}`,
+      `--scale-down-delay-after-delete=${d(s.delayAfterDelete, Duration.seconds(0), 'scaleDown.delayAfterDelete')}`,
+      `--scale-down-delay-after-failure=${d(s.delayAfterFailure, Duration.minutes(3), 'scaleDown.delayAfterFailure')}`,
+      `--scale-down-unready-time=${d(s.unreadyTime, Duration.minutes(20), 'scaleDown.unreadyTime')}`,
+      `--scale-down-utilization-threshold=${s.utilizationThreshold ?? 0.5}`,
+      `--max-node-provision-time=${d(props.maxNodeProvisionTime, Duration.minutes(15), 'maxNodeProvisionTime')}`,
+      `--balance-similar-node-groups=${props.balanceSimilarNodeGroups ?? false}`,
+      `--skip-nodes-with-local-storage=${props.skipNodesWithLocalStorage ?? false}`,
+      `--skip-nodes-with-system-pods=${props.skipNodesWithSystemPods ?? true}`,
+      `--skip-nodes-with-custom-controller-pods=${props.skipNodesWithCustomControllerPods ?? true}`,
+    ];
+  }
+
+  /** Upstream's AWS example rules (the ones its version reads), and Cluster API's management rules for that provider. */
+  private renderRbac(props: ClusterAutoscalerProps, version: string): void {
+    const minor = Number(version.split('.')[1]);
+    const meta = (ns?: string) => ({ name: NAME, ...(ns ? { namespace: ns } : {}), labels: { ...LABELS } });
+    new k8s.KubeServiceAccount(this, 'ServiceAccount', {
+      metadata: { ...meta('kube-system'), ...(props.serviceAccountAnnotations ? { annotations: { ...props.serviceAccountAnnotations } } : {}) },
+    });
+    const read = ['watch', 'list', 'get'];
+    new k8s.KubeClusterRole(this, 'ClusterRole', {
+      metadata: meta(),
+      rules: [
+        { apiGroups: [''], resources: ['events', 'endpoints'], verbs: ['create', 'patch'] },
+        { apiGroups: [''], resources: ['pods/eviction'], verbs: ['create'] },
+        { apiGroups: [''], resources: ['pods/status'], verbs: ['update'] },
+        { apiGroups: [''], resources: ['endpoints'], resourceNames: [NAME], verbs: ['get', 'update'] },
+        { apiGroups: [''], resources: ['nodes'], verbs: ['watch', 'list', 'get', 'update'] },
+        { apiGroups: [''], resources: ['namespaces', 'pods', 'services', 'replicationcontrollers', 'persistentvolumeclaims', 'persistentvolumes'],
+          verbs: read },
+        { apiGroups: ['extensions'], resources: ['replicasets', 'daemonsets'], verbs: read },
+        { apiGroups: ['policy'], resources: ['poddisruptionbudgets'], verbs: ['watch', 'list'] },
+        { apiGroups: ['apps'], resources: ['statefulsets', 'replicasets', 'daemonsets'], verbs: read },
+        ...(minor >= 35 ? [{ apiGroups: ['resource.k8s.io'], resources: ['deviceclasses', 'resourceslices', 'resourceclaims'], verbs: read }]
+          : []),
+        { apiGroups: ['storage.k8s.io'], resources: ['storageclasses', 'csinodes', 'csidrivers', 'csistoragecapacities',
+          ...(minor >= 33 ? ['volumeattachments'] : [])], verbs: read },
+        { apiGroups: ['batch', 'extensions'], resources: ['jobs'], verbs: ['get', 'list', 'watch', 'patch'] },
+        { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['create'] },
+        { apiGroups: ['coordination.k8s.io'], resourceNames: [NAME], resources: ['leases'], verbs: ['get', 'update'] },
+        ...(props.cloudProvider.name === 'clusterapi' ? [{ apiGroups: ['cluster.x-k8s.io'], resources: ['machinedeployments',
+          'machinedeployments/scale', 'machines', 'machinesets', 'machinepools'], verbs: ['get', 'list', 'update', 'watch', 'patch'] }] : []),
+      ],
+    });
+    new k8s.KubeRole(this, 'Role', {
+      metadata: meta('kube-system'),
+      rules: [
+        { apiGroups: [''], resources: ['configmaps'], verbs: ['create', 'list', 'watch'] },
+        { apiGroups: [''], resources: ['configmaps'], resourceNames: ['cluster-autoscaler-status', PRIORITY_CONFIGMAP],
+          verbs: ['delete', 'get', 'update', 'watch'] },
+      ],
+    });
+    const subjects = [{ kind: 'ServiceAccount', name: NAME, namespace: 'kube-system' }];
+    new k8s.KubeClusterRoleBinding(this, 'ClusterRoleBinding', {
+      metadata: meta(), roleRef: { apiGroup: RBAC_GROUP, kind: 'ClusterRole', name: NAME }, subjects,
+    });
+    new k8s.KubeRoleBinding(this, 'RoleBinding', { metadata: meta('kube-system'), roleRef: { apiGroup: RBAC_GROUP, kind: 'Role', name: NAME },
+      subjects });
+  }
+
+  /** The priority expander's ConfigMap: `priorities` as YAML, priority to the list of regular expressions. */
+  private renderPriorities(tiers: readonly PriorityTier[]): void {
+    const lines = [...tiers].sort((a, b) => b.priority - a.priority)
+      .flatMap(t => [`${t.priority}:`, ...t.nodeGroups.map(r => `  - ${JSON.stringify(r)}`)]);
+    new k8s.KubeConfigMap(this, 'PriorityExpander', {
+      metadata: { name: PRIORITY_CONFIGMAP, namespace: 'kube-system', labels: { ...LABELS } },
+      data: { priorities: `${lines.join('\n')}\n` },
+    });
+  }
+
+  private renderDeployment(image: string, args: string[], props: ClusterAutoscalerProps, resources: k8s.ResourceRequirements): ApiObject {
+    const labels = { app: NAME };
+    return new k8s.KubeDeployment(this, 'Deployment', {
+      metadata: { name: NAME, namespace: 'kube-system', labels },
+      spec: {
+        // one replica: it elects a leader anyway, and a second would only wait
+        replicas: 1,
+        selector: { matchLabels: labels },
+        template: {
+          metadata: {
+            labels,
+            // it must not evict itself while draining the node it runs on
+            annotations: { 'prometheus.io/scrape': 'true', 'prometheus.io/port': '8085', [SAFE_TO_EVICT_ANNOTATION]: 'false' },
+          },
+          spec: {
+            priorityClassName: 'system-cluster-critical',
+            serviceAccountName: NAME,
+            securityContext: restrictedPodSecurityContext(65534, true),
+            containers: [{
+              name: NAME,
+              image,
+              imagePullPolicy: 'IfNotPresent',
+              command: ['./cluster-autoscaler', ...args],
+              ...(props.credentialsSecret ? { envFrom: [{ secretRef: { name: props.credentialsSecret } }] } : {}),
+              ports: [{ name: 'metrics', containerPort: 8085 }],
+              livenessProbe: { httpGet: { path: '/health-check', port: k8s.IntOrString.fromString('metrics') }, periodSeconds: 10,
+                failureThreshold: 3 },
+              resources,
+              securityContext: restrictedSecurityContext(),
+            }],
+          },
+        },
+      },
+    });
+  }
+}
+
+/** What upstream's priority expander would do wrong with these tiers. */
+function expanderProblems(expander: Expander): string[] {
+  const tiers = expander._tiers;
+  if (!tiers) return [];
+  const out: string[] = [];
+  if (!tiers.length) out.push('expander: Expander.priority needs at least one tier');
+  const seen = new Set<number>();
+  tiers.forEach((t, i) => {
+    if (!Number.isInteger(t.priority) || t.priority < 0) {
+      out.push(`expander: tier ${i} priority must be a whole number >= 0 (negative priorities never win upstream), got ${t.priority}`);
+    } else if (seen.has(t.priority)) {
+      out.push(`expander: priority ${t.priority} is given twice; each priority once, with all its regular expressions`);
+    }
+    seen.add(t.priority);
+    if (!t.nodeGroups?.length) out.push(`expander: tier ${i} (priority ${t.priority}) lists no node groups`);
+    (t.nodeGroups ?? []).forEach(r => {
+      try {
+        new RegExp(r);
+        if (/\(\?[=!<]/.test(r)) throw new Error('lookaround');
+      } catch {
+        out.push(`expander: "${r}" is not a regular expression cluster-autoscaler (Go RE2) accepts`);
+      }
+    });
+  });
+  return out;
+}
+
+/**
+ * The app's PriorityClasses against the cutoff (as rendered): the filler's
+ * below it, the buffer pods' at or above it and below every other
+ * workload's; one cluster-autoscaler per app.
+ */
+function priorityProblems(root: IConstruct, reg: Registry): string[] {
+  if (reg.autoscalers.length > 1) {
+    return [`the app has ${reg.autoscalers.length} ClusterAutoscalers (${reg.autoscalers.map(c => c.node.path).join(', ')}); keep one: two would `
+      + 'both resize the same node groups'];
+  }
+  const ca = reg.autoscalers[0];
+  if (!ca) return [];
+  const cutoff = ca.expendablePodsPriorityCutoff;
+  const classes = new Map<string, { value: number; component?: string }>();
+  const used = new Set<string>();
+  for (const c of appConstructs(root)) {
+    if (!ApiObject.isApiObject(c)) continue;
+    if (c.kind === 'PriorityClass') {
+      const json = renderedJson(c);
+      classes.set(json.metadata?.name, { value: json.value, component: json.metadata?.labels?.['app.kubernetes.io/component'] });
+    } else if (['Deployment', 'StatefulSet', 'DaemonSet', 'ReplicaSet', 'Job', 'CronJob', 'Pod'].includes(c.kind)) {
+      const json = renderedJson(c);
+      const spec = c.kind === 'Pod' ? json.spec : c.kind === 'CronJob' ? json.spec?.jobTemplate?.spec?.template?.spec : json.spec?.template?.spec;
+      used.add(spec?.priorityClassName ?? '');
+    }
+  }
+  const out: string[] = [];
+  const lowestWorkload = Math.min(...[...used].filter(n => !['filler', 'buffer'].includes(classes.get(n)?.component ?? ''))
+    .map(n => (n === '' ? 0 : classes.get(n)?.value ?? 0)));
+  for (const [name, pc] of classes) {
+    if (pc.component === 'filler' && !(pc.value < cutoff)) {
+      out.push(`PriorityClass ${name} (the filler's, ${pc.value}) is not below cluster-autoscaler's expendablePodsPriorityCutoff (${cutoff}): `
+        + `a Pending filler pod would make it add nodes; use a priority below ${cutoff}`);
+    }
+    if (pc.component === 'buffer') {
+      if (pc.value < cutoff) {
+        out.push(`PriorityClass ${name} (the buffer pods', ${pc.value}) is below cluster-autoscaler's expendablePodsPriorityCutoff (${cutoff}): `
+          + 'Pending buffer pods would never make it add a node; use the cutoff or above');
+      }
+      if (pc.value >= lowestWorkload) {
+        out.push(`PriorityClass ${name} (the buffer pods', ${pc.value}) is not below the lowest priority of the app's other workloads `
+          + `(${lowestWorkload}): they could not preempt the buffer pods; keep buffers below every workload`);
+      }
+    }
+  }
+  return out;
+}
