@@ -10,6 +10,51 @@ import { appConstructs, renderedJson } from '../core/render-pass';
 import { guaranteedResources, ResourceAmounts } from '../core/resources';
 import { enforceRequestsEqualLimits } from '../policy/requests-equal-limits';
 
+/** The cluster-autoscaler settings the simulator follows (upstream's flags of the same names). */
+export interface ClusterAutoscalerSettings {
+  /**
+   * `--scan-interval`: how often it looks at Pending pods and unneeded nodes.
+   * @default Duration.seconds(10)
+   */
+  readonly scanInterval?: Duration | number;
+  /**
+   * `--scale-down-unneeded-time`: how long a node must be unneeded before it is removed.
+   * @default Duration.minutes(10)
+   */
+  readonly scaleDownUnneededTime?: Duration | number;
+  /**
+   * `--scale-down-delay-after-add`: no node is removed for this long after a scale-up.
+   * @default Duration.minutes(10)
+   */
+  readonly scaleDownDelayAfterAdd?: Duration | number;
+  /**
+   * `--scale-down-utilization-threshold`: a node whose requests (the larger of the cpu and memory fractions of its allocatable) are below it is a
+   * candidate for removal.
+   * @default 0.5
+   */
+  readonly scaleDownUtilizationThreshold?: number;
+  /**
+   * `--expendable-pods-priority-cutoff`: pods below it never make it add nodes and never keep a node.
+   * @default -10
+   */
+  readonly expendablePodsPriorityCutoff?: number;
+  /**
+   * `--expander`: an `Expander`, or its name (`least-waste`, `most-pods`, `least-nodes`, `random`, `priority`, as JSON scenarios give it).
+   * @default Expander.leastWaste()
+   */
+  readonly expander?: Expander | string;
+  /**
+   * The priority expander's tiers, when `expander` is the name `priority`.
+   * @default - none
+   */
+  readonly priorities?: PriorityTier[];
+  /**
+   * `--max-node-provision-time`: a node group's provision time must be below it, or cluster-autoscaler gives its nodes up.
+   * @default Duration.minutes(15)
+   */
+  readonly maxNodeProvisionTime?: Duration | number;
+}
+
 /** The latest cluster-autoscaler patch of each Kubernetes minor it supports (cluster-autoscaler 1.N is for Kubernetes 1.N). */
 const VERSIONS: Record<string, string> = {
   '1.29': '1.29.5', '1.30': '1.30.7', '1.31': '1.31.5', '1.32': '1.32.7', '1.33': '1.33.6', '1.34': '1.34.5', '1.35': '1.35.2', '1.36': '1.36.1',
@@ -286,6 +331,8 @@ export class ClusterAutoscaler extends Construct {
   public readonly nodeGroups: readonly NodeGroup[];
   /** The Deployment. */
   public readonly deployment: ApiObject;
+  /** Its settings as the simulator follows them (give the ClusterAutoscaler as `simulate`'s `cluster.clusterAutoscaler`). */
+  public readonly settings: ClusterAutoscalerSettings;
 
   constructor(scope: Construct, id: string, props: ClusterAutoscalerProps) {
     super(scope, id);
@@ -317,6 +364,12 @@ export class ClusterAutoscaler extends Construct {
     if (props.credentialsSecret !== undefined) problems.check(() => assertDnsSubdomain(props.credentialsSecret!, where, 'credentialsSecret'));
     const resources = problems.check(() => guaranteedResources(props.resources ?? { cpu: '100m', memory: '600Mi' }, where));
     problems.throwIfAny();
+    this.settings = {
+      scanInterval: this.scanInterval, expendablePodsPriorityCutoff: cutoff, expander, scaleDownUtilizationThreshold: threshold,
+      scaleDownUnneededTime: props.scaleDown?.unneededTime ?? Duration.minutes(10),
+      scaleDownDelayAfterAdd: props.scaleDown?.delayAfterAdd ?? Duration.minutes(10),
+      maxNodeProvisionTime: props.maxNodeProvisionTime ?? Duration.minutes(15),
+    };
 
     this.renderRbac(props, version!);
     if (expander._tiers) this.renderPriorities(expander._tiers);

@@ -4,7 +4,9 @@ import { HpaController, HpaControllerOptions, HpaManifest, HpaSource, SyncRecord
 import { appDownscaler } from './kube-downscaler';
 import { ScalingSchedule } from './scaling-schedule';
 import { Amount, LONG_AGO, milliOf, Phase, PodTable } from './replica-calculator';
+import { ClusterModel, ClusterView, NodeCount, Owner, Seconds, SimulatedCluster } from './simulated-cluster';
 import { podSpecOf } from '../core/manifests';
+import { appConstructs, renderedJson } from '../core/render-pass';
 
 /** What a load function sees at a sync. */
 export interface SimulationContext {
@@ -14,6 +16,11 @@ export interface SimulationContext {
   readonly replicas: number;
   /** Pods that are Ready (started at least `podStartup` ago). */
   readonly readyReplicas: number;
+  /**
+   * The cluster, when the scenario has one (e.g. `ctx => ctx.cluster!.slots(reservePods)`, an OpportunisticFiller's metric).
+   * @default - undefined without a cluster
+   */
+  readonly cluster?: ClusterView;
 }
 
 /**
@@ -47,24 +54,14 @@ export interface ScenarioLoad {
   readonly metrics?: Record<string, Load>;
 }
 
-/** A time span: a `Duration`, or a number of seconds (as JSON scenario files give it). */
-export type Seconds = Duration | number;
-
-/** What to replay. */
-export interface Scenario {
-  /** How long to simulate. */
-  readonly duration: Seconds;
-  /** Replicas at the start (all Ready). */
+/** One workload of a replay: its starting replicas, its load, its pods. */
+export interface WorkloadScenario {
+  /** Replicas at the start (all Ready; on a cluster, those that fit). */
   readonly initialReplicas: number;
   /** The load over time. */
   readonly load: ScenarioLoad;
   /**
-   * Time between syncs (`--horizontal-pod-autoscaler-sync-period`).
-   * @default Duration.seconds(15)
-   */
-  readonly syncPeriod?: Seconds;
-  /**
-   * Time from a pod's creation until it is Ready and reports metrics.
+   * Time from a pod's creation (on a cluster: from its binding to a node) until it is Ready and reports metrics.
    * @default Duration.seconds(30)
    */
   readonly podStartup?: Seconds;
@@ -78,6 +75,28 @@ export interface Scenario {
    * @default - the pod template of the Autoscaler's target, when it is an object of this app
    */
   readonly podSpec?: { readonly [key: string]: any };
+  /**
+   * The pods' priority on a cluster (what they preempt, and whether cluster-autoscaler adds nodes for them).
+   * @default - the value of the pod spec's PriorityClass when it is one of this app's (or a system one), else 0
+   */
+  readonly priority?: number;
+}
+
+/** What to replay: one HPA's workload, the controller, and optionally the cluster under it. */
+export interface Scenario extends WorkloadScenario {
+  /** How long to simulate. */
+  readonly duration: Seconds;
+  /**
+   * Time between syncs (`--horizontal-pod-autoscaler-sync-period`).
+   * @default Duration.seconds(15)
+   */
+  readonly syncPeriod?: Seconds;
+  /**
+   * The cluster the pods run on: pods that do not fit are Pending (and not Ready) until cluster-autoscaler's node is Ready, each step
+   * counts nodes and Pending pods, and the summary the longest Pending time and node-hours.
+   * @default - no cluster: every pod the HPA asks for runs at once
+   */
+  readonly cluster?: SimulatedCluster;
   /**
    * kube-controller-manager flags.
    * @default - Kubernetes' defaults
@@ -131,6 +150,21 @@ export interface SimulationStep {
   readonly metrics: readonly SimulatedMetric[];
   /** Why the controller did not simply follow the metrics (see HpaDecision.reasons). */
   readonly reasons: readonly string[];
+  /**
+   * On a cluster: this HPA's pods still Pending after the sync's scheduling pass.
+   * @default - undefined without a cluster
+   */
+  readonly pendingPods?: number;
+  /**
+   * On a cluster: Ready nodes per node group at the sync (steps share the object while the counts do not change).
+   * @default - undefined without a cluster
+   */
+  readonly nodes?: Readonly<Record<string, number>>;
+  /**
+   * On a cluster: nodes cluster-autoscaler added that are not Ready yet.
+   * @default - undefined without a cluster
+   */
+  readonly provisioningNodes?: number;
 }
 
 /** What the replay shows at a glance. */
@@ -158,6 +192,16 @@ export interface SimulationSummary {
   readonly failedSyncs: number;
   /** Pod-hours: the replicas the controller set, summed over the run (each sync's count held until the next sync). */
   readonly podHours: number;
+  /**
+   * On a cluster: the longest any of this HPA's pods stayed Pending, seconds (pods still Pending at the end count up to the end).
+   * @default - undefined without a cluster
+   */
+  readonly longestPending?: number;
+  /**
+   * On a cluster: node-hours per node group, from each node's launch (Ready or not) to its removal or the end.
+   * @default - undefined without a cluster
+   */
+  readonly nodeHours?: Readonly<Record<string, number>>;
 }
 
 /** The replay. */
@@ -178,31 +222,286 @@ export interface SimulationResult {
   readonly summary: SimulationSummary;
 }
 
-/** Pods the ReplicaSet created at one sync: they look alike until they are removed. */
+/** Pods that look alike to the controller: created at one sync, Ready (or Pending) together. */
 interface PodBatch {
   readonly createdAt: number;
   readonly readyAt: number;
   readonly count: number;
+  /** Not on a node yet (on a cluster). */
+  readonly pending?: boolean;
+}
+
+/** One workload of a cluster replay: its HPA and its scenario. */
+export interface SimulatedWorkload extends WorkloadScenario {
+  /** An Autoscaler, an HPA `ApiObject`, or an autoscaling/v2 HPA manifest. */
+  readonly hpa: HpaSource;
+}
+
+/** What `simulateCluster` replays: several HPAs' workloads on one cluster. */
+export interface ClusterScenario {
+  /** How long to simulate. */
+  readonly duration: Seconds;
+  /** The cluster the workloads share. */
+  readonly cluster: SimulatedCluster;
+  /** The workloads, each with its HPA; at the same sync, they are synced in this order. */
+  readonly workloads: SimulatedWorkload[];
+  /**
+   * Time between syncs.
+   * @default Duration.seconds(15)
+   */
+  readonly syncPeriod?: Seconds;
+  /**
+   * kube-controller-manager flags.
+   * @default - Kubernetes' defaults
+   */
+  readonly controller?: HpaControllerOptions;
+  /**
+   * The wall-clock time of the start, for HPAs with an off-hours schedule (see Scenario.start).
+   * @default - none
+   */
+  readonly start?: string;
+  /**
+   * The kube-downscaler that applies schedules (see Scenario.downscaler).
+   * @default - the app's KubeDownscaler, else every 30 s and UTC
+   */
+  readonly downscaler?: { readonly interval?: Seconds; readonly defaultTimezone?: string };
+}
+
+/** The replay of several HPAs on one cluster. */
+export interface ClusterSimulationResult {
+  /** Each workload's replay, in the order given (each step has the cluster's nodes and the workload's Pending pods). */
+  readonly workloads: SimulationResult[];
+  /** Node-hours per node group. */
+  readonly nodeHours: Readonly<Record<string, number>>;
+  /** Most Ready nodes per node group at any sync. */
+  readonly peakNodes: Readonly<Record<string, number>>;
 }
 
 /**
  * Replays the HPA controller over a scenario: the load, pods that become
- * Ready `podStartup` after the controller asks for them, and the
- * controller's decision at every sync.
+ * Ready `podStartup` after the controller asks for them (on a cluster: after
+ * they are bound to a node), and the controller's decision at every sync.
  *
  * @param hpa an Autoscaler, an HPA `ApiObject`, or an autoscaling/v2 HPA manifest
  */
 export function simulate(hpa: HpaSource, scenario: Scenario): SimulationResult {
-  const controller = new HpaController(hpa, scenario.controller);
-  const run = checkScenario(controller, scenario);
-  const floor = floorOf(hpa, controller, scenario);
-  const template = podTemplate(scenario, scenario.podSpec ?? targetPodSpec(hpa), controller);
-  const steps = replay(controller, run, template, floor);
-  const tolerance = scenario.controller?.tolerance ?? 0.1;
+  if (scenario.cluster !== undefined) {
+    const { cluster, initialReplicas, load, podStartup, podResources, podSpec, priority, ...rest } = scenario;
+    return simulateCluster({ ...rest, cluster, workloads: [{ hpa, initialReplicas, load, podStartup, podResources, podSpec, priority }] })
+      .workloads[0];
+  }
+  const replay = new WorkloadReplay(hpa, scenario);
+  const pods = new UnboundedPods(replay.run);
+  for (let time = 0; time <= replay.run.duration; time += replay.run.syncPeriod) replay.sync(time, pods);
+  return replay.result();
+}
+
+/**
+ * Replays several HPAs whose pods share one cluster: at each sync, the
+ * cluster first catches up (nodes turning Ready, cluster-autoscaler's scans,
+ * a scheduling pass after each), then each HPA syncs in turn, then the pods
+ * they created are scheduled. Pods that do not fit are Pending and not
+ * Ready; cluster-autoscaler adds nodes for Pending pods at or above its
+ * cutoff and removes unneeded ones; higher-priority pods preempt lower ones
+ * (buffer pods, fillers).
+ */
+export function simulateCluster(scenario: ClusterScenario): ClusterSimulationResult {
+  const cluster = new ClusterModel(scenario.cluster);
+  const { workloads, syncPeriod, controller, start, downscaler } = scenario;
+  const shared = { duration: scenario.duration, syncPeriod, controller, start, downscaler };
+  if (!Array.isArray(workloads) || !workloads.length) throw new Error('scenario: workloads must list at least one { hpa, initialReplicas, load }');
+  const replays = checkWorkloads(workloads, shared, cluster);
+  cluster.start();
+  const { duration, syncPeriod: period } = replays[0].replay.run;
+  const peakNodes: Record<string, number> = Object.fromEntries(cluster.groups.map(g => [g.name, 0]));
+  for (let time = 0; time <= duration; time += period) {
+    cluster.advanceTo(time);
+    for (const { replay, pods } of replays) replay.sync(time, pods);
+    cluster.schedule(time);
+    const count = cluster.nodeCount();
+    for (const [g, n] of Object.entries(count.nodes)) peakNodes[g] = Math.max(peakNodes[g], n);
+    for (const { replay, pods } of replays) replay.noteCluster(cluster.pendingOf(pods.owner), count);
+  }
+  const nodeHours = cluster.finish(duration);
   return {
-    hpa: controller.name, minReplicas: controller.minReplicas, maxReplicas: controller.maxReplicas,
-    tolerance, syncPeriod: run.syncPeriod, steps, summary: summarize(steps, run.syncPeriod, tolerance, run.duration),
+    workloads: replays.map(({ replay, pods }) => replay.result({ longestPending: pods.owner.longestPending, nodeHours })),
+    nodeHours, peakNodes,
   };
+}
+
+/** Each workload's replay on the cluster (every problem of every workload at once, each line naming it). */
+function checkWorkloads(workloads: SimulatedWorkload[], shared: Omit<ClusterScenario, 'workloads' | 'cluster'>, cluster: ClusterModel):
+{ replay: WorkloadReplay; pods: ClusterPods }[] {
+  const out: string[] = [];
+  const replays = workloads.map((w, i) => {
+    const { hpa, ...workload } = w;
+    try {
+      const replay = new WorkloadReplay(hpa, { ...shared, ...workload });
+      const where = `workloads[${i}] (HPA ${replay.controller.name})`;
+      const t = replay.template;
+      if (!t) throw new Error(`scenario: ${where}: on a cluster the pods' requests are needed; set podResources or podSpec`);
+      const owner = cluster.owner(`HPA ${replay.controller.name}`, priorityOf(hpa, w, t.priorityClassName, where), t.cpu, t.memory,
+        replay.run.podStartup);
+      cluster.checkOwner(owner, `scenario: ${where}`);
+      cluster.addStartingPods(owner, replay.run.initialReplicas);
+      return { replay, pods: new ClusterPods(cluster, owner) };
+    } catch (e) {
+      const lines = (e as Error).message.split('\n');
+      // problems of the shared fields are the same for every workload: reported once
+      out.push(...lines.map(l => (/^scenario: (duration|syncPeriod|start) /.test(l) || l.includes(`workloads[${i}]`) ? l
+        : `workloads[${i}]: ${l}`)));
+      return undefined;
+    }
+  });
+  if (out.length) throw new Error([...new Set(out)].join('\n'));
+  return replays as { replay: WorkloadReplay; pods: ClusterPods }[];
+}
+
+/** System PriorityClasses every cluster has. */
+const SYSTEM_PRIORITIES: Record<string, number> = { 'system-cluster-critical': 2000000000, 'system-node-critical': 2000001000 };
+
+/**
+ * The priority of a workload's pods: given, else the value of the pod spec's PriorityClass (a system one, or one this app renders when the
+ * HPA is an Autoscaler), else 0.
+ */
+function priorityOf(hpa: HpaSource, w: WorkloadScenario, className: string | undefined, where: string): number {
+  if (w.priority !== undefined) {
+    if (!Number.isInteger(w.priority)) throw new Error(`scenario: ${where}: priority must be a whole number, got ${w.priority}`);
+    return w.priority;
+  }
+  if (className === undefined) return 0;
+  if (SYSTEM_PRIORITIES[className] !== undefined) return SYSTEM_PRIORITIES[className];
+  const classes = hpa instanceof Autoscaler ? appConstructs(hpa.node.root).filter(ApiObject.isApiObject)
+    .filter(o => o.kind === 'PriorityClass' && o.name === className) : [];
+  if (classes.length) return renderedJson(classes[0]).value;
+  throw new Error(`scenario: ${where}: the pods' PriorityClass "${className}" is not one of this app's; give the workload's priority`);
+}
+
+/** Where a replay's pods are: created at once and Ready after `podStartup` (no cluster), or on the simulated cluster. */
+interface PodSource {
+  /** The pods as the controller sees them at `time`, in creation order. */
+  batches(time: number): readonly PodBatch[];
+  /** The ReplicaSet's response to the controller's new replica count. */
+  scale(current: number, replicas: number, time: number): void;
+  /** What a load function sees of the cluster. */
+  view(): ClusterView | undefined;
+}
+
+/** Pods without a cluster: the ReplicaSet's batches, Ready `podStartup` after their creation. */
+class UnboundedPods implements PodSource {
+  private list: PodBatch[];
+
+  constructor(private readonly run: Run) {
+    this.list = run.initialReplicas ? [{ createdAt: -Infinity, readyAt: -Infinity, count: run.initialReplicas }] : [];
+  }
+
+  public batches(): readonly PodBatch[] {
+    return this.list;
+  }
+
+  public scale(current: number, replicas: number, time: number): void {
+    this.list = resize(this.list, current, replicas, time, this.run.podStartup);
+  }
+
+  public view(): undefined {
+    return undefined;
+  }
+}
+
+/** A workload's pods on the simulated cluster: Ready `podStartup` after their binding, Pending until then. */
+class ClusterPods implements PodSource {
+  constructor(private readonly cluster: ClusterModel, public readonly owner: Owner) {}
+
+  /** Consecutive pods created and Ready (or Pending) at the same times are one batch. */
+  public batches(): readonly PodBatch[] {
+    const out: PodBatch[] = [];
+    let last: { createdAt: number; readyAt: number; count: number; pending: boolean } | undefined;
+    for (const p of this.cluster.podsOf(this.owner)) {
+      const pending = !p.node;
+      if (last && last.createdAt === p.createdAt && last.readyAt === p.readyAt && last.pending === pending) {
+        last.count++;
+      } else {
+        last = { createdAt: p.createdAt, readyAt: p.readyAt, count: 1, pending };
+        out.push(last);
+      }
+    }
+    return out;
+  }
+
+  public scale(current: number, replicas: number, time: number): void {
+    if (replicas > current) this.cluster.create(this.owner, replicas - current, time);
+    else if (replicas < current) this.cluster.remove(this.owner, current - replicas, time);
+  }
+
+  public view(): ClusterView {
+    return this.cluster.view(this.owner);
+  }
+}
+
+/** One HPA's replay: its controller, its scenario as the replay reads it, and the steps so far. */
+class WorkloadReplay {
+  public readonly controller: HpaController;
+  public readonly run: Run;
+  public readonly template?: PodTemplate;
+  private readonly floor: (time: number) => number;
+  private readonly tolerance: number;
+  private readonly calculator: BatchPods;
+  /** Object and External metrics: their values, by metric index. */
+  private readonly values: (Amount | undefined)[];
+  private readonly fed: { index: number; load: ParsedLoad }[];
+  private readonly steps: SimulationStep[] = [];
+  private replicas: number;
+  private previous: readonly SimulatedMetric[] = NONE;
+
+  /** Checks the scenario against the HPA (throws every problem, one line each). */
+  constructor(hpa: HpaSource, scenario: Scenario) {
+    this.controller = new HpaController(hpa, scenario.controller);
+    this.run = checkScenario(this.controller, scenario);
+    this.floor = floorOf(hpa, this.controller, scenario);
+    this.template = podTemplate(scenario, scenario.podSpec ?? targetPodSpec(hpa), this.controller);
+    this.tolerance = scenario.controller?.tolerance ?? 0.1;
+    const metrics = this.controller.metricNames;
+    this.calculator = new BatchPods(this.run, this.template, metrics.some(m => m.type === 'ContainerResource'),
+      this.controller._calculatorSettings.cpuInitializationPeriod);
+    this.values = metrics.map(() => undefined);
+    this.fed = metrics.flatMap((m, index) => (m.type === 'Object' || m.type === 'External'
+      ? [{ index, load: this.run.metrics.get(m.name)! }] : []));
+    this.replicas = this.run.initialReplicas;
+  }
+
+  /** One sync: the load, the pods as they are, the controller's decision, and the ReplicaSet's response. */
+  public sync(time: number, pods: PodSource): void {
+    const batches = pods.batches(time);
+    let readyReplicas = 0;
+    for (const b of batches) if (b.readyAt <= time) readyReplicas += b.count;
+    const replicas = this.replicas;
+    const context: SimulationContext = { time, replicas, readyReplicas, cluster: pods.view() };
+    for (const { index, load } of this.fed) this.values[index] = load.at(context) / 1000;
+    this.calculator.observe(batches, context);
+    const minReplicas = this.floor(time);
+    const record = this.controller._sync(time, replicas, replicas, this.calculator, this.values, minReplicas);
+    this.previous = metricsOf(record, this.previous);
+    this.steps.push({ time, currentReplicas: replicas, readyReplicas, desiredReplicas: record.desiredReplicas, replicas: record.replicas,
+      minReplicas, reasons: record.reasons.list(), metrics: this.previous });
+    pods.scale(replicas, record.replicas, time);
+    this.replicas = record.replicas;
+  }
+
+  /** Adds the cluster's side to the last step: this HPA's Pending pods after the scheduling pass, and the nodes. */
+  public noteCluster(pendingPods: number, count: NodeCount): void {
+    const last = this.steps.length - 1;
+    this.steps[last] = { ...this.steps[last], pendingPods, nodes: count.nodes, provisioningNodes: count.provisioningNodes };
+  }
+
+  public result(cluster?: { longestPending: number; nodeHours: Readonly<Record<string, number>> }): SimulationResult {
+    const c = this.controller;
+    const { syncPeriod, duration } = this.run;
+    const summary = summarize(this.steps, syncPeriod, this.tolerance, duration);
+    return {
+      hpa: c.name, minReplicas: c.minReplicas, maxReplicas: c.maxReplicas, tolerance: this.tolerance, syncPeriod, steps: this.steps,
+      summary: cluster ? { ...summary, longestPending: cluster.longestPending, nodeHours: cluster.nodeHours } : summary,
+    };
+  }
 }
 
 /** A scenario as the replay reads it: times in seconds, every load's quantities parsed once. */
@@ -264,35 +563,6 @@ function parsedAmount(amount: unknown, where: string): number {
     }
   }
   throw new Error(`scenario: ${where} must be a number or a quantity such as "500m" or "150Mi", got ${JSON.stringify(amount)}`);
-}
-
-/** Every sync of the scenario: the load, the pods the ReplicaSet has by then, and the controller's decision. */
-function replay(controller: HpaController, run: Run, template: PodTemplate | undefined, floor: (time: number) => number): SimulationStep[] {
-  const pods = new BatchPods(run, template, controller.metricNames.some(m => m.type === 'ContainerResource'),
-    controller._calculatorSettings.cpuInitializationPeriod);
-  // Object and External metrics: their values, by metric index
-  const values: (Amount | undefined)[] = controller.metricNames.map(() => undefined);
-  const fed = controller.metricNames.flatMap((m, index) => (m.type === 'Object' || m.type === 'External'
-    ? [{ index, load: run.metrics.get(m.name)! }] : []));
-  let batches: PodBatch[] = run.initialReplicas ? [{ createdAt: -Infinity, readyAt: -Infinity, count: run.initialReplicas }] : [];
-  let replicas = run.initialReplicas;
-  const steps: SimulationStep[] = [];
-  let previous: readonly SimulatedMetric[] = NONE;
-  for (let time = 0; time <= run.duration; time += run.syncPeriod) {
-    let readyReplicas = 0;
-    for (const b of batches) if (b.readyAt <= time) readyReplicas += b.count;
-    const context: SimulationContext = { time, replicas, readyReplicas };
-    for (const { index, load } of fed) values[index] = load.at(context) / 1000;
-    pods.observe(batches, context);
-    const minReplicas = floor(time);
-    const record = controller._sync(time, replicas, replicas, pods, values, minReplicas);
-    previous = metricsOf(record, previous);
-    steps.push({ time, currentReplicas: replicas, readyReplicas, desiredReplicas: record.desiredReplicas, replicas: record.replicas, minReplicas,
-      reasons: record.reasons.list(), metrics: previous });
-    batches = resize(batches, replicas, record.replicas, time, run.podStartup);
-    replicas = record.replicas;
-  }
-  return steps;
 }
 
 /**
@@ -404,6 +674,8 @@ interface PodTemplate {
   readonly containers: { name: string; cpu: number; memory: number }[];
   readonly cpu: number;
   readonly memory: number;
+  /** The pod spec's PriorityClass. */
+  readonly priorityClassName?: string;
 }
 
 /** The pod spec of the HPA's target, when the HPA is an Autoscaler whose target this app renders. */
@@ -427,7 +699,8 @@ function podTemplate(s: Scenario, podSpec: any, c: HpaController): PodTemplate |
       + `of this app`);
     return undefined;
   }
-  return { containers, cpu: containers.reduce((n, x) => n + x.cpu, 0), memory: containers.reduce((n, x) => n + x.memory, 0) };
+  return { containers, cpu: containers.reduce((n, x) => n + x.cpu, 0), memory: containers.reduce((n, x) => n + x.memory, 0),
+    priorityClassName: s.podResources ? undefined : podSpec?.priorityClassName };
 }
 
 /** A step's metrics when the controller did not compute them, shared (read-only by type). */
@@ -509,7 +782,7 @@ class BatchPods extends PodTable {
       }
       settled = runs === 0 && isReady && start + this.settledAfter <= time;
       this.count[runs] = b.count;
-      this.phase[runs] = Phase.Running;
+      this.phase[runs] = b.pending ? Phase.Pending : Phase.Running;
       this.deleting[runs] = 0;
       this.ready[runs] = isReady ? 1 : 0;
       this.startTime[runs] = start;

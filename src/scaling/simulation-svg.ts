@@ -15,7 +15,10 @@ export interface SimulationSvgOptions {
 }
 
 const COLORS = { replicas: '#1f6feb', desired: '#d97706', bound: '#8b949e', value: '#8250df', target: '#57606a', up: '#1a7f37', down: '#cf222e',
-  band: '#eaeef2' };
+  band: '#eaeef2', pending: '#cf222e', provisioning: '#57606a' };
+/** One color per node group, in the order the steps name them. */
+const GROUP_COLORS = ['#0969da', '#1a7f37', '#9a6700', '#8250df', '#bf3989', '#57606a'];
+const NODES_HEIGHT = 120;
 const MARGIN = { left: 64, right: 24 };
 const REPLICAS_HEIGHT = 240;
 const METRIC_HEIGHT = 150;
@@ -76,7 +79,9 @@ export function renderSimulationSvg(result: SimulationResult, options: Simulatio
   const plotWidth = width - MARGIN.left - MARGIN.right;
   const x = (t: number) => MARGIN.left + (t / end) * plotWidth;
   const metricNames = [...new Set(steps.flatMap(s => s.metrics.map(m => m.name)))];
-  const height = 70 + REPLICAS_HEIGHT + metricNames.length * (METRIC_HEIGHT + GAP) + 50;
+  const groups = Object.keys(steps.find(s => s.nodes)?.nodes ?? {});
+  const nodesSpace = groups.length ? NODES_HEIGHT + GAP : 0;
+  const height = 70 + REPLICAS_HEIGHT + nodesSpace + metricNames.length * (METRIC_HEIGHT + GAP) + 50;
   const out: string[] = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="Helvetica, Arial, `
       + `sans-serif" font-size="12">`,
@@ -90,8 +95,9 @@ export function renderSimulationSvg(result: SimulationResult, options: Simulatio
   out.push(...axes(replicas, end, plotWidth, 'replicas'));
   out.push(...replicaLines(replicas, steps, result, end));
   out.push(...eventMarkers(replicas, steps));
-  metricNames.forEach((name, i) => out.push(...metricPanel(name, steps, result.tolerance, 70 + REPLICAS_HEIGHT + GAP + i * (METRIC_HEIGHT + GAP),
-    end, plotWidth, x)));
+  if (groups.length) out.push(...nodesPanel(groups, steps, 70 + REPLICAS_HEIGHT + GAP, end, plotWidth, x));
+  metricNames.forEach((name, i) => out.push(...metricPanel(name, steps, result.tolerance,
+    70 + REPLICAS_HEIGHT + nodesSpace + GAP + i * (METRIC_HEIGHT + GAP), end, plotWidth, x)));
   out.push(`<text x="${MARGIN.left + plotWidth / 2}" y="${height - 14}" text-anchor="middle" fill="#57606a">minutes</text>`);
   out.push('</svg>');
   return `${out.join('\n')}\n`;
@@ -103,6 +109,8 @@ function summaryLine(r: SimulationResult): string {
     `min ${r.minReplicas}, max ${r.maxReplicas}`,
     s.timeToTarget === undefined ? 'never reached the target' : `on target after ${num(s.timeToTarget)} s`,
     `peak ${s.peakReplicas}`, `${s.replicaChanges} replica changes`, s.settled ? 'settled' : 'never settled', `${num(s.podHours)} pod-hours`,
+    ...(s.longestPending !== undefined ? [`longest Pending ${num(s.longestPending)} s`] : []),
+    ...(s.nodeHours ? [`${num(Object.values(s.nodeHours).reduce((a, b) => a + b, 0))} node-hours`] : []),
   ].join(' · ');
 }
 
@@ -152,8 +160,14 @@ function replicaLines(p: Panel, steps: SimulationStep[], r: SimulationResult, en
     `<text x="${num(p.x(end) - 4)}" y="${num(p.y(v) - 4)}" text-anchor="end" fill="${COLORS.bound}">${name} ${v}</text>`,
   ];
   const legendY = p.top - 8;
+  const pending = steps.some(s => s.pendingPods !== undefined) ? [
+    `<path d="${stepPath(series(s => s.pendingPods ?? 0))}" fill="none" stroke="${COLORS.pending}" stroke-width="1.5" stroke-dasharray="2 2"/>`,
+    `<line x1="${MARGIN.left + 490}" y1="${legendY - 4}" x2="${MARGIN.left + 514}" y2="${legendY - 4}" stroke="${COLORS.pending}" `
+      + `stroke-width="1.5" stroke-dasharray="2 2"/>`,
+    `<text x="${MARGIN.left + 520}" y="${legendY}">Pending (no room on a node)</text>`,
+  ] : [];
   return [
-    ...bound(r.maxReplicas, 'max'), ...bound(r.minReplicas, 'min'),
+    ...bound(r.maxReplicas, 'max'), ...bound(r.minReplicas, 'min'), ...pending,
     `<path d="${stepPath(series(s => s.desiredReplicas))}" fill="none" stroke="${COLORS.desired}" stroke-width="1.5" stroke-dasharray="6 3"/>`,
     `<path d="${stepPath(series(s => s.replicas))}" fill="none" stroke="${COLORS.replicas}" stroke-width="2.5"/>`,
     `<line x1="${MARGIN.left + 200}" y1="${legendY - 4}" x2="${MARGIN.left + 224}" y2="${legendY - 4}" stroke="${COLORS.replicas}" `
@@ -195,6 +209,29 @@ function eventMarkers(p: Panel, steps: SimulationStep[]): string[] {
         + `fill="${COLORS.desired}"><title>${esc(why)}</title></rect>`);
     }
   }
+  return out;
+}
+
+/** Ready nodes per node group (one line each), and Ready plus provisioning nodes in all (dashed). */
+function nodesPanel(groups: string[], steps: SimulationStep[], top: number, end: number, plotWidth: number, x: (t: number) => number): string[] {
+  const total = (s: SimulationStep) => groups.reduce((n, g) => n + (s.nodes?.[g] ?? 0), 0) + (s.provisioningNodes ?? 0);
+  const p = panel(top, NODES_HEIGHT, Math.max(1, ...steps.map(total)) * 1.15, x);
+  const series = (f: (s: SimulationStep) => number): [number, number][] => [
+    ...steps.map(s => [p.x(s.time), p.y(f(s))] as [number, number]),
+    ...(steps.length ? [[p.x(end), p.y(f(steps[steps.length - 1]))] as [number, number]] : []),
+  ];
+  const out = [`<text x="${MARGIN.left}" y="${top - 10}" font-weight="bold">nodes</text>`, ...axes(p, end, plotWidth, 'nodes'),
+    `<path d="${stepPath(series(total))}" fill="none" stroke="${COLORS.provisioning}" stroke-width="1.5" stroke-dasharray="6 3"/>`,
+    `<line x1="${MARGIN.left + 60}" y1="${top - 14}" x2="${MARGIN.left + 84}" y2="${top - 14}" stroke="${COLORS.provisioning}" `
+      + 'stroke-width="1.5" stroke-dasharray="6 3"/>',
+    `<text x="${MARGIN.left + 90}" y="${top - 10}">with nodes provisioning</text>`];
+  groups.forEach((g, i) => {
+    const color = GROUP_COLORS[i % GROUP_COLORS.length];
+    const lx = MARGIN.left + 250 + i * 150;
+    out.push(`<path d="${stepPath(series(s => s.nodes?.[g] ?? 0))}" fill="none" stroke="${color}" stroke-width="2.5"/>`,
+      `<line x1="${lx}" y1="${top - 14}" x2="${lx + 24}" y2="${top - 14}" stroke="${color}" stroke-width="2.5"/>`,
+      `<text x="${lx + 30}" y="${top - 10}">${esc(g)} (Ready)</text>`);
+  });
   return out;
 }
 

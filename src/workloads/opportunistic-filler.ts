@@ -18,6 +18,7 @@ import { guaranteedResources, parseAmounts, ParsedAmounts, ResourceAmounts } fro
 import { ScalingMetric } from '../scaling/scaling-metric';
 import { ScalingPolicyType, ScalingRules, SelectPolicy } from '../scaling/scaling-rules';
 import { ScalingSchedule } from '../scaling/scaling-schedule';
+import { ScenarioLoad, SimulationContext } from '../scaling/simulate';
 import { envVars, imageRef, restrictedPodSecurityContext, restrictedSecurityContext, wholeSeconds } from '../core/pod-spec';
 
 /** The pod label only filler pods carry; the capacity metric leaves pods with it out of "used". */
@@ -269,6 +270,23 @@ export class OpportunisticFiller extends Construct {
     if (props.buffer) this.renderBuffer(props.buffer, s.name, s.namespace, where, schedulingOf(props));
     enforceRequestsEqualLimits(this);
     finishConstruct(this);
+  }
+
+  /**
+   * The filler's load for `simulate` and `simulateCluster` on a cluster: its metric computed on the simulated cluster as its recording
+   * rules compute it on the real one (the filler pods that fit beside every other pod, minus the reserve).
+   */
+  public simulatedLoad(): ScenarioLoad {
+    const reserve = this.reservePods;
+    const name = this.name;
+    return {
+      metrics: {
+        [this.metric.metricName]: (context: SimulationContext) => {
+          if (!context.cluster) throw new Error(`OpportunisticFiller ${name}: simulatedLoad() reads the cluster; give the scenario a cluster`);
+          return context.cluster.slots(reserve);
+        },
+      },
+    };
   }
 
   /** Checks every prop (all problems in one error) and fills in the defaults. */
