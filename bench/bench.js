@@ -108,6 +108,16 @@ const sim = medianOf(sims);
 console.log(`\nsimulate: 24 h at 15 s syncs for 100 HPAs (${sim.syncs} syncs), median of ${RUNS} runs: ${fmt(sim.ms)} ms `
   + `(${fmt(sim.ms / sim.syncs * 1000, 2)} µs per sync), ${fmt(sim.maxRssMiB)} MiB`);
 
+// The simulator with capacity: a day of the reference stack's three HPAs on a 20-node cluster under cluster-autoscaler.
+const clusterSims = Array.from({ length: RUNS }, () => {
+  const r = spawnSync(process.execPath, [path.join(__dirname, 'cluster-worker.js')], { cwd: root, encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`cluster worker failed:\n${r.stderr}`);
+  return JSON.parse(r.stdout);
+});
+const cs = medianOf(clusterSims);
+console.log(`simulateCluster: 24 h of the reference stack's web app, sample app and filler on 20 nodes (${cs.syncs} syncs, `
+  + `${fmt(cs.nodeHours, 1)} node-hours), median of ${RUNS} runs: ${fmt(cs.ms)} ms, ${fmt(cs.maxRssMiB)} MiB`);
+
 const [a, b, c] = rows;
 console.log(`\ngrowth (ours): 100 -> 1000 apps x${fmt(b.ours.ms / a.ours.ms, 1)} time; 1000 -> 2000 apps x${fmt(c.ours.ms / b.ours.ms, 2)} time `
   + `(linear is x10 and x2)`);

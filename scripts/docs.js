@@ -11,6 +11,8 @@ const runs = [
   ['docs/scenarios/filler-classic-hpa.yaml', 'filler/miner', 'docs/scenarios/filler-classic.js', 'docs/filler-classic.svg'],
   ['dist/filler.k8s.yaml', 'filler/miner', 'docs/scenarios/filler-exact.js', 'docs/filler-exact.svg'],
   ['examples/kind/dist/trial.k8s.yaml', 'default/nginx', 'docs/scenarios/kind-test-metric.json', 'docs/kind-test-metric.svg'],
+  ['dist/flask.k8s.yaml', 'flask-ns/web', 'docs/scenarios/web-capacity.json', 'docs/web-capacity.svg'],
+  ['dist/flask.k8s.yaml', 'flask-ns/web', 'docs/scenarios/web-capacity-buffer.js', 'docs/web-capacity-buffer.svg'],
 ];
 process.chdir(root);
 for (const [file, hpa, scenario, svg] of runs) {

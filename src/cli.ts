@@ -29,6 +29,16 @@ const SCENARIO_FORMAT = `scenario (a .json file, or a .js module exporting it; t
     "controller": { "tolerance": 0.1 },   a .js scenario sets the other kube-controller-manager flags as Durations
     "start": "2026-03-23T00:00:00+01:00",   the wall clock at 0 s: needed when the HPA has an off-hours schedule
     "downscaler": { "interval": 30, "defaultTimezone": "Europe/Berlin" },   the kube-downscaler applying it
+    "cluster": {                       optional: the nodes under the pods; pods that do not fit are Pending
+      "nodeGroups": [{ "name": "general", "cpu": "4", "memory": "16Gi", "minNodes": 2, "maxNodes": 10,
+                       "initialNodes": 2, "provisionTime": 180 }],
+      "clusterAutoscaler": { "scanInterval": 10, "scaleDownUnneededTime": 600, "scaleDownDelayAfterAdd": 600,
+                             "scaleDownUtilizationThreshold": 0.5, "expendablePodsPriorityCutoff": -10,
+                             "expander": "priority", "priorities": [{ "priority": 50, "nodeGroups": ["spot"] }] },   or false
+      "otherPods": { "cpu": "6", "memory": "12Gi" },   requests of the pods already running, in total
+      "bufferPods": { "replicas": 2, "cpu": "1", "memory": "1Gi" }   pause pods at priority -10
+    },
+    "priority": 0,                     on a cluster: the pods' priority (default: their PriorityClass in the file, else 0)
     "load": {                          one entry per metric of the HPA, and no other
       "cpu": [[0, 0.45], [300, 1.8]],  total cores, shared by the Ready pods: [second, value] steps in time order
       "memory": "150Mi",               per Ready pod: a number or a quantity
@@ -109,9 +119,10 @@ function simulateCommand(args: string[], io: Io): number {
   const hpa = findHpa(objects, flags['--hpa'], positional[0]);
   const scenario = readScenario(flags['--scenario']);
   const podSpec = scenario.podSpec ?? targetPodSpec(objects, hpa);
+  const priority = scenario.priority ?? (scenario.cluster ? priorityClassValue(objects, podSpec?.priorityClassName) : undefined);
   let result: SimulationResult;
   try {
-    result = simulate(hpa, { ...scenario, podSpec });
+    result = simulate(hpa, { ...scenario, podSpec, priority });
   } catch (e) {
     throw new UsageError((e as Error).message);
   }
@@ -168,6 +179,11 @@ function readScenario(file: string): Scenario {
   return scenario;
 }
 
+/** The value of a PriorityClass the file renders. */
+function priorityClassValue(objects: any[], name: string | undefined): number | undefined {
+  return name === undefined ? undefined : objects.find(o => o.kind === 'PriorityClass' && o.metadata?.name === name)?.value;
+}
+
 /** The summary as a two-column table. */
 function summaryTable(r: SimulationResult): string {
   const s = r.summary;
@@ -181,6 +197,9 @@ function summaryTable(r: SimulationResult): string {
     ['above target', minutes(s.timeAboveTarget)],
     ['below target', minutes(s.timeBelowTarget)],
     ['failed syncs', String(s.failedSyncs)],
+    ['pod-hours', String(s.podHours)],
+    ...(s.longestPending !== undefined ? [['longest Pending', minutes(s.longestPending)] as [string, string]] : []),
+    ...(s.nodeHours ? [['node-hours', Object.entries(s.nodeHours).map(([g, h]) => `${g} ${h}`).join(', ')] as [string, string]] : []),
   ];
   const width = Math.max(...rows.map(([k]) => k.length));
   return `HPA ${r.hpa}\n${rows.map(([k, v]) => `  ${k.padEnd(width)}  ${v}`).join('\n')}\n`;

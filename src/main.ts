@@ -1,8 +1,9 @@
 import { App, AppProps, Chart, Duration } from 'cdk8s';
 import { Construct } from 'constructs';
 import {
-  AutoscalingAlerts, CapacityDashboard, enforceRequestsEqualLimits, FlaskServiceType, KubeStateMetrics, MetricsServer, OpportunisticFiller,
-  PromAdapter, PrometheusInstance, ResourceQuotaPolicy, ScalableFlaskApp, ScalingMetric, ScalingPolicyType, SelectPolicy,
+  AutoscalingAlerts, CapacityDashboard, CloudProvider, ClusterAutoscaler, enforceRequestsEqualLimits, Expander, FlaskServiceType, KubeStateMetrics,
+  MetricsServer, OpportunisticFiller, PromAdapter, PrometheusInstance, ResourceQuotaPolicy, ScalableFlaskApp, ScalingMetric, ScalingPolicyType,
+  SelectPolicy,
 } from './index';
 
 /**
@@ -16,6 +17,7 @@ export function buildApp(props: AppProps = {}): App {
   new FlaskChart(app, 'flask');
   new SampleChart(app, 'sample', monitoring.adapter);
   new FillerChart(app, 'filler', monitoring.adapter);
+  new ClusterChart(app, 'cluster-autoscaler');
   // Generated from everything above: alerts on the app's HPAs, APIServices, adapter metrics and fillers; the capacity dashboard.
   new AutoscalingAlerts(monitoring, 'alerts', { prometheus: monitoring.prometheus });
   new CapacityDashboard(monitoring, 'dashboard');
@@ -122,6 +124,23 @@ class FillerChart extends Chart {
       quota: { cpu: '150', memory: '75Gi', pods: 150 },
       kubeStateMetricsMatchers: 'job="kube-state-metrics"',
       ruleLabels: { release: 'prometheus' },   // the Prometheus loads the recording rules of the filler's metric
+    });
+  }
+}
+
+/**
+ * cluster-autoscaler for the nodes under it all (AWS, node groups found by their tags, credentials from IAM roles for service
+ * accounts): spot groups first, on-demand for the rest. At synth it checks the filler's PriorityClass (below its cutoff) and the
+ * buffer pods' (at it, below every workload).
+ */
+class ClusterChart extends Chart {
+  constructor(scope: Construct, id: string) {
+    super(scope, id, { disableResourceNameHashes: true });
+    new ClusterAutoscaler(this, 'cluster-autoscaler', {
+      kubernetesVersion: '1.33',
+      cloudProvider: CloudProvider.aws({ clusterName: 'prod' }),
+      expander: Expander.priority([{ priority: 50, nodeGroups: ['.*spot.*'] }, { priority: 10, nodeGroups: ['.*'] }]),
+      serviceAccountAnnotations: { 'eks.amazonaws.com/role-arn': 'arn:aws:iam::111122223333:role/cluster-autoscaler' },
     });
   }
 }

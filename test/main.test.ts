@@ -10,7 +10,7 @@ import { danglingBindings, expectSchemaValid, objectOf, objectsOf } from './help
 
 const ROOT = path.join(__dirname, '..');
 const DIST = path.join(ROOT, 'dist');
-const CHARTS = ['filler', 'flask', 'metrics', 'monitoring', 'sample'];
+const CHARTS = ['cluster-autoscaler', 'filler', 'flask', 'metrics', 'monitoring', 'sample'];
 
 function synthTo(dir: string): void {
   buildApp({ outdir: dir }).synth();
@@ -49,7 +49,7 @@ describe('reference stack (src/main.ts)', () => {
   test('every pod template has requests == limits; no binding names a missing role', () => {
     expect(all.flatMap(o => checkRequestsEqualLimits(o))).toEqual([]);
     expect(danglingBindings(all)).toEqual([]);
-    expect(objectsOf(all, 'Deployment').length).toBe(7);
+    expect(objectsOf(all, 'Deployment').length).toBe(8);
   });
 
   test('no HPA target sets spec.replicas', () => {
@@ -129,6 +129,19 @@ describe('reference stack (src/main.ts)', () => {
   test('the adapter serves custom and external metrics only (metrics-server serves resource metrics)', () => {
     expect(objectsOf(byChart.monitoring, 'APIService').map(a => a.metadata.name).sort())
       .toEqual(['v1beta1.custom.metrics.k8s.io', 'v1beta1.external.metrics.k8s.io', 'v1beta2.custom.metrics.k8s.io']);
+  });
+
+  test('cluster-autoscaler: 1.33.6 for AWS by tags, spot first, its cutoff between the filler and the buffer pods', () => {
+    const d = objectOf(byChart['cluster-autoscaler'], 'Deployment', 'cluster-autoscaler');
+    const c = d.spec.template.spec.containers[0];
+    expect(c.image).toBe('registry.k8s.io/autoscaling/cluster-autoscaler:v1.33.6');
+    expect(c.command).toEqual(expect.arrayContaining(['--expander=priority,least-waste', '--expendable-pods-priority-cutoff=-10',
+      '--node-group-auto-discovery=asg:tag=k8s.io/cluster-autoscaler/enabled,k8s.io/cluster-autoscaler/prod']));
+    expect(objectOf(byChart['cluster-autoscaler'], 'ConfigMap', 'cluster-autoscaler-priority-expander').data.priorities)
+      .toBe('50:\n  - ".*spot.*"\n10:\n  - ".*"\n');
+    const value = (name: string) => objectOf(all, 'PriorityClass', name).value;
+    expect(value('opportunistic-filler')).toBeLessThan(-10);
+    expect(value('overprovisioning')).toBe(-10);
   });
 });
 

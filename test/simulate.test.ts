@@ -235,6 +235,19 @@ describe('cdk8s-autoscaling simulate', () => {
     expect(fs.readFileSync(out, 'utf8')).toContain('<svg');
   });
 
+  test('a scenario with a cluster: the table adds the longest Pending time and node-hours; the file\'s PriorityClass sets the priority', () => {
+    const capacity = path.join(SCENARIOS, 'web-capacity.json');
+    const r = cli('simulate', dist('flask.k8s.yaml'), '--hpa', 'flask-ns/web', '--scenario', capacity);
+    expect(r.code).toBe(0);
+    expect(r.out).toContain('  longest Pending  185 s (3.1 min)\n  node-hours       general 2.83\n');
+    // the filler's pods take their PriorityClass (-100) from the file: below the cutoff, their Pending pods buy no node
+    const filler = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'cli-')), 'filler.json');
+    fs.writeFileSync(filler, JSON.stringify({ duration: 600, initialReplicas: 20, load: { metrics: { miner_filler_slots: 20 } },
+      cluster: { nodeGroups: [{ name: 'n', cpu: '4', memory: '16Gi', minNodes: 1, maxNodes: 5 }] } }));
+    const f = cli('simulate', dist('filler.k8s.yaml'), '--hpa', 'filler/miner', '--scenario', filler);
+    expect(f.out).toContain('  longest Pending  600 s (10.0 min)\n  node-hours       n 0.17\n');
+  });
+
   test.each<[string, string[], string]>([
     ['an unknown HPA', ['simulate', dist('flask.k8s.yaml'), '--hpa', 'flask-ns/nope', '--scenario', scenario],
       'simulate: no HorizontalPodAutoscaler flask-ns/nope in ' + dist('flask.k8s.yaml') + '; it has flask-ns/web\n'],

@@ -185,6 +185,37 @@ describe('simulateCluster: workloads share nodes', () => {
   });
 });
 
+describe('the reference stack on one cluster', () => {
+  test('web, sample app and filler share 10 nodes: the filler leaves its 30-cpu reserve, the web burst never waits, no node is bought', () => {
+    const app = buildApp({ outdir: fs.mkdtempSync(path.join(require('os').tmpdir(), 'simref-')) });
+    const all = app.node.findAll();
+    const [web, sample] = ['web', 'sample-app'].map(name => all.find(c => c instanceof ScalableFlaskApp && c.name === name) as ScalableFlaskApp);
+    const filler = all.find(c => c instanceof OpportunisticFiller) as OpportunisticFiller;
+    const ca = all.find(c => c instanceof ClusterAutoscaler) as ClusterAutoscaler;
+    const r = simulateCluster({
+      duration: 3600,
+      cluster: { nodeGroups: [{ name: 'spot-16x', cpu: '16', memory: '64Gi', minNodes: 10, maxNodes: 20 }], clusterAutoscaler: ca,
+        otherPods: { cpu: '100', memory: '200Gi', replicas: 50 }, bufferPods: { replicas: 4, cpu: '1', memory: '1Gi' } },
+      workloads: [
+        { hpa: web.autoscaler, initialReplicas: 3, load: { cpu: [[0, 0.45], [600, 1.8], [1800, 0.45]], memory: '150Mi' } },
+        { hpa: sample.autoscaler, initialReplicas: 2, load: { pods: { http_requests_per_second: [[0, 1], [900, 6]] } } },
+        { hpa: filler.autoscaler, initialReplicas: 15, load: filler.simulatedLoad() },
+      ],
+    });
+    const [w, s, f] = r.workloads;
+    expect(r.peakNodes).toEqual({ 'spot-16x': 10 });
+    expect(w.summary).toMatchObject({ peakReplicas: 9, longestPending: 0 });
+    expect(s.summary).toMatchObject({ peakReplicas: 12, longestPending: 0 });
+    // at the end: 160 cpu = 100 other + 4 buffer + web + sample + fillers + what is left, which is the reserve (30) plus at most
+    // one filler pod's worth lost to rounding per node
+    const end = (x: SimulationResult) => x.steps[x.steps.length - 1].replicas;
+    const left = 160 - 100 - 4 - end(w) * 0.4 - end(s) * 0.2 - end(f);
+    expect(left).toBeGreaterThanOrEqual(30);
+    expect(left).toBeLessThan(30 + 10);
+    expect(f.summary.longestPending).toBe(0);
+  });
+});
+
 function svgOk(svg: string): boolean {
   return svg.startsWith('<svg') && svg.includes('>nodes<') && svg.includes('Pending (no room on a node)');
 }
