@@ -1,7 +1,11 @@
 import * as path from 'path';
-import { ApiObject, Chart, Duration, Testing, Yaml } from 'cdk8s';
+import { ApiObject, Chart, Duration, Size, Testing, Yaml } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-27';
-import { CloudProvider, ClusterAutoscaler, ClusterAutoscalerProps, Expander, OpportunisticFiller, PromAdapter } from '../src';
+import {
+  CloudProvider, ClusterAutoscaler, ClusterAutoscalerProps, Expander, MetricsServer, OpportunisticFiller, PromAdapter, PrometheusInstance,
+  SAFE_TO_EVICT_ANNOTATION, TestMetricsAdapter,
+} from '../src';
+import { AppContext } from '../src/core/app-context';
 import { danglingBindings, expectSchemaValid, newChart, objectOf, synthApp, thrown } from './helpers';
 
 const upstream = Yaml.load(path.join(__dirname, 'fixtures', 'cluster-autoscaler', 'cluster-autoscaler-autodiscover.yaml')).filter(o => o);
@@ -127,5 +131,50 @@ describe('the priorities across the app, against the cutoff', () => {
     new ClusterAutoscaler(chart, 'ca', { cloudProvider: AWS, kubernetesVersion: '1.34' });
     new ClusterAutoscaler(new Chart(a, 'other'), 'ca2', { cloudProvider: AWS, kubernetesVersion: '1.34' });
     expect(thrown(() => synthApp(a))).toContain('the app has 2 ClusterAutoscalers');
+  });
+});
+
+describe('what cluster-autoscaler must not evict', () => {
+  const annotation = (out: any[], kind: string) => {
+    const o = objectOf(out, kind);
+    return (kind === 'Prometheus' ? o.spec.podMetadata : o.spec.template.metadata).annotations?.[SAFE_TO_EVICT_ANNOTATION];
+  };
+
+  test('lone servers of the metrics APIs and a lone Prometheus on an emptyDir carry safe-to-evict "false"; replicated ones rely on their PDB', () => {
+    const render = (build: (chart: Chart) => void) => {
+      const { chart } = newChart();
+      build(chart);
+      return Testing.synth(chart);
+    };
+    expect(annotation(render(c => new MetricsServer(c, 'ms')), 'Deployment')).toBe('false');
+    expect(annotation(render(c => new MetricsServer(c, 'ms', { highAvailability: true })), 'Deployment')).toBeUndefined();
+    const adapter = (replicas: number) => (c: Chart) => new PromAdapter(c, 'a', { prometheusUrl: 'http://p:9090/', replicas })
+      .addCounterRate({ counter: 'http_requests_total' });
+    expect(annotation(render(adapter(1)), 'Deployment')).toBe('false');
+    expect(annotation(render(adapter(2)), 'Deployment')).toBeUndefined();
+    expect(annotation(render(c => new TestMetricsAdapter(c, 'test', { image: 'adapter:1' })), 'Deployment')).toBe('false');
+    expect(annotation(render(c => new PrometheusInstance(c, 'p', { replicas: 1 })), 'Prometheus')).toBe('false');
+    expect(annotation(render(c => new PrometheusInstance(c, 'p', { replicas: 1, storage: { size: Size.gibibytes(50) } })), 'Prometheus'))
+      .toBeUndefined();
+    expect(annotation(render(c => new PrometheusInstance(c, 'p')), 'Prometheus')).toBeUndefined();
+  });
+
+  test('with a ClusterAutoscaler in the app, a lone metrics API server without the annotation is warned about (ours are annotated)', () => {
+    const { app: a, chart } = newChart();
+    new ClusterAutoscaler(chart, 'ca', { cloudProvider: AWS, kubernetesVersion: '1.34' });
+    new MetricsServer(chart, 'ms');
+    const labels = { app: 'my-adapter' };
+    const resources = { requests: { cpu: '100m', memory: '128Mi' }, limits: { cpu: '100m', memory: '128Mi' } };
+    new k8s.KubeDeployment(chart, 'adapter', { metadata: { name: 'my-adapter', namespace: 'custom' }, spec: { selector: { matchLabels: labels },
+      template: { metadata: { labels }, spec: { containers: [{ name: 'a', image: 'a:1', resources: resources as any }] } } } });
+    new k8s.KubeService(chart, 'svc', { metadata: { name: 'my-adapter', namespace: 'custom' }, spec: { selector: labels, ports: [{ port: 443 }] } });
+    new k8s.KubeApiService(chart, 'api', { metadata: { name: 'v1beta1.custom.metrics.k8s.io' }, spec: { group: 'custom.metrics.k8s.io',
+      version: 'v1beta1', groupPriorityMinimum: 100, versionPriority: 100, service: { name: 'my-adapter', namespace: 'custom' } } });
+    expect(() => synthApp(a)).not.toThrow();
+    expect(AppContext.of(a).warnings.filter(w => w.includes('safe-to-evict'))).toEqual([
+      'warning: Deployment custom/my-adapter serves v1beta1.custom.metrics.k8s.io with one replica, and the app\'s cluster-autoscaler may evict it '
+        + 'while removing its node: every HPA on those metrics fails until it is back. Annotate its pod template with '
+        + 'cluster-autoscaler.kubernetes.io/safe-to-evict: "false", or run two replicas with a PodDisruptionBudget',
+    ]);
   });
 });

@@ -1,6 +1,6 @@
 import * as path from 'path';
 import { Duration, Testing, Yaml } from 'cdk8s';
-import { KubeletAddressType, KUBELET_INSECURE_TLS_ANNOTATION, MetricsServer, MetricsServerProps } from '../src';
+import { KubeletAddressType, KUBELET_INSECURE_TLS_ANNOTATION, MetricsServer, MetricsServerProps, SAFE_TO_EVICT_ANNOTATION } from '../src';
 import { expectSchemaValid, newChart, objectOf, synthApp, thrown } from './helpers';
 
 const FIXTURES = path.join(__dirname, 'fixtures', 'metrics-server');
@@ -35,6 +35,10 @@ describe('MetricsServer', () => {
     const out = render();
     const key = (o: any) => `${o.kind}/${o.metadata.namespace ?? ''}/${o.metadata.name}`;
     expect(out.map(key).sort()).toEqual(upstream.map(key).sort());
+    // beyond requests == limits, one addition: the lone pod stays put when cluster-autoscaler drains nodes
+    const template = objectOf(out, 'Deployment').spec.template.metadata;
+    expect(template.annotations).toEqual({ [SAFE_TO_EVICT_ANNOTATION]: 'false' });
+    delete template.annotations;
     const byKey = new Map(withoutResources(upstream).map((o: any) => [key(o), o]));
     for (const o of withoutResources(out)) {
       expect(o).toEqual(byKey.get(key(o)));

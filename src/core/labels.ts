@@ -1,3 +1,16 @@
+/** The pod annotation that keeps cluster-autoscaler from evicting the pod when it removes its node. */
+export const SAFE_TO_EVICT_ANNOTATION = 'cluster-autoscaler.kubernetes.io/safe-to-evict';
+
+/**
+ * The pod annotation that keeps a lone pod (no replica to take over, so no
+ * PodDisruptionBudget can help) where it is when cluster-autoscaler removes
+ * nodes: for the servers of the metrics APIs, whose eviction stops every HPA
+ * on their metrics for a minute or more.
+ */
+export function notEvictable(): Record<string, string> {
+  return { [SAFE_TO_EVICT_ANNOTATION]: 'false' };
+}
+
 /**
  * The recommended Kubernetes labels (app.kubernetes.io/*) for one component.
  */

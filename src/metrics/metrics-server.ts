@@ -1,6 +1,7 @@
 import { ApiObject, Duration } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
+import { notEvictable } from '../core/labels';
 import { claimApiService } from './api-services';
 import { finishConstruct } from '../core/app-checks';
 import { renderAggregatedMetricsReader, renderAuthDelegator, renderAuthReader } from './metrics-api-rbac';
@@ -321,7 +322,8 @@ export class MetricsServer extends Construct {
         selector: { matchLabels: { ...LABELS } },
         strategy: { rollingUpdate: { maxUnavailable: k8s.IntOrString.fromNumber(s.ha ? 1 : 0) } },
         template: withPodSettings({
-          metadata: { labels: { ...LABELS } },
+          // a lone metrics-server stays put when cluster-autoscaler drains nodes (two replicas have a PodDisruptionBudget instead)
+          metadata: { labels: { ...LABELS }, ...(s.ha ? {} : { annotations: notEvictable() }) },
           spec: {
             ...(s.ha ? { affinity: { podAntiAffinity: { requiredDuringSchedulingIgnoredDuringExecution: [{
               labelSelector: { matchLabels: { ...LABELS } }, namespaces: [s.namespace], topologyKey: 'kubernetes.io/hostname',

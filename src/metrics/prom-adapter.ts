@@ -6,7 +6,7 @@ import { claimApiService } from './api-services';
 import { checkCreateNamespace, finishConstruct, renderNamespace } from '../core/app-checks';
 import { ServiceMonitor, ServiceMonitorSpecEndpointsMetricRelabelingsAction,
   ServiceMonitorSpecEndpointsScheme } from '../imports/monitoring.coreos.com';
-import { selectorLabels, standardLabels } from '../core/labels';
+import { notEvictable, selectorLabels, standardLabels } from '../core/labels';
 import { renderAggregatedMetricsReader, renderAuthDelegator, renderAuthReader } from './metrics-api-rbac';
 import { assertDnsLabel, assertDnsSubdomain, assertInteger, describe } from '../core/assertions';
 import { checkPodSettings, PodSettings, withContainerSettings, withPodSettings } from '../core/pod-settings';
@@ -525,7 +525,11 @@ export class PromAdapter extends Construct {
         template: withPodSettings({
           metadata: {
             labels: { ...this.labels },
-            annotations: { 'checksum/config': Lazy.any({ produce: () => sha256(this.renderConfig()) }) as any },
+            annotations: {
+              'checksum/config': Lazy.any({ produce: () => sha256(this.renderConfig()) }) as any,
+              // a lone adapter stays put when cluster-autoscaler drains nodes (replicas have a PodDisruptionBudget instead)
+              ...(s.replicas > 1 ? {} : notEvictable()),
+            },
           },
           spec: {
             automountServiceAccountToken: true,

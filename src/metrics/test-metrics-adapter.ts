@@ -3,6 +3,7 @@ import { k8s } from 'cdk8s-plus-27';
 import { Construct, IConstruct } from 'constructs';
 import { checkCreateNamespace, finishConstruct, renderNamespace } from '../core/app-checks';
 import { assertDnsLabel, assertInteger, describe } from '../core/assertions';
+import { notEvictable } from '../core/labels';
 import { httpProbe, restrictedPodSecurityContext, restrictedSecurityContext } from '../core/pod-spec';
 import { Problems } from '../core/problems';
 import { appConstructs } from '../core/render-pass';
@@ -166,7 +167,8 @@ export class TestMetricsAdapter extends Construct {
         replicas: 1,
         selector: { matchLabels: { ...LABELS } },
         template: {
-          metadata: { name: NAME, labels: { ...LABELS } },
+          // its one pod keeps the values written to it: it stays put when cluster-autoscaler drains nodes
+          metadata: { name: NAME, labels: { ...LABELS }, annotations: notEvictable() },
           spec: {
             serviceAccountName: NAME,
             securityContext: restrictedPodSecurityContext(65534),

@@ -8,7 +8,7 @@ import {
   PrometheusSpecStorageVolumeClaimTemplateSpecResourcesRequests, ServiceMonitor,
   ServiceMonitorSpecEndpointsScheme,
 } from '../imports/monitoring.coreos.com';
-import { standardLabels } from '../core/labels';
+import { notEvictable, standardLabels } from '../core/labels';
 import { assertDnsLabel, assertInteger, describe } from '../core/assertions';
 import { Problems } from '../core/problems';
 import { IPrometheus, registerPrometheus } from '../core/prometheus-selection';
@@ -265,7 +265,9 @@ export class PrometheusInstance extends Construct implements IPrometheus {
         },
         securityContext: { runAsNonRoot: true, runAsUser: 1000, runAsGroup: 2000, fsGroup: 2000, seccompProfile: { type: 'RuntimeDefault' } },
         nodeSelector: { 'kubernetes.io/os': 'linux' },
-        podMetadata: { labels: { ...(metadata.labels ?? {}) } },
+        // a lone Prometheus on an emptyDir loses its samples when evicted (rates, and the HPAs on them, restart): it stays put when
+        // cluster-autoscaler drains nodes
+        podMetadata: { labels: { ...(metadata.labels ?? {}) }, ...(replicas === 1 && !props.storage ? { annotations: notEvictable() } : {}) },
         ...(props.storage ? { storage: this.storageOf(props.storage) } : {}),
         ...(props.alertmanager ? {
           alerting: {

@@ -9,6 +9,7 @@ import { Problems } from '../core/problems';
 import { appConstructs, renderedJson } from '../core/render-pass';
 import { guaranteedResources, ResourceAmounts } from '../core/resources';
 import { enforceRequestsEqualLimits } from '../policy/requests-equal-limits';
+import { SAFE_TO_EVICT_ANNOTATION } from '../core/labels';
 
 /** The cluster-autoscaler settings the simulator follows (upstream's flags of the same names). */
 export interface ClusterAutoscalerSettings {
@@ -300,7 +301,12 @@ interface Registry {
 
 const CLUSTER_AUTOSCALERS = new AppSlot<Registry>('cluster-autoscalers', root => {
   const reg: Registry = { autoscalers: [] };
-  root.node.addValidation({ validate: () => priorityProblems(root, reg) });
+  root.node.addValidation({
+    validate: () => {
+      if (reg.autoscalers.length) evictionWarnings(root).forEach(w => AppContext.of(root).warn(w));
+      return priorityProblems(root, reg);
+    },
+  });
   return reg;
 });
 
@@ -308,8 +314,7 @@ const NAME = 'cluster-autoscaler';
 const LABELS = { 'k8s-addon': 'cluster-autoscaler.addons.k8s.io', 'k8s-app': NAME };
 const RBAC_GROUP = 'rbac.authorization.k8s.io';
 const PRIORITY_CONFIGMAP = 'cluster-autoscaler-priority-expander';
-/** The annotation that keeps cluster-autoscaler from evicting a pod when it removes its node. */
-export const SAFE_TO_EVICT_ANNOTATION = 'cluster-autoscaler.kubernetes.io/safe-to-evict';
+export { SAFE_TO_EVICT_ANNOTATION };
 
 /**
  * cluster-autoscaler in kube-system, at the version matching the cluster's
@@ -573,4 +578,33 @@ function priorityProblems(root: IConstruct, reg: Registry): string[] {
     }
   }
   return out;
+}
+
+/**
+ * The servers of the app's metrics APIs (the Deployments behind each
+ * APIService's Service) that cluster-autoscaler may evict while draining a
+ * node: one replica, without `safe-to-evict: "false"`. Warnings, not errors:
+ * keeping such a pod pins its node, a trade the user may choose.
+ */
+function evictionWarnings(root: IConstruct): string[] {
+  const objects = appConstructs(root).filter(ApiObject.isApiObject);
+  const json = (kind: string) => objects.filter(o => o.kind === kind).map(o => renderedJson(o));
+  const services = json('Service');
+  const deployments = json('Deployment');
+  const out: string[] = [];
+  for (const api of json('APIService')) {
+    const ref = api.spec?.service;
+    const service = ref && services.find(s => s.metadata?.name === ref.name && s.metadata?.namespace === ref.namespace);
+    const selector: Record<string, string> | undefined = service?.spec?.selector;
+    if (!selector || !Object.keys(selector).length) continue;
+    for (const d of deployments) {
+      const pod = d.spec?.template?.metadata ?? {};
+      const selected = d.metadata?.namespace === ref.namespace && Object.entries(selector).every(([k, v]) => pod.labels?.[k] === v);
+      if (!selected || (d.spec?.replicas ?? 1) > 1 || pod.annotations?.[SAFE_TO_EVICT_ANNOTATION] === 'false') continue;
+      out.push(`warning: Deployment ${ref.namespace}/${d.metadata.name} serves ${api.metadata.name} with one replica, and the app's `
+        + 'cluster-autoscaler may evict it while removing its node: every HPA on those metrics fails until it is back. Annotate its pod '
+        + `template with ${SAFE_TO_EVICT_ANNOTATION}: "false", or run two replicas with a PodDisruptionBudget`);
+    }
+  }
+  return [...new Set(out)];
 }
