@@ -18,8 +18,8 @@ export { ScalingPolicy, ScalingPolicyType, ScalingRules, SelectPolicy } from './
 export { DOWNSCALER_EXCLUDE_ANNOTATION, DownscalerImplementation, OffHoursOptions, ScalingSchedule, ScheduleKind } from './scaling/scaling-schedule';
 export { ExternalDownscalerProps, KubeDownscaler, KubeDownscalerProps } from './scaling/kube-downscaler';
 export {
-  AwsOptions, CloudProvider, ClusterApiOptions, ClusterAutoscaler, ClusterAutoscalerProps, ClusterAutoscalerSettings, Expander, NodeGroup,
-  PriorityTier, SAFE_TO_EVICT_ANNOTATION, ScaleDownSettings,
+  AwsOptions, CloudProvider, ClusterApiOptions, ClusterAutoscaler, ClusterAutoscalerProps, ClusterAutoscalerSettings, Expander, KwokNodeGroup,
+  KwokOptions, NodeGroup, PriorityTier, SAFE_TO_EVICT_ANNOTATION, ScaleDownSettings,
 } from './scaling/cluster-autoscaler';
 export { HpaController, HpaControllerOptions, HpaDecision, HpaManifest, HpaSource, MetricOutcome, Observation } from './scaling/hpa-controller';
 export { Amount, ContainerObservation, PodObservation, ResourceObservation } from './scaling/replica-calculator';

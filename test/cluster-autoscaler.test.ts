@@ -1,6 +1,7 @@
 import * as path from 'path';
 import { ApiObject, Chart, Duration, Size, Testing, Yaml } from 'cdk8s';
-import { k8s } from 'cdk8s-plus-27';
+import { Cpu, k8s } from 'cdk8s-plus-27';
+import { parse as parseYaml } from 'yaml';
 import {
   CloudProvider, ClusterAutoscaler, ClusterAutoscalerProps, Expander, MetricsServer, OpportunisticFiller, PromAdapter, PrometheusInstance,
   SAFE_TO_EVICT_ANNOTATION, TestMetricsAdapter,
@@ -93,6 +94,42 @@ describe('ClusterAutoscaler', () => {
       'ClusterAutoscaler "ca": expander: tier 1 (priority 5) lists no node groups',
       'ClusterAutoscaler "ca": args entry "--expander=random" overrides --expander, which this construct sets; use the matching prop instead',
       'ClusterAutoscaler "ca": scaleDown.utilizationThreshold must be above 0 and at most 1, got 1.5',
+    ].join('\n'));
+  });
+
+  test('kwok (fake nodes): the provider\'s config and template Nodes, node create and delete, POD_NAMESPACE; bad groups refused', () => {
+    const out = render({ kubernetesVersion: '1.33', cloudProvider: CloudProvider.kwok({ nodeGroups: [
+      { name: 'spot-4x', minNodes: 0, maxNodes: 5, cpu: Cpu.units(4), memory: Size.gibibytes(16) },
+      { name: 'on-demand-2x', minNodes: 1, maxNodes: 3, cpu: '2', memory: '8Gi', pods: 60 },
+    ] }) });
+    expectSchemaValid(out);
+    expect(command(out)).toContain('--cloud-provider=kwok');
+    expect(objectOf(out, 'Deployment').spec.template.spec.containers[0].env)
+      .toEqual([{ name: 'POD_NAMESPACE', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } }]);
+    const config = parseYaml(objectOf(out, 'ConfigMap', 'kwok-provider-config').data.config);
+    expect(config).toEqual({ apiVersion: 'v1alpha1', readNodesFrom: 'configmap', nodegroups: { fromNodeLabelKey: 'kwok-nodegroup' },
+      nodes: { skipTaint: true }, configmap: { name: 'kwok-provider-templates' } });
+    const templates = parseYaml(objectOf(out, 'ConfigMap', 'kwok-provider-templates').data.templates);
+    expect(templates.kind).toBe('List');
+    expectSchemaValid(templates.items);
+    expect(templates.items.map((n: any) => [n.metadata.labels['kwok-nodegroup'], n.metadata.annotations, n.status.allocatable])).toEqual([
+      ['spot-4x', { 'cluster-autoscaler.kwok.nodegroup/min-count': '0', 'cluster-autoscaler.kwok.nodegroup/max-count': '5' },
+        { cpu: '4', memory: '16Gi', pods: '110' }],
+      ['on-demand-2x', { 'cluster-autoscaler.kwok.nodegroup/min-count': '1', 'cluster-autoscaler.kwok.nodegroup/max-count': '3' },
+        { cpu: '2', memory: '8Gi', pods: '60' }],
+    ]);
+    expect(objectOf(out, 'ClusterRole').rules).toContainEqual({ apiGroups: [''], resources: ['nodes'], verbs: ['create', 'delete'] });
+    expect(objectOf(out, 'Role').rules).toContainEqual({ apiGroups: [''], resources: ['configmaps'],
+      resourceNames: ['kwok-provider-config', 'kwok-provider-templates'], verbs: ['get'] });
+    // no kwok rules for the other providers
+    expect(JSON.stringify(render())).not.toContain('kwok');
+    expect(thrown(() => render({ cloudProvider: CloudProvider.kwok({ nodeGroups: [{ name: 'Big_Nodes', minNodes: 0, maxNodes: 2, cpu: 'lots',
+      memory: '8Gi', pods: 0 }] }) }))).toBe([
+      'ClusterAutoscaler "ca": nodeGroups[0] ("Big_Nodes").name "Big_Nodes" is not a valid DNS subdomain name (lower-case letters, digits, '
+        + '\'-\' and \'.\', at most 253 characters)',
+      'ClusterAutoscaler "ca": nodeGroups[0] ("Big_Nodes").cpu: invalid quantity "lots": expected a number with an optional suffix (n, u, m, k, M, '
+        + 'G, T, P, E, Ki, Mi, Gi, Ti, Pi, Ei) or exponent (e3, E-3), e.g. "500m", "1.5", "256Mi"',
+      'ClusterAutoscaler "ca": nodeGroups[0] ("Big_Nodes").pods must be a whole number >= 1, got 0',
     ].join('\n'));
   });
 });

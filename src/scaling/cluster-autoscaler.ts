@@ -1,4 +1,4 @@
-import { ApiObject, Duration } from 'cdk8s';
+import { ApiObject, Duration, Yaml } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-27';
 import { Construct, IConstruct } from 'constructs';
 import { AppContext, AppSlot } from '../core/app-context';
@@ -10,6 +10,7 @@ import { appConstructs, renderedJson } from '../core/render-pass';
 import { guaranteedResources, ResourceAmounts } from '../core/resources';
 import { enforceRequestsEqualLimits } from '../policy/requests-equal-limits';
 import { SAFE_TO_EVICT_ANNOTATION } from '../core/labels';
+import { amountText, CpuAmount, MemoryAmount, parseQuantity } from '../core/quantity';
 
 /** The cluster-autoscaler settings the simulator follows (upstream's flags of the same names). */
 export interface ClusterAutoscalerSettings {
@@ -85,6 +86,30 @@ export interface AwsOptions {
   readonly nodeGroups?: NodeGroup[];
 }
 
+/** A node group of fake nodes for the kwok provider: its bounds and the node each new one copies. */
+export interface KwokNodeGroup extends NodeGroup {
+  /** Allocatable (and capacity) cpu of each node. */
+  readonly cpu: CpuAmount;
+  /** Allocatable (and capacity) memory of each node. */
+  readonly memory: MemoryAmount;
+  /**
+   * Pods per node.
+   * @default 110
+   */
+  readonly pods?: number;
+}
+
+/** Options of {@link CloudProvider.kwok}. */
+export interface KwokOptions {
+  /** The node groups, each with the node its new nodes copy. */
+  readonly nodeGroups: KwokNodeGroup[];
+  /**
+   * Taint the fake nodes `kwok-provider=true:NoSchedule` (upstream's default, so that only pods that tolerate it land on them).
+   * @default false - any pod schedules on them, as on real nodes
+   */
+  readonly taintNodes?: boolean;
+}
+
 /** Options of {@link CloudProvider.clusterApi}. */
 export interface ClusterApiOptions {
   /**
@@ -131,12 +156,21 @@ export class CloudProvider {
     return new CloudProvider('clusterapi', selectors.length ? [`--node-group-auto-discovery=clusterapi:${selectors.join(',')}`] : [], [], false);
   }
 
+  /**
+   * Fake nodes (kwok, cluster-autoscaler 1.29+): cluster-autoscaler creates and deletes Node objects copied from a template per group,
+   * which a kwok controller in the cluster (installed separately) makes Ready. For trying autoscaling on kind without a cloud.
+   */
+  public static kwok(options: KwokOptions): CloudProvider {
+    return new CloudProvider('kwok', [], options?.nodeGroups ?? [], !options?.nodeGroups?.length, options);
+  }
+
   private constructor(
     /** `--cloud-provider`. */
     public readonly name: string,
     /** @internal */ public readonly _args: readonly string[],
     /** @internal */ public readonly _nodeGroups: readonly NodeGroup[],
     /** @internal */ public readonly _empty: boolean,
+    /** @internal */ public readonly _kwok?: KwokOptions,
   ) {}
 }
 
@@ -314,6 +348,10 @@ const NAME = 'cluster-autoscaler';
 const LABELS = { 'k8s-addon': 'cluster-autoscaler.addons.k8s.io', 'k8s-app': NAME };
 const RBAC_GROUP = 'rbac.authorization.k8s.io';
 const PRIORITY_CONFIGMAP = 'cluster-autoscaler-priority-expander';
+const KWOK_CONFIG = 'kwok-provider-config';
+const KWOK_TEMPLATES = 'kwok-provider-templates';
+/** The label the kwok provider groups nodes by; its value is the node group's name. */
+const KWOK_GROUP_LABEL = 'kwok-nodegroup';
 export { SAFE_TO_EVICT_ANNOTATION };
 
 /**
@@ -350,12 +388,19 @@ export class ClusterAutoscaler extends Construct {
     }
     const provider = props.cloudProvider;
     if (!(provider instanceof CloudProvider)) {
-      problems.add('cloudProvider is required: CloudProvider.aws(...), .gce(...), .azure(...) or .clusterApi(...)');
+      problems.add('cloudProvider is required: CloudProvider.aws(...), .gce(...), .azure(...), .clusterApi(...) or .kwok(...)');
     } else if (provider._empty) problems.add(`cloudProvider ${provider.name} has no node groups: give clusterName (AWS) or nodeGroups`);
     (provider?._nodeGroups ?? []).forEach((g, i) => {
       if (!Number.isInteger(g.minNodes) || !Number.isInteger(g.maxNodes) || g.minNodes < 0 || g.maxNodes < Math.max(1, g.minNodes)) {
         problems.add(`nodeGroups[${i}] ("${g.name}"): minNodes and maxNodes must be whole numbers with 0 <= minNodes <= maxNodes and maxNodes >= 1`);
       }
+    });
+    (provider?._kwok?.nodeGroups ?? []).forEach((g, i) => {
+      const at = `nodeGroups[${i}] ("${g.name}")`;
+      problems.check(() => assertDnsSubdomain(g.name, where, `${at}.name`));
+      problems.check(() => parseQuantity(g.cpu, `${at}.cpu`));
+      problems.check(() => parseQuantity(g.memory, `${at}.memory`));
+      if (g.pods !== undefined && (!Number.isInteger(g.pods) || g.pods < 1)) problems.add(`${at}.pods must be a whole number >= 1, got ${g.pods}`);
     });
     const cutoff = this.expendablePodsPriorityCutoff = props.expendablePodsPriorityCutoff ?? -10;
     if (!Number.isInteger(cutoff)) problems.add(`expendablePodsPriorityCutoff must be a whole number, got ${cutoff}`);
@@ -378,6 +423,7 @@ export class ClusterAutoscaler extends Construct {
 
     this.renderRbac(props, version!);
     if (expander._tiers) this.renderPriorities(expander._tiers);
+    if (provider._kwok) this.renderKwokConfig(provider._kwok);
     this.deployment = this.renderDeployment(`registry.k8s.io/autoscaling/cluster-autoscaler:v${version}`, args!, props, resources!);
     AppContext.of(this).get(CLUSTER_AUTOSCALERS).autoscalers.push(this);
     enforceRequestsEqualLimits(this);
@@ -413,6 +459,7 @@ export class ClusterAutoscaler extends Construct {
   /** Upstream's AWS example rules (the ones its version reads), and Cluster API's management rules for that provider. */
   private renderRbac(props: ClusterAutoscalerProps, version: string): void {
     const minor = Number(version.split('.')[1]);
+    const kwok = props.cloudProvider._kwok !== undefined;
     const meta = (ns?: string) => ({ name: NAME, ...(ns ? { namespace: ns } : {}), labels: { ...LABELS } });
     new k8s.KubeServiceAccount(this, 'ServiceAccount', {
       metadata: { ...meta('kube-system'), ...(props.serviceAccountAnnotations ? { annotations: { ...props.serviceAccountAnnotations } } : {}) },
@@ -438,6 +485,8 @@ export class ClusterAutoscaler extends Construct {
         { apiGroups: ['batch', 'extensions'], resources: ['jobs'], verbs: ['get', 'list', 'watch', 'patch'] },
         { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['create'] },
         { apiGroups: ['coordination.k8s.io'], resourceNames: [NAME], resources: ['leases'], verbs: ['get', 'update'] },
+        // kwok: cluster-autoscaler creates and deletes the fake Node objects itself
+        ...(kwok ? [{ apiGroups: [''], resources: ['nodes'], verbs: ['create', 'delete'] }] : []),
         ...(props.cloudProvider.name === 'clusterapi' ? [{ apiGroups: ['cluster.x-k8s.io'], resources: ['machinedeployments',
           'machinedeployments/scale', 'machines', 'machinesets', 'machinepools'], verbs: ['get', 'list', 'update', 'watch', 'patch'] }] : []),
       ],
@@ -448,6 +497,7 @@ export class ClusterAutoscaler extends Construct {
         { apiGroups: [''], resources: ['configmaps'], verbs: ['create', 'list', 'watch'] },
         { apiGroups: [''], resources: ['configmaps'], resourceNames: ['cluster-autoscaler-status', PRIORITY_CONFIGMAP],
           verbs: ['delete', 'get', 'update', 'watch'] },
+        ...(kwok ? [{ apiGroups: [''], resources: ['configmaps'], resourceNames: [KWOK_CONFIG, KWOK_TEMPLATES], verbs: ['get'] }] : []),
       ],
     });
     const subjects = [{ kind: 'ServiceAccount', name: NAME, namespace: 'kube-system' }];
@@ -456,6 +506,33 @@ export class ClusterAutoscaler extends Construct {
     });
     new k8s.KubeRoleBinding(this, 'RoleBinding', { metadata: meta('kube-system'), roleRef: { apiGroup: RBAC_GROUP, kind: 'Role', name: NAME },
       subjects });
+  }
+
+  /**
+   * The kwok provider's ConfigMaps: its config (groups by the `kwok-nodegroup` label, templates from a ConfigMap), and the template
+   * Node of each group (a `List`, as the provider reads it) with its bounds in annotations.
+   */
+  private renderKwokConfig(kwok: KwokOptions): void {
+    const config = ['apiVersion: v1alpha1', 'readNodesFrom: configmap', 'nodegroups:', `  fromNodeLabelKey: ${KWOK_GROUP_LABEL}`, 'nodes:',
+      `  skipTaint: ${!kwok.taintNodes}`, 'configmap:', `  name: ${KWOK_TEMPLATES}`, ''].join('\n');
+    const nodes = kwok.nodeGroups.map(g => {
+      const resources = { cpu: amountText(g.cpu), memory: amountText(g.memory), pods: String(g.pods ?? 110) };
+      return {
+        apiVersion: 'v1', kind: 'Node',
+        metadata: {
+          name: `${g.name}-template`,
+          annotations: { 'cluster-autoscaler.kwok.nodegroup/min-count': String(g.minNodes), 'cluster-autoscaler.kwok.nodegroup/max-count':
+            String(g.maxNodes) },
+          labels: { [KWOK_GROUP_LABEL]: g.name, 'kubernetes.io/os': 'linux', 'kubernetes.io/arch': 'amd64', type: 'kwok' },
+        },
+        status: { allocatable: { ...resources }, capacity: { ...resources } },
+      };
+    });
+    const meta = (name: string) => ({ name, namespace: 'kube-system', labels: { ...LABELS } });
+    new k8s.KubeConfigMap(this, 'KwokConfig', { metadata: meta(KWOK_CONFIG), data: { config } });
+    new k8s.KubeConfigMap(this, 'KwokTemplates', { metadata: meta(KWOK_TEMPLATES), data: {
+      templates: Yaml.stringify({ apiVersion: 'v1', kind: 'List', items: nodes }),
+    } });
   }
 
   /** The priority expander's ConfigMap: `priorities` as YAML, priority to the list of regular expressions. */
@@ -492,6 +569,9 @@ export class ClusterAutoscaler extends Construct {
               imagePullPolicy: 'IfNotPresent',
               command: ['./cluster-autoscaler', ...args],
               ...(props.credentialsSecret ? { envFrom: [{ secretRef: { name: props.credentialsSecret } }] } : {}),
+              // the kwok provider reads its ConfigMaps from the pod's namespace
+              ...(props.cloudProvider._kwok
+                ? { env: [{ name: 'POD_NAMESPACE', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } }] } : {}),
               ports: [{ name: 'metrics', containerPort: 8085 }],
               livenessProbe: { httpGet: { path: '/health-check', port: k8s.IntOrString.fromString('metrics') }, periodSeconds: 10,
                 failureThreshold: 3 },
