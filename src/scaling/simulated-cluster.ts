@@ -110,13 +110,14 @@ interface Pod {
   /** Seconds; -Infinity for the pods at the start. */
   readonly createdAt: number;
   node?: SimNode;
-  /** When it was bound to a node (NaN while Pending). */
-  boundAt: number;
   /** When it turned (or turns) Ready: its owner's startup after binding; Infinity while Pending. */
   readyAt: number;
 }
 
-/** Who keeps a number of pods alike: a workload's ReplicaSet, the other pods, the buffer. */
+/**
+ * Who keeps a number of pods alike: a workload's ReplicaSet, the other pods, the buffer.
+ * @internal
+ */
 export interface Owner {
   readonly name: string;
   readonly priority: number;
@@ -173,7 +174,10 @@ const EXPANDERS = ['least-waste', 'most-pods', 'least-nodes', 'random', 'priorit
 /** Empty nodes cluster-autoscaler removes at once (`--max-empty-bulk-delete`); non-empty ones go one per scan. */
 const MAX_EMPTY_BULK_DELETE = 10;
 
-/** Nodes per group at one time: Ready ones, and the ones still provisioning. */
+/**
+ * Nodes per group at one time: Ready ones, and the ones still provisioning.
+ * @internal
+ */
 export interface NodeCount {
   /** Ready nodes per node group. */
   readonly nodes: Readonly<Record<string, number>>;
@@ -349,7 +353,7 @@ export class ClusterModel {
   }
 
   private addPod(owner: Owner, time: number): void {
-    const pod: Pod = { owner, createdAt: time, boundAt: NaN, readyAt: Infinity };
+    const pod: Pod = { owner, createdAt: time, readyAt: Infinity };
     owner.pods.push(pod);
     this.pending.push(pod);
   }
@@ -372,7 +376,6 @@ export class ClusterModel {
 
   private bind(pod: Pod, node: SimNode, time: number): void {
     pod.node = node;
-    pod.boundAt = time;
     pod.readyAt = time === -Infinity ? -Infinity : time + pod.owner.startup;
     node.pods.add(pod);
     node.usedCpu += pod.owner.cpu;
