@@ -36,7 +36,7 @@ const SCENARIO_FORMAT = `scenario (a .json file, or a .js module exporting it; t
                              "scaleDownUtilizationThreshold": 0.5, "expendablePodsPriorityCutoff": -10,
                              "expander": "priority", "priorities": [{ "priority": 50, "nodeGroups": ["spot"] }] },   or false
       "otherPods": { "cpu": "6", "memory": "12Gi" },   requests of the pods already running, in total
-      "bufferPods": { "replicas": 2, "cpu": "1", "memory": "1Gi" }   pause pods at priority -10
+      "bufferPods": { "replicas": 2, "cpu": "1", "memory": "1Gi" }   pause pods at priority -10, or "capacityBuffer": true
     },
     "priority": 0,                     on a cluster: the pods' priority (default: their PriorityClass in the file, else 0)
     "load": {                          one entry per metric of the HPA, and no other

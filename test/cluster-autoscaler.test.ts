@@ -7,7 +7,7 @@ import {
   SAFE_TO_EVICT_ANNOTATION, TestMetricsAdapter,
 } from '../src';
 import { AppContext } from '../src/core/app-context';
-import { danglingBindings, expectSchemaValid, newChart, objectOf, synthApp, thrown } from './helpers';
+import { danglingBindings, expectSchemaValid, newChart, objectOf, objectsOf, synthApp, thrown } from './helpers';
 
 const upstream = Yaml.load(path.join(__dirname, 'fixtures', 'cluster-autoscaler', 'cluster-autoscaler-autodiscover.yaml')).filter(o => o);
 const AWS = CloudProvider.aws({ clusterName: 'prod' });
@@ -213,5 +213,48 @@ describe('what cluster-autoscaler must not evict', () => {
         + 'while removing its node: every HPA on those metrics fails until it is back. Annotate its pod template with '
         + 'cluster-autoscaler.kubernetes.io/safe-to-evict: "false", or run two replicas with a PodDisruptionBudget',
     ]);
+  });
+});
+
+describe('CapacityBuffer as the filler\'s buffer', () => {
+  function app(version: string, capacityBuffers?: boolean) {
+    const { app: a, chart } = newChart();
+    new ClusterAutoscaler(chart, 'ca', { cloudProvider: AWS, kubernetesVersion: version, capacityBuffers });
+    const adapter = new PromAdapter(chart, 'adapter', { prometheusUrl: 'http://p:9090/' });
+    new OpportunisticFiller(chart, 'miner', { image: 'miner:1', adapter, resources: { cpu: '1', memory: '1Gi' }, maxReplicas: 10,
+      externalKubeStateMetrics: true, buffer: { replicas: 4, cpu: '1', memory: '1Gi', capacityBuffer: true } });
+    return { a, chart };
+  }
+
+  test('a PodTemplate and a v1beta1 CapacityBuffer instead of pause pods; cluster-autoscaler gets the flags and the read access', () => {
+    const { a, chart } = app('1.35', true);
+    expect(() => synthApp(a)).not.toThrow();
+    const out = Testing.synth(chart);
+    expectSchemaValid(out);
+    expect(objectsOf(out, 'Deployment').map(d => d.metadata.name)).not.toContain('miner-buffer');
+    expect(objectOf(out, 'CapacityBuffer')).toMatchObject({ apiVersion: 'autoscaling.x-k8s.io/v1beta1',
+      metadata: { name: 'miner-buffer', namespace: 'filler' }, spec: { podTemplateRef: { name: 'miner-buffer' }, replicas: 4 } });
+    const template = objectOf(out, 'PodTemplate').template;
+    expect(template.spec.priorityClassName).toBe('overprovisioning');
+    expect(template.spec.containers[0].resources).toEqual({ requests: { cpu: '1', memory: '1Gi' }, limits: { cpu: '1', memory: '1Gi' } });
+    const ca = objectOf(out, 'Deployment', 'cluster-autoscaler').spec.template.spec.containers[0];
+    expect(ca.command).toEqual(expect.arrayContaining(['--capacity-buffer-controller-enabled=true',
+      '--capacity-buffer-pod-injection-enabled=true']));
+    const rules = objectOf(out, 'ClusterRole', 'cluster-autoscaler').rules;
+    expect(rules).toContainEqual({ apiGroups: ['autoscaling.x-k8s.io'], resources: ['capacitybuffers'], verbs: ['watch', 'list', 'get'] });
+    expect(rules).toContainEqual({ apiGroups: ['autoscaling.x-k8s.io'], resources: ['capacitybuffers/status'], verbs: ['update', 'patch'] });
+    expect(rules).not.toContainEqual({ apiGroups: [''], resources: ['pods'], verbs: ['create'] });
+    // 1.36 dry-runs the buffer's pods
+    const rules136 = objectOf(Testing.synth(app('1.36', true).chart), 'ClusterRole', 'cluster-autoscaler').rules;
+    expect(rules136).toContainEqual({ apiGroups: [''], resources: ['pods'], verbs: ['create'] });
+  });
+
+  test('refused: a cluster-autoscaler without capacityBuffers, one too old for v1beta1, capacityBuffers before 1.34', () => {
+    expect(thrown(() => synthApp(app('1.35').a))).toContain('CapacityBuffer filler/miner-buffer: the app\'s ClusterAutoscaler (test/ca) runs '
+      + 'without capacityBuffers, so it keeps no room for it; set capacityBuffers: true on it');
+    expect(thrown(() => synthApp(app('1.34', true).a))).toContain('CapacityBuffer filler/miner-buffer: autoscaling.x-k8s.io/v1beta1 is served '
+      + 'from cluster-autoscaler 1.35, and the app\'s ClusterAutoscaler is 1.34; raise kubernetesVersion to 1.35 or later, or use pause-pod buffers');
+    expect(thrown(() => render({ kubernetesVersion: '1.33', capacityBuffers: true })))
+      .toBe('ClusterAutoscaler "ca": capacityBuffers needs cluster-autoscaler 1.34 or later (kubernetesVersion "1.33"); use pause-pod buffers');
   });
 });

@@ -65,6 +65,19 @@ describe('capacity, worked out by hand', () => {
     expect(buffered.summary.nodeHours).toEqual({ n: 0.31 }); // and 530 s of the second node, launched at 70 s
   });
 
+  test('a CapacityBuffer keeps room without pods: its node comes at the start, the new pods bind at once, nothing is preempted', () => {
+    const r = simulate(jobsHpa(), jobs(2, 4, { nodeGroups: [{ name: 'n', cpu: '4', memory: '8Gi', minNodes: 1, maxNodes: 3, provisionTime: 120 }],
+      bufferPods: { replicas: 4, cpu: '1', memory: '1Gi', capacityBuffer: true } }));
+    // the scan at 0 s: 2 of the 4 virtual pods fit beside the 2 job pods; the other 2 need a node, Ready at 120 s
+    expect(at(r, 0)).toMatchObject({ nodes: { n: 1 }, provisioningNodes: 1 });
+    // at 60 s the 2 new job pods take the first node's free half: no pod to preempt, none Pending
+    expect(at(r, 60)).toMatchObject({ replicas: 4, pendingPods: 0 });
+    expect(at(r, 90).readyReplicas).toBe(4);
+    // from then on the 4 virtual pods fit on the provisioning, then Ready, second node: no third one, and it is never removed
+    expect(r.steps.every(s => s.nodes!.n + s.provisioningNodes! === 2)).toBe(true);
+    expect(r.summary).toMatchObject({ longestPending: 0, nodeHours: { n: 0.33 } });
+  });
+
   test('Pending pods below the expendable cutoff never buy a node; at the cutoff they do', () => {
     const cluster = (priority: number): SimulatedCluster => ({ nodeGroups: [{ name: 'n', cpu: '2', memory: '4Gi', minNodes: 1, maxNodes: 3 }],
       bufferPods: { replicas: 4, cpu: '1', memory: '1Gi', priority } });
@@ -249,6 +262,17 @@ describe('cluster refusals', () => {
     expect(thrown(() => simulate(jobsHpa(), { ...jobs(1, 1, { nodeGroups: [group] }), podResources: undefined,
       podSpec: { priorityClassName: 'gold', containers: [{ name: 'a', resources: { requests: { cpu: '1', memory: '1Gi' } } }] } })))
       .toBe('scenario: workloads[0] (HPA default/jobs): the pods\' PriorityClass "gold" is not one of this app\'s; give the workload\'s priority');
+  });
+
+  test('a CapacityBuffer without a cluster-autoscaler that keeps its room', () => {
+    const buffer = { replicas: 1, cpu: '1', memory: '1Gi', capacityBuffer: true };
+    expect(thrown(() => simulate(jobsHpa(), jobs(1, 1, { nodeGroups: [group], clusterAutoscaler: false, bufferPods: buffer }))))
+      .toBe('cluster.bufferPods.capacityBuffer: without cluster-autoscaler nothing keeps its room; give one');
+    const chart = new Chart(new App({ outdir: fs.mkdtempSync(path.join(require('os').tmpdir(), 'ca-')) }), 'c');
+    const ca = new ClusterAutoscaler(chart, 'ca', { kubernetesVersion: '1.35', cloudProvider: CloudProvider.aws({ clusterName: 'x' }) });
+    expect(thrown(() => simulate(jobsHpa(), jobs(1, 1, { nodeGroups: [group], clusterAutoscaler: ca, bufferPods: buffer }))))
+      .toBe('cluster.bufferPods.capacityBuffer: the ClusterAutoscaler (c/ca) runs without capacityBuffers, so it keeps no room for it; set '
+        + 'capacityBuffers: true on it');
   });
 
   test('simulateCluster with no workloads, and a ClusterAutoscaler\'s settings as the simulator reads them', () => {

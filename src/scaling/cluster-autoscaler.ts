@@ -306,6 +306,12 @@ export interface ClusterAutoscalerProps {
    */
   readonly skipNodesWithCustomControllerPods?: boolean;
   /**
+   * Keep room for the app's CapacityBuffers (`autoscaling.x-k8s.io`, cluster-autoscaler 1.34+): the buffer controller and pod
+   * injection flags, and read access to CapacityBuffers and PodTemplates. The CapacityBuffer CRD must be installed in the cluster.
+   * @default false
+   */
+  readonly capacityBuffers?: boolean;
+  /**
    * Annotations of its ServiceAccount: how the cloud's credentials reach it (`eks.amazonaws.com/role-arn` for IAM roles for
    * service accounts, `iam.gke.io/gcp-service-account` for workload identity).
    * @default - none
@@ -338,7 +344,7 @@ const CLUSTER_AUTOSCALERS = new AppSlot<Registry>('cluster-autoscalers', root =>
   root.node.addValidation({
     validate: () => {
       if (reg.autoscalers.length) evictionWarnings(root).forEach(w => AppContext.of(root).warn(w));
-      return priorityProblems(root, reg);
+      return [...priorityProblems(root, reg), ...capacityBufferProblems(root, reg)];
     },
   });
   return reg;
@@ -374,6 +380,10 @@ export class ClusterAutoscaler extends Construct {
   public readonly nodeGroups: readonly NodeGroup[];
   /** The Deployment. */
   public readonly deployment: ApiObject;
+  /** The Kubernetes (and cluster-autoscaler) minor version. */
+  public readonly minor: number;
+  /** Whether it keeps room for CapacityBuffers. */
+  public readonly capacityBuffers: boolean;
   /** Its settings as the simulator follows them (give the ClusterAutoscaler as `simulate`'s `cluster.clusterAutoscaler`). */
   public readonly settings: ClusterAutoscalerSettings;
 
@@ -402,6 +412,11 @@ export class ClusterAutoscaler extends Construct {
       problems.check(() => parseQuantity(g.memory, `${at}.memory`));
       if (g.pods !== undefined && (!Number.isInteger(g.pods) || g.pods < 1)) problems.add(`${at}.pods must be a whole number >= 1, got ${g.pods}`);
     });
+    if (props.capacityBuffers && version && Number(version.split('.')[1]) < 34) {
+      problems.add(`capacityBuffers needs cluster-autoscaler 1.34 or later (kubernetesVersion "${props.kubernetesVersion}"); use pause-pod buffers`);
+    }
+    this.minor = version ? Number(version.split('.')[1]) : NaN;
+    this.capacityBuffers = props.capacityBuffers ?? false;
     const cutoff = this.expendablePodsPriorityCutoff = props.expendablePodsPriorityCutoff ?? -10;
     if (!Number.isInteger(cutoff)) problems.add(`expendablePodsPriorityCutoff must be a whole number, got ${cutoff}`);
     this.scanInterval = props.scanInterval ?? Duration.seconds(10);
@@ -453,6 +468,7 @@ export class ClusterAutoscaler extends Construct {
       `--skip-nodes-with-local-storage=${props.skipNodesWithLocalStorage ?? false}`,
       `--skip-nodes-with-system-pods=${props.skipNodesWithSystemPods ?? true}`,
       `--skip-nodes-with-custom-controller-pods=${props.skipNodesWithCustomControllerPods ?? true}`,
+      ...(props.capacityBuffers ? ['--capacity-buffer-controller-enabled=true', '--capacity-buffer-pod-injection-enabled=true'] : []),
     ];
   }
 
@@ -485,6 +501,13 @@ export class ClusterAutoscaler extends Construct {
         { apiGroups: ['batch', 'extensions'], resources: ['jobs'], verbs: ['get', 'list', 'watch', 'patch'] },
         { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['create'] },
         { apiGroups: ['coordination.k8s.io'], resourceNames: [NAME], resources: ['leases'], verbs: ['get', 'update'] },
+        ...(props.capacityBuffers ? [
+          { apiGroups: [''], resources: ['podtemplates'], verbs: read },
+          { apiGroups: ['autoscaling.x-k8s.io'], resources: ['capacitybuffers'], verbs: read },
+          { apiGroups: ['autoscaling.x-k8s.io'], resources: ['capacitybuffers/status'], verbs: ['update', 'patch'] },
+          // from 1.36 it dry-runs the buffer's pods (--capacity-buffer-pod-dry-run-enabled, on by default)
+          ...(minor >= 36 ? [{ apiGroups: [''], resources: ['pods'], verbs: ['create'] }] : []),
+        ] : []),
         // kwok: cluster-autoscaler creates and deletes the fake Node objects itself
         ...(kwok ? [{ apiGroups: [''], resources: ['nodes'], verbs: ['create', 'delete'] }] : []),
         ...(props.cloudProvider.name === 'clusterapi' ? [{ apiGroups: ['cluster.x-k8s.io'], resources: ['machinedeployments',
@@ -687,4 +710,25 @@ function evictionWarnings(root: IConstruct): string[] {
     }
   }
   return [...new Set(out)];
+}
+
+/** Each CapacityBuffer of the app needs the app's cluster-autoscaler to keep room for it, at a version that serves its API. */
+function capacityBufferProblems(root: IConstruct, reg: Registry): string[] {
+  const ca = reg.autoscalers.length === 1 ? reg.autoscalers[0] : undefined;
+  if (!ca) return [];
+  const out: string[] = [];
+  for (const o of appConstructs(root).filter(ApiObject.isApiObject)) {
+    if (o.kind !== 'CapacityBuffer' || o.apiGroup !== 'autoscaling.x-k8s.io') continue;
+    const name = `CapacityBuffer ${o.metadata.namespace ?? 'default'}/${o.name}`;
+    if (!ca.capacityBuffers) {
+      out.push(`${name}: the app's ClusterAutoscaler (${ca.node.path}) runs without capacityBuffers, so it keeps no room for it; set `
+        + 'capacityBuffers: true on it');
+    }
+    const needed = o.apiVersion.endsWith('/v1alpha1') ? 34 : 35;
+    if (ca.minor < needed) {
+      out.push(`${name}: ${o.apiVersion} is served from cluster-autoscaler 1.${needed}, and the app's ClusterAutoscaler is 1.${ca.minor}; `
+        + `raise kubernetesVersion to 1.${needed} or later, or use pause-pod buffers`);
+    }
+  }
+  return out;
 }

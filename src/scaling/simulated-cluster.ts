@@ -69,6 +69,12 @@ export interface SimulatedBufferPods {
    * @default -10
    */
   readonly priority?: number;
+  /**
+   * A CapacityBuffer instead of pause pods: no pod runs; cluster-autoscaler keeps room for `replicas` virtual pods in its own view of
+   * the cluster (where pods below its cutoff take no room), adding a node when they do not fit and keeping the nodes they need.
+   * @default false
+   */
+  readonly capacityBuffer?: boolean;
 }
 
 /** A cluster for `simulate` and `simulateCluster`: node groups, cluster-autoscaler, and the pods no HPA scales. */
@@ -199,6 +205,8 @@ export class ClusterModel {
   private readonly removed: SimNode[] = [];
   private readonly owners: Owner[] = [];
   private readonly buffer?: { readonly owner: Owner; readonly replicas: number };
+  /** A CapacityBuffer's virtual pods: one size, `replicas` of them, seen only by cluster-autoscaler. */
+  private readonly virtual?: { readonly pod: { readonly cpu: number; readonly memory: number }; readonly replicas: number };
   private pending: Pod[] = [];
   private now = 0;
   private nextScan = 0;
@@ -213,6 +221,11 @@ export class ClusterModel {
     const autoscaler = checkAutoscaler(cluster?.clusterAutoscaler, groups, out);
     const other = cluster?.otherPods !== undefined ? checkPods(cluster.otherPods, 'otherPods', out) : undefined;
     const buffer = cluster?.bufferPods !== undefined ? checkPods(cluster.bufferPods, 'bufferPods', out) : undefined;
+    const given = cluster?.clusterAutoscaler;
+    if (cluster?.bufferPods?.capacityBuffer && (given === false || (given instanceof ClusterAutoscaler && !given.capacityBuffers))) {
+      out.push(`cluster.bufferPods.capacityBuffer: ${given === false ? 'without cluster-autoscaler nothing keeps its room; give one'
+        : `the ClusterAutoscaler (${given.node.path}) runs without capacityBuffers, so it keeps no room for it; set capacityBuffers: true on it`}`);
+    }
     if (out.length) throw new Error(out.join('\n'));
     this.groups = groups;
     this.autoscaler = autoscaler;
@@ -224,7 +237,10 @@ export class ClusterModel {
       this.checkFit(owner, 'cluster.otherPods', out);
       this.addStartingPods(owner, replicas);
     }
-    if (buffer) {
+    if (buffer && cluster.bufferPods!.capacityBuffer) {
+      this.checkFit(buffer, 'cluster.bufferPods', out);
+      this.virtual = { pod: buffer, replicas: cluster.bufferPods!.replicas };
+    } else if (buffer) {
       const owner = this.owner('buffer pods', cluster.bufferPods!.priority ?? -10, buffer.cpu, buffer.memory, 0);
       this.checkFit(owner, 'cluster.bufferPods', out);
       this.buffer = { owner, replicas: cluster.bufferPods!.replicas };
@@ -471,31 +487,35 @@ export class ClusterModel {
    * packing of those pods needs (capped at the group's max).
    */
   private scaleUp(time: number, ca: AutoscalerRun): boolean {
-    let pods = this.pending.filter(p => p.owner.priority >= ca.cutoff);
+    let pods: PodSize[] = this.pending.filter(p => p.owner.priority >= ca.cutoff).map(p => p.owner);
+    // A CapacityBuffer's virtual pods that do not fit in the room it sees on Ready nodes wait like Pending pods.
+    if (this.virtual) {
+      const ready = this.caView(this.nodes.filter(n => this.isReady(n, time)), ca);
+      for (let i = 0; i < this.virtual.replicas; i++) if (!firstFit(ready, this.virtual.pod)) pods.push(this.virtual.pod);
+    }
     if (!pods.length) return false;
     // Nodes on their way count as room (cluster-autoscaler adds template nodes for them to its snapshot).
     const upcoming = this.nodes.filter(n => !this.isReady(n, time)).map(n => ({ group: n.group, cpu: n.usedCpu, memory: n.usedMemory }));
-    pods = pods.filter(p => !firstFit(upcoming, p.owner));
+    pods = pods.filter(p => !firstFit(upcoming, p));
     if (!pods.length) return false;
     const options: ScaleUpOption[] = [];
     for (const g of this.groups) {
       const room = g.maxNodes - this.nodes.filter(n => n.group === g).length;
       if (room <= 0) continue;
-      const fitting = pods.filter(p => p.owner.cpu <= g.cpu && p.owner.memory <= g.memory)
-        .sort((a, b) => size(b.owner, g) - size(a.owner, g));
+      const fitting = pods.filter(p => p.cpu <= g.cpu && p.memory <= g.memory).sort((a, b) => size(b, g) - size(a, g));
       if (!fitting.length) continue;
       const bins: Bin[] = [];
       let helped = 0;
       let cpu = 0;
       let memory = 0;
       for (const p of fitting) {
-        if (!firstFit(bins, p.owner)) {
+        if (!firstFit(bins, p)) {
           if (bins.length === room) continue;
-          bins.push({ group: g, cpu: p.owner.cpu, memory: p.owner.memory });
+          bins.push({ group: g, cpu: p.cpu, memory: p.memory });
         }
         helped++;
-        cpu += p.owner.cpu;
-        memory += p.owner.memory;
+        cpu += p.cpu;
+        memory += p.memory;
       }
       options.push({ group: g, nodes: bins.length, pods: helped, cpu, memory });
     }
@@ -512,19 +532,26 @@ export class ClusterModel {
    */
   private scaleDown(time: number, ca: AutoscalerRun): void {
     const counts = new Map(this.groups.map(g => [g, this.nodes.filter(n => n.group === g).length]));
-    const used = new Map(this.nodes.map(n => {
-      const k = kept(n, ca);
-      return [n, { cpu: k.cpu, memory: k.memory }];
-    }));
+    const view = this.caView(this.nodes, ca);
+    // A CapacityBuffer's virtual pods take room on the Ready nodes, first fit, as cluster-autoscaler injects them into its snapshot.
+    const virtualOn = new Map<SimNode, PodSize[]>(this.nodes.map(n => [n, []]));
+    for (let i = 0; i < (this.virtual?.replicas ?? 0); i++) {
+      const bin = view.find(b => this.isReady(b.node, time) && fits(b, this.virtual!.pod));
+      if (!bin) break;
+      bin.cpu += this.virtual!.pod.cpu;
+      bin.memory += this.virtual!.pod.memory;
+      virtualOn.get(bin.node)!.push(this.virtual!.pod);
+    }
+    const used = new Map(view.map(b => [b.node, { cpu: b.cpu, memory: b.memory }]));
     const unneeded = new Set<SimNode>();
     for (const n of this.nodes) {
-      const mine = [...n.pods].filter(p => p.owner.priority >= ca.cutoff);
+      const mine: PodSize[] = [...[...n.pods].filter(p => p.owner.priority >= ca.cutoff).map(p => p.owner), ...virtualOn.get(n)!];
       const load = used.get(n)!;
       const utilization = Math.max(load.cpu / n.group.cpu, load.memory / n.group.memory);
       const allowed = counts.get(n.group)! - n.group.minNodes > [...unneeded].filter(u => u.group === n.group).length;
       const others = this.nodes.filter(o => o !== n && !unneeded.has(o) && this.isReady(o, time))
         .map(o => ({ node: o, group: o.group, ...used.get(o)! }));
-      const moved = this.isReady(n, time) && utilization < ca.threshold && allowed ? placeAll(others, mine.map(p => p.owner)) : undefined;
+      const moved = this.isReady(n, time) && utilization < ca.threshold && allowed ? placeAll(others, mine) : undefined;
       if (!moved) {
         n.unneededSince = NaN;
         continue;
@@ -536,9 +563,17 @@ export class ClusterModel {
     if (time < this.lastScaleUp + ca.delayAfterAdd) return;
     const due = [...unneeded].filter(n => n.unneededSince <= time - ca.unneededTime)
       .sort((a, b) => a.unneededSince - b.unneededSince || a.seq - b.seq);
-    const empty = due.filter(n => kept(n, ca).pods === 0).slice(0, MAX_EMPTY_BULK_DELETE);
+    const empty = due.filter(n => kept(n, ca).pods === 0 && !virtualOn.get(n)!.length).slice(0, MAX_EMPTY_BULK_DELETE);
     const drained = empty.length ? [] : due.slice(0, 1);
     for (const n of [...empty, ...drained]) this.removeNode(n, time);
+  }
+
+  /** Nodes as cluster-autoscaler sees them: their requests from pods at or above its cutoff. */
+  private caView(nodes: SimNode[], ca: AutoscalerRun): (Bin & { readonly node: SimNode })[] {
+    return nodes.map(n => {
+      const k = kept(n, ca);
+      return { node: n, group: n.group, cpu: k.cpu, memory: k.memory };
+    });
   }
 
   /** Removes a node: its pods are evicted and their owners create them anew (Pending until the next pass). */
@@ -578,7 +613,7 @@ export class ClusterModel {
     return Math.max(0, slots - needed - reservePods);
   }
 
-  private checkFit(o: Owner, where: string, out: string[]): void {
+  private checkFit(o: PodSize, where: string, out: string[]): void {
     if (this.groups.some(g => o.cpu <= g.cpu && o.memory <= g.memory)) return;
     out.push(`${where}: a pod requests ${o.cpu / 1000} cpu and ${formatBytes(o.memory / 1000)} memory, more than a node of any group has `
       + `(${this.groups.map(g => `${g.name}: ${g.cpu / 1000} cpu, ${formatBytes(g.memory / 1000)}`).join('; ')}); it would stay Pending for ever`);
@@ -611,10 +646,21 @@ interface Bin {
   memory: number;
 }
 
+/** A pod's requests, milli-units. */
+interface PodSize {
+  readonly cpu: number;
+  readonly memory: number;
+}
+
+/** Whether a pod fits in a bin's room. */
+function fits(b: Bin, pod: PodSize): boolean {
+  return b.cpu + pod.cpu <= b.group.cpu && b.memory + pod.memory <= b.group.memory;
+}
+
 /** Puts a pod on the first bin with room; false when none has. */
-function firstFit(bins: Bin[], pod: { cpu: number; memory: number }): boolean {
+function firstFit(bins: Bin[], pod: PodSize): boolean {
   for (const b of bins) {
-    if (b.cpu + pod.cpu <= b.group.cpu && b.memory + pod.memory <= b.group.memory) {
+    if (fits(b, pod)) {
       b.cpu += pod.cpu;
       b.memory += pod.memory;
       return true;
@@ -624,13 +670,13 @@ function firstFit(bins: Bin[], pod: { cpu: number; memory: number }): boolean {
 }
 
 /** The bins after placing every pod first-fit, or undefined when one does not fit. */
-function placeAll<B extends Bin>(bins: B[], pods: { cpu: number; memory: number }[]): B[] | undefined {
+function placeAll<B extends Bin>(bins: B[], pods: PodSize[]): B[] | undefined {
   for (const p of pods) if (!firstFit(bins, p)) return undefined;
   return bins;
 }
 
 /** A pod's size on a group's node, for first-fit-decreasing: its cpu and memory fractions. */
-function size(o: Owner, g: Group): number {
+function size(o: PodSize, g: Group): number {
   return o.cpu / g.cpu + o.memory / g.memory;
 }
 

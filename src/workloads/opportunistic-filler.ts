@@ -5,6 +5,7 @@ import { finishConstruct, renderNamespace, renderOnce } from '../core/app-checks
 import { Autoscaler, AutoscalerProps, checkAutoscaling, hostedAutoscaler } from '../scaling/autoscaler';
 import { fillerSlotsRules, ksmLabelName, RecordingRule } from './filler-query';
 import { PrometheusRule, PrometheusRuleSpecGroupsRulesExpr } from '../imports/monitoring.coreos.com';
+import { CapacityBufferV1Beta1 } from '../imports/autoscaling.x-k8s.io';
 import { requireKsmLabel } from '../core/ksm-labels';
 import { selectorLabels, standardLabels } from '../core/labels';
 import { assertDnsLabel, assertDnsSubdomain, assertInteger, describe } from '../core/assertions';
@@ -44,6 +45,13 @@ export interface FillerBuffer {
    * @default "registry.k8s.io/pause:3.9"
    */
   readonly image?: string;
+  /**
+   * Render the buffer as a CapacityBuffer (`autoscaling.x-k8s.io/v1beta1`) of a PodTemplate instead of a Deployment of pause pods:
+   * cluster-autoscaler keeps room for `replicas` such pods as virtual pods, so nothing runs and nothing is preempted. Needs the app's
+   * ClusterAutoscaler at Kubernetes 1.35+ with `capacityBuffers: true`, and the CapacityBuffer CRD in the cluster.
+   * @default false - pause pods
+   */
+  readonly capacityBuffer?: boolean;
 }
 
 /** Capacity kept free cluster-wide; set cpu, memory or both. */
@@ -461,28 +469,38 @@ export class OpportunisticFiller extends Construct {
     }));
     const bufferName = `${name}-buffer`;
     const labels = standardLabels(bufferName, 'buffer');
+    const template = withPodSettings({
+      metadata: { labels },
+      spec: {
+        priorityClassName: pcName,
+        automountServiceAccountToken: false,
+        terminationGracePeriodSeconds: 0,
+        securityContext: restrictedPodSecurityContext(65535),
+        containers: [{
+          name: 'pause',
+          image: buffer.image ?? imageRef('registry.k8s.io', 'pause', '3.9'),
+          imagePullPolicy: 'IfNotPresent',
+          resources: guaranteedResources({ cpu: buffer.cpu, memory: buffer.memory }, where, 'buffer'),
+          securityContext: restrictedSecurityContext(),
+        }],
+      },
+    }, scheduling);
+    if (buffer.capacityBuffer) {
+      // cluster-autoscaler injects `replicas` virtual pods of the template into its simulation: room is kept, no pod runs
+      new k8s.KubePodTemplate(this, 'BufferTemplate', { metadata: { name: bufferName, namespace, labels }, template });
+      new CapacityBufferV1Beta1(this, 'CapacityBuffer', {
+        metadata: { name: bufferName, namespace, labels },
+        spec: { podTemplateRef: { name: bufferName }, replicas: buffer.replicas },
+      });
+      return;
+    }
     new k8s.KubeDeployment(this, 'Buffer', {
       metadata: { name: bufferName, namespace, labels },
       spec: {
         replicas: buffer.replicas,
         selector: { matchLabels: selectorLabels(bufferName, 'buffer') },
         strategy: { type: 'Recreate' },
-        template: withPodSettings({
-          metadata: { labels },
-          spec: {
-            priorityClassName: pcName,
-            automountServiceAccountToken: false,
-            terminationGracePeriodSeconds: 0,
-            securityContext: restrictedPodSecurityContext(65535),
-            containers: [{
-              name: 'pause',
-              image: buffer.image ?? imageRef('registry.k8s.io', 'pause', '3.9'),
-              imagePullPolicy: 'IfNotPresent',
-              resources: guaranteedResources({ cpu: buffer.cpu, memory: buffer.memory }, where, 'buffer'),
-              securityContext: restrictedSecurityContext(),
-            }],
-          },
-        }, scheduling),
+        template,
       },
     });
   }
