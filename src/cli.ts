@@ -4,6 +4,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { Yaml } from 'cdk8s';
 import { podSpecOf } from './core/manifests';
+import { priorityClassValue } from './core/priorities';
 import { safeSynth } from './tooling/safe-synth';
 import { Scenario, simulate, SimulationResult } from './scaling/simulate';
 import { renderSimulationSvg } from './scaling/simulation-svg';
@@ -119,7 +120,8 @@ function simulateCommand(args: string[], io: Io): number {
   const hpa = findHpa(objects, flags['--hpa'], positional[0]);
   const scenario = readScenario(flags['--scenario']);
   const podSpec = scenario.podSpec ?? targetPodSpec(objects, hpa);
-  const priority = scenario.priority ?? (scenario.cluster ? priorityClassValue(objects, podSpec?.priorityClassName) : undefined);
+  const className: string | undefined = podSpec?.priorityClassName;
+  const priority = scenario.priority ?? (scenario.cluster && className !== undefined ? priorityClassValue(className, objects) : undefined);
   let result: SimulationResult;
   try {
     result = simulate(hpa, { ...scenario, podSpec, priority });
@@ -177,11 +179,6 @@ function readScenario(file: string): Scenario {
   }
   if (!scenario || typeof scenario !== 'object') throw new UsageError(`scenario ${file} holds no scenario object`);
   return scenario;
-}
-
-/** The value of a PriorityClass the file renders. */
-function priorityClassValue(objects: any[], name: string | undefined): number | undefined {
-  return name === undefined ? undefined : objects.find(o => o.kind === 'PriorityClass' && o.metadata?.name === name)?.value;
 }
 
 /** The summary as a two-column table. */

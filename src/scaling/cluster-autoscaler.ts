@@ -6,10 +6,12 @@ import { finishConstruct } from '../core/app-checks';
 import { assertDnsSubdomain, describe } from '../core/assertions';
 import { goDuration, mergeArgs, restrictedPodSecurityContext, restrictedSecurityContext } from '../core/pod-spec';
 import { Problems } from '../core/problems';
+import { podSpecOf } from '../core/manifests';
 import { appConstructs, renderedJson } from '../core/render-pass';
 import { guaranteedResources, ResourceAmounts } from '../core/resources';
 import { enforceRequestsEqualLimits } from '../policy/requests-equal-limits';
 import { SAFE_TO_EVICT_ANNOTATION } from '../core/labels';
+import { DEFAULT_EXPENDABLE_CUTOFF, priorityClassValue } from '../core/priorities';
 import { amountText, CpuAmount, MemoryAmount, parseQuantity } from '../core/quantity';
 
 /** The cluster-autoscaler settings the simulator follows (upstream's flags of the same names). */
@@ -55,6 +57,30 @@ export interface ClusterAutoscalerSettings {
    * @default Duration.minutes(15)
    */
   readonly maxNodeProvisionTime?: Duration | number;
+}
+
+/**
+ * Upstream's defaults of the flags the simulator follows (the construct renders them; the simulator fills them in).
+ * @internal
+ */
+export const CA_DEFAULTS = {
+  scanInterval: Duration.seconds(10),
+  scaleDownUnneededTime: Duration.minutes(10),
+  scaleDownDelayAfterAdd: Duration.minutes(10),
+  scaleDownUtilizationThreshold: 0.5,
+  expendablePodsPriorityCutoff: DEFAULT_EXPENDABLE_CUTOFF,
+  maxNodeProvisionTime: Duration.minutes(15),
+} as const;
+
+/** The settings a ClusterAutoscaler resolves from its props. */
+interface ResolvedSettings {
+  readonly scanInterval: Duration;
+  readonly scaleDownUnneededTime: Duration;
+  readonly scaleDownDelayAfterAdd: Duration;
+  readonly scaleDownUtilizationThreshold: number;
+  readonly expendablePodsPriorityCutoff: number;
+  readonly expander: Expander;
+  readonly maxNodeProvisionTime: Duration;
 }
 
 /** The latest cluster-autoscaler patch of each Kubernetes minor it supports (cluster-autoscaler 1.N is for Kubernetes 1.N). */
@@ -412,31 +438,36 @@ export class ClusterAutoscaler extends Construct {
       problems.check(() => parseQuantity(g.memory, `${at}.memory`));
       if (g.pods !== undefined && (!Number.isInteger(g.pods) || g.pods < 1)) problems.add(`${at}.pods must be a whole number >= 1, got ${g.pods}`);
     });
-    if (props.capacityBuffers && version && Number(version.split('.')[1]) < 34) {
+    this.minor = version ? Number(version.split('.')[1]) : NaN;
+    if (props.capacityBuffers && this.minor < 34) {
       problems.add(`capacityBuffers needs cluster-autoscaler 1.34 or later (kubernetesVersion "${props.kubernetesVersion}"); use pause-pod buffers`);
     }
-    this.minor = version ? Number(version.split('.')[1]) : NaN;
     this.capacityBuffers = props.capacityBuffers ?? false;
-    const cutoff = this.expendablePodsPriorityCutoff = props.expendablePodsPriorityCutoff ?? -10;
-    if (!Number.isInteger(cutoff)) problems.add(`expendablePodsPriorityCutoff must be a whole number, got ${cutoff}`);
-    this.scanInterval = props.scanInterval ?? Duration.seconds(10);
     this.nodeGroups = [...(provider?._nodeGroups ?? [])];
     const expander = props.expander ?? Expander.leastWaste();
+    const settings = this.settings = {
+      scanInterval: props.scanInterval ?? CA_DEFAULTS.scanInterval,
+      expendablePodsPriorityCutoff: props.expendablePodsPriorityCutoff ?? CA_DEFAULTS.expendablePodsPriorityCutoff,
+      expander,
+      scaleDownUtilizationThreshold: props.scaleDown?.utilizationThreshold ?? CA_DEFAULTS.scaleDownUtilizationThreshold,
+      scaleDownUnneededTime: props.scaleDown?.unneededTime ?? CA_DEFAULTS.scaleDownUnneededTime,
+      scaleDownDelayAfterAdd: props.scaleDown?.delayAfterAdd ?? CA_DEFAULTS.scaleDownDelayAfterAdd,
+      maxNodeProvisionTime: props.maxNodeProvisionTime ?? CA_DEFAULTS.maxNodeProvisionTime,
+    };
+    this.expendablePodsPriorityCutoff = settings.expendablePodsPriorityCutoff;
+    this.scanInterval = settings.scanInterval;
+    if (!Number.isInteger(settings.expendablePodsPriorityCutoff)) {
+      problems.add(`expendablePodsPriorityCutoff must be a whole number, got ${settings.expendablePodsPriorityCutoff}`);
+    }
     expanderProblems(expander).forEach(p => problems.add(p));
-    const args = problems.check(() => mergeArgs(this.managedArgs(props, expander, where), props.args, where));
-    const threshold = props.scaleDown?.utilizationThreshold ?? 0.5;
+    const args = problems.check(() => mergeArgs(this.managedArgs(props, settings, where), props.args, where));
+    const threshold = settings.scaleDownUtilizationThreshold;
     if (!(threshold > 0 && threshold <= 1)) problems.add(`scaleDown.utilizationThreshold must be above 0 and at most 1, got ${threshold}`);
     if (props.credentialsSecret !== undefined) problems.check(() => assertDnsSubdomain(props.credentialsSecret!, where, 'credentialsSecret'));
     const resources = problems.check(() => guaranteedResources(props.resources ?? { cpu: '100m', memory: '600Mi' }, where));
     problems.throwIfAny();
-    this.settings = {
-      scanInterval: this.scanInterval, expendablePodsPriorityCutoff: cutoff, expander, scaleDownUtilizationThreshold: threshold,
-      scaleDownUnneededTime: props.scaleDown?.unneededTime ?? Duration.minutes(10),
-      scaleDownDelayAfterAdd: props.scaleDown?.delayAfterAdd ?? Duration.minutes(10),
-      maxNodeProvisionTime: props.maxNodeProvisionTime ?? Duration.minutes(15),
-    };
 
-    this.renderRbac(props, version!);
+    this.renderRbac(props, this.minor);
     if (expander._tiers) this.renderPriorities(expander._tiers);
     if (provider._kwok) this.renderKwokConfig(provider._kwok);
     this.deployment = this.renderDeployment(`registry.k8s.io/autoscaling/cluster-autoscaler:v${version}`, args!, props, resources!);
@@ -446,24 +477,24 @@ export class ClusterAutoscaler extends Construct {
   }
 
   /** Every flag the construct manages, in upstream's order. */
-  private managedArgs(props: ClusterAutoscalerProps, expander: Expander, where: string): string[] {
-    const d = (value: Duration | undefined, fallback: Duration, field: string) => goDuration(value ?? fallback, where, field);
+  private managedArgs(props: ClusterAutoscalerProps, settings: ResolvedSettings, where: string): string[] {
+    const d = (value: Duration, field: string) => goDuration(value, where, field);
     const s = props.scaleDown ?? {};
     return [
       '--v=4', '--stderrthreshold=info',
       `--cloud-provider=${props.cloudProvider.name}`,
       '--namespace=kube-system',
       ...props.cloudProvider._args,
-      `--expander=${expander._names.join(',')}`,
-      `--expendable-pods-priority-cutoff=${props.expendablePodsPriorityCutoff ?? -10}`,
-      `--scan-interval=${d(props.scanInterval, Duration.seconds(10), 'scanInterval')}`,
-      `--scale-down-unneeded-time=${d(s.unneededTime, Duration.minutes(10), 'scaleDown.unneededTime')}`,
-      `--scale-down-delay-after-add=${d(s.delayAfterAdd, Duration.minutes(10), 'scaleDown.delayAfterAdd')}`,
-      `--scale-down-delay-after-delete=${d(s.delayAfterDelete, Duration.seconds(0), 'scaleDown.delayAfterDelete')}`,
-      `--scale-down-delay-after-failure=${d(s.delayAfterFailure, Duration.minutes(3), 'scaleDown.delayAfterFailure')}`,
-      `--scale-down-unready-time=${d(s.unreadyTime, Duration.minutes(20), 'scaleDown.unreadyTime')}`,
-      `--scale-down-utilization-threshold=${s.utilizationThreshold ?? 0.5}`,
-      `--max-node-provision-time=${d(props.maxNodeProvisionTime, Duration.minutes(15), 'maxNodeProvisionTime')}`,
+      `--expander=${settings.expander._names.join(',')}`,
+      `--expendable-pods-priority-cutoff=${settings.expendablePodsPriorityCutoff}`,
+      `--scan-interval=${d(settings.scanInterval, 'scanInterval')}`,
+      `--scale-down-unneeded-time=${d(settings.scaleDownUnneededTime, 'scaleDown.unneededTime')}`,
+      `--scale-down-delay-after-add=${d(settings.scaleDownDelayAfterAdd, 'scaleDown.delayAfterAdd')}`,
+      `--scale-down-delay-after-delete=${d(s.delayAfterDelete ?? Duration.seconds(0), 'scaleDown.delayAfterDelete')}`,
+      `--scale-down-delay-after-failure=${d(s.delayAfterFailure ?? Duration.minutes(3), 'scaleDown.delayAfterFailure')}`,
+      `--scale-down-unready-time=${d(s.unreadyTime ?? Duration.minutes(20), 'scaleDown.unreadyTime')}`,
+      `--scale-down-utilization-threshold=${settings.scaleDownUtilizationThreshold}`,
+      `--max-node-provision-time=${d(settings.maxNodeProvisionTime, 'maxNodeProvisionTime')}`,
       `--balance-similar-node-groups=${props.balanceSimilarNodeGroups ?? false}`,
       `--skip-nodes-with-local-storage=${props.skipNodesWithLocalStorage ?? false}`,
       `--skip-nodes-with-system-pods=${props.skipNodesWithSystemPods ?? true}`,
@@ -473,8 +504,7 @@ export class ClusterAutoscaler extends Construct {
   }
 
   /** Upstream's AWS example rules (the ones its version reads), and Cluster API's management rules for that provider. */
-  private renderRbac(props: ClusterAutoscalerProps, version: string): void {
-    const minor = Number(version.split('.')[1]);
+  private renderRbac(props: ClusterAutoscalerProps, minor: number): void {
     const kwok = props.cloudProvider._kwok !== undefined;
     const meta = (ns?: string) => ({ name: NAME, ...(ns ? { namespace: ns } : {}), labels: { ...LABELS } });
     new k8s.KubeServiceAccount(this, 'ServiceAccount', {
@@ -648,28 +678,24 @@ function priorityProblems(root: IConstruct, reg: Registry): string[] {
   const ca = reg.autoscalers[0];
   if (!ca) return [];
   const cutoff = ca.expendablePodsPriorityCutoff;
-  const classes = new Map<string, { value: number; component?: string }>();
-  const used = new Set<string>();
-  for (const c of appConstructs(root)) {
-    if (!ApiObject.isApiObject(c)) continue;
-    if (c.kind === 'PriorityClass') {
-      const json = renderedJson(c);
-      classes.set(json.metadata?.name, { value: json.value, component: json.metadata?.labels?.['app.kubernetes.io/component'] });
-    } else if (['Deployment', 'StatefulSet', 'DaemonSet', 'ReplicaSet', 'Job', 'CronJob', 'Pod'].includes(c.kind)) {
-      const json = renderedJson(c);
-      const spec = c.kind === 'Pod' ? json.spec : c.kind === 'CronJob' ? json.spec?.jobTemplate?.spec?.template?.spec : json.spec?.template?.spec;
-      used.add(spec?.priorityClassName ?? '');
-    }
-  }
+  const objects = appConstructs(root).filter(ApiObject.isApiObject).map(o => renderedJson(o));
+  const classes = objects.filter(o => o.kind === 'PriorityClass');
+  const component = (name: string) => classes.find(pc => pc.metadata?.name === name)?.metadata?.labels?.['app.kubernetes.io/component'];
+  // the workloads' priorities: a PriorityClass of the app or a system one, else 0 (no class, or one installed elsewhere)
+  const used = new Set(objects.flatMap(o => {
+    const spec = podSpecOf(o)?.spec;
+    return spec ? [spec.priorityClassName ?? ''] : [];
+  }));
+  const lowestWorkload = Math.min(...[...used].filter(n => !['filler', 'buffer'].includes(component(n) ?? ''))
+    .map(n => (n === '' ? 0 : priorityClassValue(n, classes) ?? 0)));
   const out: string[] = [];
-  const lowestWorkload = Math.min(...[...used].filter(n => !['filler', 'buffer'].includes(classes.get(n)?.component ?? ''))
-    .map(n => (n === '' ? 0 : classes.get(n)?.value ?? 0)));
-  for (const [name, pc] of classes) {
-    if (pc.component === 'filler' && !(pc.value < cutoff)) {
+  for (const pc of classes) {
+    const name = pc.metadata?.name;
+    if (component(name) === 'filler' && !(pc.value < cutoff)) {
       out.push(`PriorityClass ${name} (the filler's, ${pc.value}) is not below cluster-autoscaler's expendablePodsPriorityCutoff (${cutoff}): `
         + `a Pending filler pod would make it add nodes; use a priority below ${cutoff}`);
     }
-    if (pc.component === 'buffer') {
+    if (component(name) === 'buffer') {
       if (pc.value < cutoff) {
         out.push(`PriorityClass ${name} (the buffer pods', ${pc.value}) is below cluster-autoscaler's expendablePodsPriorityCutoff (${cutoff}): `
           + 'Pending buffer pods would never make it add a node; use the cutoff or above');

@@ -1,11 +1,12 @@
-import { ApiObject, Duration } from 'cdk8s';
+import { ApiObject } from 'cdk8s';
 import { Autoscaler } from './autoscaler';
 import { HpaController, HpaControllerOptions, HpaManifest, HpaSource, SyncRecord } from './hpa-controller';
 import { appDownscaler } from './kube-downscaler';
 import { ScalingSchedule } from './scaling-schedule';
 import { Amount, LONG_AGO, milliOf, Phase, PodTable } from './replica-calculator';
-import { ClusterModel, ClusterView, NodeCount, Owner, Seconds, SimulatedCluster } from './simulated-cluster';
+import { ClusterModel, ClusterView, NodeCount, Owner, Seconds, secondsOf, SimulatedCluster } from './simulated-cluster';
 import { podSpecOf } from '../core/manifests';
+import { priorityClassValue } from '../core/priorities';
 import { appConstructs, renderedJson } from '../core/render-pass';
 
 /** What a load function sees at a sync. */
@@ -286,9 +287,8 @@ export interface ClusterSimulationResult {
  */
 export function simulate(hpa: HpaSource, scenario: Scenario): SimulationResult {
   if (scenario.cluster !== undefined) {
-    const { cluster, initialReplicas, load, podStartup, podResources, podSpec, priority, ...rest } = scenario;
-    return simulateCluster({ ...rest, cluster, workloads: [{ hpa, initialReplicas, load, podStartup, podResources, podSpec, priority }] })
-      .workloads[0];
+    // the scenario's workload fields are the one workload's; simulateCluster reads the shared ones from the top
+    return simulateCluster({ ...scenario, cluster: scenario.cluster, workloads: [{ ...scenario, hpa }] }).workloads[0];
   }
   const replay = new WorkloadReplay(hpa, scenario);
   const pods = new UnboundedPods(replay.run);
@@ -340,8 +340,7 @@ function checkWorkloads(workloads: SimulatedWorkload[], shared: Omit<ClusterScen
       const where = `workloads[${i}] (HPA ${replay.controller.name})`;
       const t = replay.template;
       if (!t) throw new Error(`scenario: ${where}: on a cluster the pods' requests are needed; set podResources or podSpec`);
-      const owner = cluster.owner(`HPA ${replay.controller.name}`, priorityOf(hpa, w, t.priorityClassName, where), t.cpu, t.memory,
-        replay.run.podStartup);
+      const owner = cluster.owner(priorityOf(hpa, w, t.priorityClassName, where), t.cpu, t.memory, replay.run.podStartup);
       cluster.checkOwner(owner, `scenario: ${where}`);
       cluster.addStartingPods(owner, replay.run.initialReplicas);
       return { replay, pods: new ClusterPods(cluster, owner) };
@@ -357,9 +356,6 @@ function checkWorkloads(workloads: SimulatedWorkload[], shared: Omit<ClusterScen
   return replays as { replay: WorkloadReplay; pods: ClusterPods }[];
 }
 
-/** System PriorityClasses every cluster has. */
-const SYSTEM_PRIORITIES: Record<string, number> = { 'system-cluster-critical': 2000000000, 'system-node-critical': 2000001000 };
-
 /**
  * The priority of a workload's pods: given, else the value of the pod spec's PriorityClass (a system one, or one this app renders when the
  * HPA is an Autoscaler), else 0.
@@ -370,10 +366,10 @@ function priorityOf(hpa: HpaSource, w: WorkloadScenario, className: string | und
     return w.priority;
   }
   if (className === undefined) return 0;
-  if (SYSTEM_PRIORITIES[className] !== undefined) return SYSTEM_PRIORITIES[className];
-  const classes = hpa instanceof Autoscaler ? appConstructs(hpa.node.root).filter(ApiObject.isApiObject)
-    .filter(o => o.kind === 'PriorityClass' && o.name === className) : [];
-  if (classes.length) return renderedJson(classes[0]).value;
+  const classes = hpa instanceof Autoscaler ? appConstructs(hpa.node.root).filter(o => ApiObject.isApiObject(o) && o.kind === 'PriorityClass')
+    .map(o => renderedJson(o as ApiObject)) : [];
+  const value = priorityClassValue(className, classes);
+  if (value !== undefined) return value;
   throw new Error(`scenario: ${where}: the pods' PriorityClass "${className}" is not one of this app's; give the workload's priority`);
 }
 
@@ -416,7 +412,7 @@ class ClusterPods implements PodSource {
   public batches(): readonly PodBatch[] {
     const out: PodBatch[] = [];
     let last: { createdAt: number; readyAt: number; count: number; pending: boolean } | undefined;
-    for (const p of this.cluster.podsOf(this.owner)) {
+    for (const p of this.owner.pods) {
       const pending = !p.node;
       if (last && last.createdAt === p.createdAt && last.readyAt === p.readyAt && last.pending === pending) {
         last.count++;
@@ -583,7 +579,7 @@ function floorOf(hpa: HpaSource, controller: HpaController, scenario: Scenario):
   }
   const app = hpa instanceof Autoscaler ? appDownscaler(hpa) : undefined;
   const given = scenario.downscaler?.interval;
-  const interval = given === undefined ? (app?.interval.toSeconds() ?? 30) : given instanceof Duration ? given.toSeconds() : given;
+  const interval = given === undefined ? (app?.interval.toSeconds() ?? 30) : secondsOf(given);
   const zone = scenario.downscaler?.defaultTimezone ?? app?.defaultTimezone ?? 'UTC';
   return time => (schedule.isOffHours(start + Math.floor(time / interval) * interval * 1000, zone) ? schedule.offHoursMinReplicas : day);
 }
@@ -610,7 +606,7 @@ const LOAD_KEYS = ['cpu', 'memory', 'pods', 'metrics'];
 function checkScenario(c: HpaController, s: Scenario): Run {
   const out: string[] = [];
   const seconds = (value: Seconds | undefined, field: string, fallback: number): number => {
-    const n = value === undefined ? fallback : value instanceof Duration ? value.toSeconds() : value;
+    const n = value === undefined ? fallback : secondsOf(value);
     if (typeof n !== 'number' || !(n > 0)) out.push(`scenario: ${field} must be a Duration or a number of seconds > 0, got ${value}`);
     return n;
   };

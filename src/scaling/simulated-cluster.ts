@@ -1,7 +1,8 @@
 import { Duration, Size } from 'cdk8s';
 import { Cpu } from 'cdk8s-plus-27';
-import { ClusterAutoscaler, ClusterAutoscalerSettings, Expander, PriorityTier } from './cluster-autoscaler';
+import { CA_DEFAULTS, ClusterAutoscaler, ClusterAutoscalerSettings, Expander, PriorityTier } from './cluster-autoscaler';
 import { milliOf } from './replica-calculator';
+import { DEFAULT_EXPENDABLE_CUTOFF } from '../core/priorities';
 import { amountText, CpuAmount, MemoryAmount } from '../core/quantity';
 
 /**
@@ -125,7 +126,6 @@ interface Pod {
  * @internal
  */
 export interface Owner {
-  readonly name: string;
   readonly priority: number;
   /** Requests of one pod, milli-units. */
   readonly cpu: number;
@@ -174,8 +174,8 @@ interface AutoscalerRun {
   readonly tiers: readonly PriorityTier[];
 }
 
-/** Upstream's defaults. */
-const CA_DEFAULTS = { scanInterval: 10, unneededTime: 600, delayAfterAdd: 600, threshold: 0.5, cutoff: -10, maxNodeProvisionTime: 900 };
+/** Time from scale-up to a Ready node when a node group gives none. */
+const DEFAULT_PROVISION_TIME = 180;
 const EXPANDERS = ['least-waste', 'most-pods', 'least-nodes', 'random', 'priority'];
 /** Empty nodes cluster-autoscaler removes at once (`--max-empty-bulk-delete`); non-empty ones go one per scan. */
 const MAX_EMPTY_BULK_DELETE = 10;
@@ -232,7 +232,7 @@ export class ClusterModel {
     for (const g of groups) for (let i = 0; i < g.initialNodes; i++) this.launch(g, -Infinity, -Infinity);
     if (other) {
       const replicas = cluster.otherPods!.replicas ?? Math.max(1, this.nodes.length);
-      const owner = this.owner('other pods', cluster.otherPods!.priority ?? 0, Math.ceil(other.cpu / replicas), Math.ceil(other.memory / replicas),
+      const owner = this.owner(cluster.otherPods!.priority ?? 0, Math.ceil(other.cpu / replicas), Math.ceil(other.memory / replicas),
         0);
       this.checkFit(owner, 'cluster.otherPods', out);
       this.addStartingPods(owner, replicas);
@@ -241,7 +241,7 @@ export class ClusterModel {
       this.checkFit(buffer, 'cluster.bufferPods', out);
       this.virtual = { pod: buffer, replicas: cluster.bufferPods!.replicas };
     } else if (buffer) {
-      const owner = this.owner('buffer pods', cluster.bufferPods!.priority ?? -10, buffer.cpu, buffer.memory, 0);
+      const owner = this.owner(cluster.bufferPods!.priority ?? DEFAULT_EXPENDABLE_CUTOFF, buffer.cpu, buffer.memory, 0);
       this.checkFit(owner, 'cluster.bufferPods', out);
       this.buffer = { owner, replicas: cluster.bufferPods!.replicas };
     }
@@ -249,8 +249,8 @@ export class ClusterModel {
   }
 
   /** A new owner of pods (a workload's ReplicaSet): requests of one pod in milli-units, and its startup in seconds. */
-  public owner(name: string, priority: number, cpu: number, memory: number, startup: number): Owner {
-    const o: Owner = { name, priority, cpu, memory, startup, pods: [], longestPending: 0 };
+  public owner(priority: number, cpu: number, memory: number, startup: number): Owner {
+    const o: Owner = { priority, cpu, memory, startup, pods: [], longestPending: 0 };
     this.owners.push(o);
     return o;
   }
@@ -320,11 +320,6 @@ export class ClusterModel {
     }
     // The owners of preempted pods create replacements, which the next pass places.
     for (const p of evicted) this.addPod(p.owner, time);
-  }
-
-  /** The pods of an owner, in creation order. */
-  public podsOf(owner: Owner): readonly Pod[] {
-    return owner.pods;
   }
 
   /** Pending pods of an owner. */
@@ -728,11 +723,17 @@ function filterOptions(name: string, options: ScaleUpOption[], tiers: readonly P
   }
 }
 
-function seconds(value: Seconds | undefined, fallback: number, field: string, out: string[]): number {
-  const n = value === undefined ? fallback : value instanceof Duration ? value.toSeconds() : value;
+/** A time span in seconds. */
+export function secondsOf(value: Seconds): number {
+  return value instanceof Duration ? value.toSeconds() : value;
+}
+
+/** A time span of the cluster in seconds, or 0 with a problem when it is not one >= 0. */
+function seconds(value: Seconds, field: string, out: string[]): number {
+  const n = secondsOf(value);
   if (typeof n !== 'number' || !(n >= 0) || !Number.isFinite(n)) {
     out.push(`${field} must be a Duration or a number of seconds >= 0, got ${value}`);
-    return fallback;
+    return 0;
   }
   return n;
 }
@@ -775,7 +776,7 @@ function checkGroups(cluster: SimulatedCluster, out: string[]): Group[] {
     return {
       index, name: g?.name, minNodes, maxNodes, initialNodes,
       cpu: milli(g?.cpu, `${where}.cpu`, out), memory: milli(g?.memory, `${where}.memory`, out),
-      provisionTime: seconds(g?.provisionTime, 180, `${where}.provisionTime`, out),
+      provisionTime: seconds(g?.provisionTime ?? DEFAULT_PROVISION_TIME, `${where}.provisionTime`, out),
     };
   });
 }
@@ -785,11 +786,11 @@ function checkAutoscaler(given: SimulatedCluster['clusterAutoscaler'], groups: G
   const s: ClusterAutoscalerSettings = given instanceof ClusterAutoscaler ? given.settings : (given ?? {});
   const where = given instanceof ClusterAutoscaler ? `cluster.clusterAutoscaler (${given.node.path})` : 'cluster.clusterAutoscaler';
   const run = {
-    scanInterval: seconds(s.scanInterval, CA_DEFAULTS.scanInterval, `${where}.scanInterval`, out),
-    unneededTime: seconds(s.scaleDownUnneededTime, CA_DEFAULTS.unneededTime, `${where}.scaleDownUnneededTime`, out),
-    delayAfterAdd: seconds(s.scaleDownDelayAfterAdd, CA_DEFAULTS.delayAfterAdd, `${where}.scaleDownDelayAfterAdd`, out),
-    threshold: s.scaleDownUtilizationThreshold ?? CA_DEFAULTS.threshold,
-    cutoff: s.expendablePodsPriorityCutoff ?? CA_DEFAULTS.cutoff,
+    scanInterval: seconds(s.scanInterval ?? CA_DEFAULTS.scanInterval, `${where}.scanInterval`, out),
+    unneededTime: seconds(s.scaleDownUnneededTime ?? CA_DEFAULTS.scaleDownUnneededTime, `${where}.scaleDownUnneededTime`, out),
+    delayAfterAdd: seconds(s.scaleDownDelayAfterAdd ?? CA_DEFAULTS.scaleDownDelayAfterAdd, `${where}.scaleDownDelayAfterAdd`, out),
+    threshold: s.scaleDownUtilizationThreshold ?? CA_DEFAULTS.scaleDownUtilizationThreshold,
+    cutoff: s.expendablePodsPriorityCutoff ?? CA_DEFAULTS.expendablePodsPriorityCutoff,
     ...expanderOf(s, where, out),
   };
   if (!(run.scanInterval > 0)) out.push(`${where}.scanInterval must be above 0`);
@@ -797,7 +798,7 @@ function checkAutoscaler(given: SimulatedCluster['clusterAutoscaler'], groups: G
     out.push(`${where}.scaleDownUtilizationThreshold must be above 0 and at most 1, got ${run.threshold}`);
   }
   if (!Number.isInteger(run.cutoff)) out.push(`${where}.expendablePodsPriorityCutoff must be a whole number, got ${run.cutoff}`);
-  const maxProvision = seconds(s.maxNodeProvisionTime, CA_DEFAULTS.maxNodeProvisionTime, `${where}.maxNodeProvisionTime`, out);
+  const maxProvision = seconds(s.maxNodeProvisionTime ?? CA_DEFAULTS.maxNodeProvisionTime, `${where}.maxNodeProvisionTime`, out);
   for (const g of groups) {
     if (g.provisionTime >= maxProvision) {
       out.push(`cluster.nodeGroups[${g.index}] ("${g.name}"): provisionTime ${g.provisionTime} s is not below maxNodeProvisionTime `

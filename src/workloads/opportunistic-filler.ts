@@ -7,6 +7,7 @@ import { fillerSlotsRules, ksmLabelName, RecordingRule } from './filler-query';
 import { PrometheusRule, PrometheusRuleSpecGroupsRulesExpr } from '../imports/monitoring.coreos.com';
 import { CapacityBufferV1Beta1 } from '../imports/autoscaling.x-k8s.io';
 import { requireKsmLabel } from '../core/ksm-labels';
+import { DEFAULT_EXPENDABLE_CUTOFF } from '../core/priorities';
 import { selectorLabels, standardLabels } from '../core/labels';
 import { assertDnsLabel, assertDnsSubdomain, assertInteger, describe } from '../core/assertions';
 import { checkPodSettings, PodSettings, SchedulingSettings, withContainerSettings, withPodSettings } from '../core/pod-settings';
@@ -217,8 +218,6 @@ interface FillerSettings {
   readonly resources?: k8s.ResourceRequirements;
 }
 
-/** Cluster-autoscaler's default `--expendable-pods-priority-cutoff`. */
-const EXPENDABLE_CUTOFF = -10;
 
 /**
  * A low-priority workload whose replica count tracks the cluster's free
@@ -313,10 +312,10 @@ export class OpportunisticFiller extends Construct {
     const reserve = per ? problems.check(() => reservePods(props.reserve, per, where)) : undefined;
     const priority = props.priority ?? -100;
     problems.check(() => assertInteger(priority, where, 'priority', -2147483648, 1000000000));
-    if (priority >= EXPENDABLE_CUTOFF) {
-      problems.add(`priority ${priority} is not below cluster-autoscaler's expendable cutoff (${EXPENDABLE_CUTOFF}): Pending fillers would make it `
-        + `add nodes. `
-        + `Use -100 or another value below ${EXPENDABLE_CUTOFF}`);
+    const cutoff = DEFAULT_EXPENDABLE_CUTOFF;
+    if (priority >= cutoff) {
+      problems.add(`priority ${priority} is not below cluster-autoscaler's expendable cutoff (${cutoff}): Pending fillers would make it add nodes. `
+        + `Use -100 or another value below ${cutoff}`);
     }
     const priorityClassName = props.priorityClassName ?? 'opportunistic-filler';
     problems.check(() => assertDnsSubdomain(priorityClassName, where, 'priorityClassName'));
@@ -459,7 +458,7 @@ export class OpportunisticFiller extends Construct {
     assertInteger(buffer.replicas, where, 'buffer.replicas', 1);
     const pcName = buffer.priorityClassName ?? 'overprovisioning';
     assertDnsSubdomain(pcName, where, 'buffer.priorityClassName');
-    const settings = { value: EXPENDABLE_CUTOFF, preemptionPolicy: 'PreemptLowerPriority' };
+    const settings = { value: DEFAULT_EXPENDABLE_CUTOFF, preemptionPolicy: 'PreemptLowerPriority' };
     renderOnce(this, 'PriorityClass', pcName, settings, () => new k8s.KubePriorityClass(this, 'BufferPriorityClass', {
       metadata: { name: pcName, labels: standardLabels(pcName, 'buffer') },
       ...settings,
