@@ -115,7 +115,9 @@ describe('OpportunisticFiller', () => {
     expect(d.spec.template.spec.priorityClassName).toBe('opportunistic-filler');
     expect(d.spec.template.metadata.labels[FILLER_POD_LABEL]).toBe('true');
     expect(d.metadata.namespace).toBe('filler');
-    expect(d.spec.template.spec.containers[0].resources).toEqual({ requests: { cpu: '1', memory: '2Gi' }, limits: { cpu: '1', memory: '2Gi' } });
+    // cdk8s-plus renders memory in Mi
+    expect(d.spec.template.spec.containers[0].resources).toEqual({ requests: { cpu: '1', memory: '2048Mi' },
+      limits: { cpu: '1', memory: '2048Mi' } });
   });
 
   test('buffer pods: pause at priority -10 that can preempt fillers, requests == limits', () => {

@@ -1,11 +1,12 @@
-import { Chart, Testing } from 'cdk8s';
+import { Chart, Size, Testing } from 'cdk8s';
+import * as kplus from 'cdk8s-plus-27';
 import { k8s } from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
 import { KubeStateMetrics, MetricsServer, OpportunisticFiller, PodSettings, PromAdapter, ScalableFlaskApp } from '../src';
 import { expectSchemaValid, newChart, objectOf, synthApp, thrown } from './helpers';
 
-const q = (v: string) => k8s.Quantity.fromString(v);
-const GUARANTEED = { requests: { cpu: q('50m'), memory: q('64Mi') }, limits: { cpu: q('50m'), memory: q('64Mi') } };
+const GUARANTEED: kplus.ContainerResources = { cpu: { request: kplus.Cpu.millis(50), limit: kplus.Cpu.millis(50) },
+  memory: { request: Size.mebibytes(64), limit: Size.mebibytes(64) } };
 
 const SETTINGS: PodSettings = {
   nodeSelector: { pool: 'general' },
@@ -17,8 +18,10 @@ const SETTINGS: PodSettings = {
   podLabels: { team: 'platform' },
   envFrom: [{ configMapName: 'settings', prefix: 'APP_' }, { secretName: 'api-keys' }],
   envFromKeys: { DB_PASSWORD: { secretName: 'db', key: 'password' } },
-  volumes: [{ volume: { name: 'certs', secret: { secretName: 'certs' } }, mountPath: '/etc/certs' }],
-  sidecars: [{ name: 'log-shipper', image: 'example/shipper:1', resources: GUARANTEED }],
+  volumes: [{ volume: { name: 'certs', secret: { secretName: 'certs' } }, mountPath: '/etc/certs' },
+    { volume: { name: 'scratch', emptyDir: { sizeLimit: k8s.Quantity.fromString('1Gi') } }, mountPath: '/scratch', readOnly: false }],
+  sidecars: [{ name: 'log-shipper', image: 'example/shipper:1', resources: GUARANTEED,
+    volumeMounts: [{ path: '/var/log/app', volume: kplus.Volume.fromEmptyDir(new Chart(Testing.app(), 'volumes'), 'logs', 'logs') }] }],
   initContainers: [{ name: 'wait-for-db', image: 'example/wait:1', resources: GUARANTEED }],
 };
 
@@ -58,8 +61,12 @@ describe('PodSettings on every workload construct', () => {
     expect(main.env).toContainEqual({ name: 'DB_PASSWORD', valueFrom: { secretKeyRef: { name: 'db', key: 'password' } } });
     expect(main.volumeMounts).toContainEqual({ name: 'certs', mountPath: '/etc/certs', readOnly: true });
     expect(pod.spec.volumes).toContainEqual({ name: 'certs', secret: { secretName: 'certs' } });
+    expect(pod.spec.volumes).toContainEqual({ name: 'scratch', emptyDir: { sizeLimit: '1Gi' } });
+    expect(pod.spec.volumes).toContainEqual({ name: 'logs', emptyDir: {} });
     const sidecar = pod.spec.containers.find((c: any) => c.name === 'log-shipper');
     expect(sidecar.securityContext).toMatchObject({ allowPrivilegeEscalation: false, runAsNonRoot: true, capabilities: { drop: ['ALL'] } });
+    expect(sidecar.resources).toEqual({ requests: { cpu: '50m', memory: '64Mi' }, limits: { cpu: '50m', memory: '64Mi' } });
+    expect(sidecar.volumeMounts).toEqual([{ name: 'logs', mountPath: '/var/log/app' }]);
     expect(pod.spec.initContainers.map((c: any) => c.name)).toContain('wait-for-db');
   });
 
@@ -86,14 +93,10 @@ describe('PodSettings on every workload construct', () => {
     expect([filler.serviceAccountName, filler.automountServiceAccountToken]).toEqual(['miner', true]);
   });
 
-  test('a sidecar without requests == limits fails the policy, and a utilization HPA names it too', () => {
-    const { app, chart } = newChart();
-    new ScalableFlaskApp(chart, 'web', { image: 'x', resources: { cpu: '500m', memory: '256Mi' }, maxReplicas: 4, sidecars: [{ name: 'proxy',
-      image: 'p' }] });
-    const msg = thrown(() => synthApp(app));
-    expect(msg).toContain('Deployment web, container "proxy": cpu request and limit are missing');
-    expect(msg).toContain('ScalableFlaskApp "web": cpuUtilization needs a cpu request on every container of the pod, sidecars included, but '
-      + 'container "proxy" has none');
+  test('a sidecar without requests == limits is refused when it is given, before cdk8s-plus fills in its own defaults', () => {
+    const { chart } = newChart();
+    const msg = thrown(() => new MetricsServer(chart, 'ms', { sidecars: [{ name: 'proxy', image: 'p' }] }));
+    expect(msg).toContain('MetricsServer "ms": sidecars[0] ("proxy"): resources must set cpu and memory, each with request equal to limit');
   });
 
   test.each<[string, Make, PodSettings, string]>([

@@ -1,7 +1,8 @@
-import { Chart, Duration, Testing } from 'cdk8s';
-import { k8s } from 'cdk8s-plus-27';
-import { AdapterMetric, FlaskServiceType, MetricsApi, PromAdapter, ScalableFlaskApp, ScalableFlaskAppProps, ScalingMetric, ScalingPolicyType,
-  SelectPolicy } from '../src';
+import { ApiObject, Chart, Duration, Size, Testing } from 'cdk8s';
+import * as kplus from 'cdk8s-plus-27';
+import { Cpu, k8s } from 'cdk8s-plus-27';
+import { AdapterMetric, FlaskServiceType, MetricsApi, PromAdapter, restrictPodSecurity, ScalableFlaskApp, ScalableFlaskAppProps, ScalingMetric,
+  ScalingPolicyType, SelectPolicy } from '../src';
 import { expectSchemaValid, newChart, objectOf, objectsOf, synthApp, thrown } from './helpers';
 
 const BASE: ScalableFlaskAppProps = { image: 'example/flask:1.0', resources: { cpu: '400m', memory: '256Mi' }, maxReplicas: 10 };
@@ -33,7 +34,11 @@ describe('ScalableFlaskApp', () => {
     expect(c.args).toEqual(['--bind=0.0.0.0:5000', '--workers=2', '--threads=4', '--timeout=30', '--graceful-timeout=30', '--worker-tmp-dir=/tmp',
       '--access-logfile=-', 'app:app']);
     expect(c.ports).toEqual([{ name: 'http', containerPort: 5000, protocol: 'TCP' }]);
-    for (const p of ['readinessProbe', 'livenessProbe', 'startupProbe']) expect(c[p].httpGet).toEqual({ path: '/healthz', port: 'http' });
+    for (const p of ['readinessProbe', 'livenessProbe', 'startupProbe']) {
+      expect(c[p].httpGet).toEqual({ path: '/healthz', port: 5000, scheme: 'HTTP' });
+    }
+    expect(d.spec.template.metadata.labels).toEqual({ ...d.metadata.labels, 'cdk8s.io/metadata.addr': 'test-web-Deployment-c88e44ab' });
+    expect(d.spec.template.spec.securityContext.seccompProfile).toEqual({ type: 'RuntimeDefault' });
     expect(c.lifecycle.preStop.exec.command).toEqual(['sleep', '5']);
     expect(d.spec.template.spec.terminationGracePeriodSeconds).toBe(40);
     expect(c.securityContext).toMatchObject({ runAsNonRoot: true, readOnlyRootFilesystem: true, allowPrivilegeEscalation: false,
@@ -44,6 +49,74 @@ describe('ScalableFlaskApp', () => {
     expect(svc.spec).toMatchObject({ type: 'ClusterIP', ports: [{ name: 'http', port: 80, targetPort: 'http', protocol: 'TCP' }] });
     expect(svc.spec.selector).toEqual(d.spec.selector.matchLabels);
     expect(objectOf(out, 'PodDisruptionBudget', 'web').spec.maxUnavailable).toBe(1);
+  });
+
+  describe('the Deployment is cdk8s-plus\'s, and the checks see what its methods add', () => {
+    const GUARANTEED: kplus.ContainerResources = { cpu: { request: Cpu.millis(50), limit: Cpu.millis(50) },
+      memory: { request: Size.mebibytes(32), limit: Size.mebibytes(32) } };
+    /** The app in a namespace that enforces Pod Security "restricted". */
+    function restricted() {
+      const made = make({ namespace: 'shop' });
+      new k8s.KubeNamespace(made.chart, 'ns', { metadata: { name: 'shop', labels: { 'pod-security.kubernetes.io/enforce': 'restricted' } } });
+      return made;
+    }
+
+    test('a container, volume, scheduling rule and network policy added with cdk8s-plus render and select the app\'s pods', () => {
+      const { app, chart, web } = restricted();
+      expect(web.deployment).toBeInstanceOf(kplus.Deployment);
+      const cache = kplus.Volume.fromEmptyDir(chart, 'cache', 'cache');
+      web.deployment.addContainer({ name: 'cache', image: 'redis:7', resources: GUARANTEED, volumeMounts: [{ path: '/data', volume: cache }] });
+      web.deployment.scheduling.attract(kplus.Node.labeled(kplus.NodeLabelQuery.is('pool', 'web')));
+      new kplus.NetworkPolicy(chart, 'policy', { selector: web.deployment, ingress: { rules: [{ peer: kplus.Pods.all(chart, 'all') }] } });
+      restrictPodSecurity(web.deployment);
+      const out = synthApp(app);
+      expectSchemaValid(out);
+      const pod = objectOf(out, 'Deployment', 'web').spec.template.spec;
+      expect(pod.containers.map((c: any) => c.name)).toEqual(['flask', 'cache']);
+      expect(pod.volumes.map((v: any) => v.name)).toEqual(['tmp', 'cache']);
+      expect(pod.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms).toEqual([
+        { matchExpressions: [{ key: 'pool', operator: 'In', values: ['web'] }] }]);
+      const podLabels = objectOf(out, 'Deployment', 'web').spec.template.metadata.labels;
+      expect(podLabels).toMatchObject(objectOf(out, 'NetworkPolicy').spec.podSelector.matchLabels);
+    });
+
+    test('a container added without requests equal to limits, or without restrictPodSecurity, fails the synth naming it', () => {
+      const { app, web } = restricted();
+      web.deployment.addContainer({ name: 'cache', image: 'redis:7' });
+      const msg = thrown(() => synthApp(app));
+      expect(msg).toContain('Deployment shop/web, container "cache": cpu limit 1500m != request 1000m');
+      expect(msg).toMatch(/container "cache".*capabilities.drop/);
+    });
+
+    test('a sidecar given as ContainerProps is a cdk8s-plus container of the Deployment, with every capability dropped', () => {
+      const { app, web } = make({ sidecars: [{ name: 'proxy', image: 'envoy:1', resources: GUARANTEED }] });
+      expect(web.deployment.containers.map(c => c.name)).toEqual(['flask', 'proxy']);
+      const pod = objectOf(synthApp(app), 'Deployment', 'web').spec.template.spec;
+      expect(pod.containers[1].securityContext.capabilities).toEqual({ drop: ['ALL'] });
+      expect(pod.containers[1].resources).toEqual({ requests: { cpu: '50m', memory: '32Mi' }, limits: { cpu: '50m', memory: '32Mi' } });
+    });
+
+    test('the construct\'s patches are on the Deployment\'s ApiObject (cdk8s-plus cannot express them)', () => {
+      const { web } = make();
+      const json = ApiObject.of(web.deployment).toJson();
+      expect(json.spec.template.spec.topologySpreadConstraints[0].labelSelector.matchLabels).toEqual(json.spec.selector.matchLabels);
+    });
+
+    test.each<[string, Partial<ScalableFlaskAppProps>, string]>([
+      ['memory cdk8s-plus cannot render', { resources: { cpu: '400m', memory: '1000M' } },
+        'ScalableFlaskApp "web": resources.memory "1000M" is not a whole number of mebibytes, which cdk8s-plus renders memory in; use e.g. "954Mi"'],
+      ['cpu finer than a millicore', { resources: { cpu: '0.0005', memory: '256Mi' } },
+        'ScalableFlaskApp "web": resources.cpu "0.0005" is finer than a millicore'],
+      ['a toleration without a key limited to an effect', { tolerations: [{ operator: 'Exists', effect: 'NoSchedule' }] },
+        'ScalableFlaskApp "web": tolerations[0] has no key: only { operator: "Exists" } (every taint) can go without one; add a key'],
+      ['a sidecar without a name', { sidecars: [{ image: 'x', resources: GUARANTEED }] }, 'ScalableFlaskApp "web": sidecars[0] needs a name'],
+      ['a sidecar adding a capability', { sidecars: [{ name: 'x', image: 'x', resources: GUARANTEED,
+        securityContext: { capabilities: { add: [kplus.Capability.NET_BIND_SERVICE] } } }] },
+      'sidecars[0] ("x"): capabilities.add is refused by Pod Security "restricted": it allows only NET_BIND_SERVICE, and cdk8s-plus spells that '
+        + '"CAP_NET_BIND_SERVICE", which admission does not accept; remove it'],
+    ])('refused: %s', (_n, props, message) => {
+      expect(thrown(() => make(props))).toContain(message);
+    });
   });
 
   test('HPA: autoscaling/v2, cpu 70% by default, explicit web behavior', () => {
@@ -101,8 +174,8 @@ describe('ScalableFlaskApp', () => {
       scaleDown: { policies: [{ type: ScalingPolicyType.PODS, value: 1, period: Duration.minutes(1) }, { type: ScalingPolicyType.PERCENT, value: 10,
         period: Duration.minutes(1) }], selectPolicy: SelectPolicy.MIN },
       metricsScraping: { port: 9100, path: '/prom', interval: Duration.seconds(30), serviceMonitorLabels: { release: 'prometheus' } },
-      sidecars: [{ name: 'proxy', image: 'envoy:1', resources: { requests: { cpu: k8s.Quantity.fromString('100m'),
-        memory: k8s.Quantity.fromString('64Mi') }, limits: { cpu: k8s.Quantity.fromString('100m'), memory: k8s.Quantity.fromString('64Mi') } } }],
+      sidecars: [{ name: 'proxy', image: 'envoy:1', resources: { cpu: { request: Cpu.millis(100), limit: Cpu.millis(100) },
+        memory: { request: Size.mebibytes(64), limit: Size.mebibytes(64) } } }],
     });
     expectSchemaValid(out);
     const d = objectOf(out, 'Deployment', 'shop');
@@ -184,15 +257,13 @@ describe('ScalableFlaskApp', () => {
       expect(thrown(() => make(props))).toContain(message);
     });
 
-    test('a utilization target with a sidecar that has no request for that resource', () => {
-      const { chart } = make({
+    test('a sidecar without requests equal to limits is refused before cdk8s-plus renders its defaults', () => {
+      const msg = thrown(() => make({
         memoryUtilization: 80,
-        sidecars: [{ name: 'istio-proxy', image: 'istio/proxyv2', resources: { requests: { cpu: k8s.Quantity.fromString('100m') },
-          limits: { cpu: k8s.Quantity.fromString('100m') } } }],
-      });
-      const msg = thrown(() => Testing.synth(chart));
-      expect(msg).toContain('ScalableFlaskApp "web": memoryUtilization needs a memory request on every container of the pod, sidecars included, but '
-        + 'container "istio-proxy" has none; the HPA would show <unknown> and never scale');
+        sidecars: [{ name: 'istio-proxy', image: 'istio/proxyv2', resources: { cpu: { request: Cpu.millis(100), limit: Cpu.millis(100) } } }],
+      }));
+      expect(msg).toContain('ScalableFlaskApp "web": sidecars[0] ("istio-proxy"): resources must set cpu and memory, each with request equal to '
+        + 'limit (Guaranteed QoS)');
     });
 
     test('a Pods metric from an adapter in another app', () => {

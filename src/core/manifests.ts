@@ -37,3 +37,10 @@ export function objectRef(manifest: any): string {
   return md.namespace ? `${md.namespace}/${name}` : name;
 }
 
+
+/** A value with its object keys in order, as cdk8s renders objects (for a JSON patch value, which applies after rendering). */
+export function keysSorted(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(keysSorted);
+  if (value === null || typeof value !== 'object') return value;
+  return Object.fromEntries(Object.keys(value).sort().map(k => [k, keysSorted((value as Record<string, unknown>)[k])]));
+}

@@ -1,7 +1,9 @@
+import { Size } from 'cdk8s';
+import * as kplus from 'cdk8s-plus-27';
 import { k8s } from 'cdk8s-plus-27';
 import { isDnsLabel, isDnsSubdomain } from './assertions';
 import { Problems } from './problems';
-import { restrictedSecurityContext } from './pod-spec';
+import { amountText } from './quantity';
 
 /** Environment variables from a whole Secret or ConfigMap (`envFrom`). */
 export interface EnvFromSource {
@@ -125,16 +127,17 @@ export interface PodSettings {
    */
   readonly volumes?: ExtraVolume[];
   /**
-   * Extra containers (log shippers, proxies). Each needs cpu and memory requests equal to limits; without a
-   * securityContext they get the "restricted" one.
+   * Extra containers (log shippers, proxies), as cdk8s-plus renders them. Each needs a name and cpu and memory
+   * requests equal to limits; every capability is dropped (Pod Security "restricted"). A native sidecar
+   * (`restartPolicy: Always`), which cdk8s-plus 27 cannot express, is an init container with that field patched in.
    * @default - none
    */
-  readonly sidecars?: k8s.Container[];
+  readonly sidecars?: kplus.ContainerProps[];
   /**
    * Extra init containers, checked like the sidecars.
    * @default - none
    */
-  readonly initContainers?: k8s.Container[];
+  readonly initContainers?: kplus.ContainerProps[];
 }
 
 /** What a construct owns in its pod, which the settings may not change. */
@@ -180,12 +183,26 @@ export function checkPodSettings(s: PodSettings, owned: OwnedPodParts, problems:
   const names = new Set(owned.containers);
   for (const [field, list] of [['sidecars', s.sidecars], ['initContainers', s.initContainers]] as const) {
     (list ?? []).forEach((c, i) => {
-      if (!isDnsLabel(c.name)) problems.add(`${field}[${i}].name "${c.name}" is not a valid container name`);
+      if (c.name === undefined) problems.add(`${field}[${i}] needs a name`);
+      else if (!isDnsLabel(c.name)) problems.add(`${field}[${i}].name "${c.name}" is not a valid container name`);
       else if (names.has(c.name)) problems.add(`${field}[${i}].name "${c.name}" is already a container of the pod; use another name`);
-      names.add(c.name);
-      restrictedProblems(c.securityContext, `${field}[${i}] ("${c.name}")`).forEach(p => problems.add(p));
+      if (c.name !== undefined) names.add(c.name);
+      const who = `${field}[${i}] ("${c.name}")`;
+      if (!guaranteed(c.resources)) {
+        problems.add(`${who}: resources must set cpu and memory, each with request equal to limit (Guaranteed QoS), e.g. { cpu: { request: `
+          + 'Cpu.millis(100), limit: Cpu.millis(100) }, memory: { request: Size.mebibytes(64), limit: Size.mebibytes(64) } }; without them '
+          + 'cdk8s-plus renders requests below limits');
+      }
+      restrictedProblems(c.securityContext, who).forEach(p => problems.add(p));
     });
   }
+}
+
+/** Whether cdk8s-plus resources set cpu and memory with requests equal to limits. */
+function guaranteed(r: kplus.ContainerResources | undefined): boolean {
+  const same = (a: { request?: kplus.Cpu | Size; limit?: kplus.Cpu | Size } | undefined) =>
+    a?.request !== undefined && a.limit !== undefined && amountText(a.request) === amountText(a.limit);
+  return same(r?.cpu) && same(r?.memory);
 }
 
 function oneSource(e: { secretName?: string; configMapName?: string }, field: string, problems: Problems): void {
@@ -209,17 +226,20 @@ function checkVolumes(volumes: ExtraVolume[], owned: OwnedPodParts, problems: Pr
   });
 }
 
-/** What breaks Pod Security "restricted" in a container's securityContext. */
-function restrictedProblems(sc: k8s.SecurityContext | undefined, who: string): string[] {
+/**
+ * What breaks Pod Security "restricted" in a cdk8s-plus container's securityContext (its defaults meet it; every capability is
+ * dropped for it).
+ */
+function restrictedProblems(sc: kplus.ContainerSecurityContextProps | undefined, who: string): string[] {
   if (!sc) return [];
   const out: string[] = [];
   if (sc.privileged) out.push(`${who}: privileged is forbidden by Pod Security "restricted"`);
-  if (sc.allowPrivilegeEscalation !== false) out.push(`${who}: securityContext.allowPrivilegeEscalation must be false (Pod Security "restricted")`);
-  if (sc.runAsNonRoot === false || sc.runAsUser === 0) out.push(`${who}: must run as non-root (Pod Security "restricted")`);
-  if ((sc.capabilities?.add ?? []).some(c => c !== 'NET_BIND_SERVICE')) out.push(`${who}: only NET_BIND_SERVICE may be added to capabilities (Pod `
-    + `Security "restricted")`);
-  if (!(sc.capabilities?.drop ?? []).includes('ALL')) out.push(`${who}: securityContext.capabilities.drop must include ALL (Pod Security `
-    + `"restricted")`);
+  if (sc.allowPrivilegeEscalation) out.push(`${who}: allowPrivilegeEscalation must be false (Pod Security "restricted")`);
+  if (sc.ensureNonRoot === false || sc.user === 0) out.push(`${who}: must run as non-root (Pod Security "restricted")`);
+  if (sc.capabilities?.add?.length) {
+    out.push(`${who}: capabilities.add is refused by Pod Security "restricted": it allows only NET_BIND_SERVICE, and cdk8s-plus spells that `
+      + '"CAP_NET_BIND_SERVICE", which admission does not accept; remove it');
+  }
   return out;
 }
 
@@ -245,14 +265,32 @@ export function withContainerSettings(container: k8s.Container, s: PodSettings):
   };
 }
 
-/** A sidecar or init container with the "restricted" securityContext when it sets none. */
-function restricted(c: k8s.Container): k8s.Container {
-  return c.securityContext ? c : { ...c, securityContext: restrictedSecurityContext() };
+/**
+ * The sidecars and init containers of `s` as L1 containers, with the volumes they mount, every capability dropped.
+ * cdk8s-plus renders a container only inside its own workloads, through `_toKube()`; this is the one place the library
+ * calls it, for its L1 workloads (the pod-settings tests render every construct's sidecars, so a change shows there).
+ */
+export function extraContainers(s: PodSettings): { containers: k8s.Container[]; initContainers: k8s.Container[]; volumes: k8s.Volume[] } {
+  const render = (props: kplus.ContainerProps) => new kplus.Container(props);
+  const sidecars = (s.sidecars ?? []).map(render);
+  const inits = (s.initContainers ?? []).map(render);
+  const volumes = new Map<string, k8s.Volume>();
+  for (const mount of [...sidecars, ...inits].flatMap(c => c.mounts)) volumes.set(mount.volume.name, mount.volume._toKube());
+  const l1 = (c: kplus.Container): k8s.Container => {
+    const kube = c._toKube();
+    return { ...kube, securityContext: { ...kube.securityContext, capabilities: { ...kube.securityContext?.capabilities, drop: ['ALL'] } } };
+  };
+  return { containers: sidecars.map(l1), initContainers: inits.map(l1), volumes: [...volumes.values()] };
 }
 
-/** The pod template with the settings applied (the main container's env and mounts are {@link withContainerSettings}). */
+/**
+ * The pod template with the settings applied (the main container's env and mounts are {@link withContainerSettings}; the
+ * extra containers come from {@link extraContainers}).
+ */
 export function withPodSettings(template: k8s.PodTemplateSpec, s: PodSettings): k8s.PodTemplateSpec {
   const spec = template.spec!;
+  const extra = extraContainers(s);
+  const volumes = [...(s.volumes ?? []).map(v => v.volume), ...extra.volumes];
   return {
     metadata: {
       ...template.metadata,
@@ -268,9 +306,9 @@ export function withPodSettings(template: k8s.PodTemplateSpec, s: PodSettings): 
         ...s.topologySpreadConstraints] } : {}),
       ...(s.imagePullSecrets ? { imagePullSecrets: s.imagePullSecrets.map(name => ({ name })) } : {}),
       ...(s.serviceAccountName ? { serviceAccountName: s.serviceAccountName, automountServiceAccountToken: true } : {}),
-      ...(s.volumes?.length ? { volumes: [...(spec.volumes ?? []), ...s.volumes.map(v => v.volume)] } : {}),
-      ...(s.sidecars?.length ? { containers: [...spec.containers, ...s.sidecars.map(restricted)] } : {}),
-      ...(s.initContainers?.length ? { initContainers: [...(spec.initContainers ?? []), ...s.initContainers.map(restricted)] } : {}),
+      ...(volumes.length ? { volumes: [...(spec.volumes ?? []), ...volumes] } : {}),
+      ...(extra.containers.length ? { containers: [...spec.containers, ...extra.containers] } : {}),
+      ...(extra.initContainers.length ? { initContainers: [...(spec.initContainers ?? []), ...extra.initContainers] } : {}),
     },
   };
 }

@@ -1,4 +1,5 @@
 import { ApiObject, Duration } from 'cdk8s';
+import * as kplus from 'cdk8s-plus-27';
 import { k8s } from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
 import { finishConstruct, renderNamespace, renderOnce } from '../core/app-checks';
@@ -10,7 +11,7 @@ import { requireKsmLabel } from '../core/ksm-labels';
 import { DEFAULT_EXPENDABLE_CUTOFF } from '../core/priorities';
 import { selectorLabels, standardLabels } from '../core/labels';
 import { assertDnsLabel, assertDnsSubdomain, assertInteger, describe } from '../core/assertions';
-import { checkPodSettings, PodSettings, SchedulingSettings, withContainerSettings, withPodSettings } from '../core/pod-settings';
+import { checkPodSettings, PodSettings, SchedulingSettings, withPodSettings } from '../core/pod-settings';
 import { enforceRequestsEqualLimits } from '../policy/requests-equal-limits';
 import { Problems } from '../core/problems';
 import { AdapterMetric, MetricsApi, PromAdapter } from '../metrics/prom-adapter';
@@ -21,7 +22,8 @@ import { ScalingMetric } from '../scaling/scaling-metric';
 import { ScalingPolicyType, ScalingRules, SelectPolicy } from '../scaling/scaling-rules';
 import { ScalingSchedule } from '../scaling/scaling-schedule';
 import { ScenarioLoad, SimulationContext } from '../scaling/simulate';
-import { envVars, imageRef, restrictedPodSecurityContext, restrictedSecurityContext, wholeSeconds } from '../core/pod-spec';
+import { imageRef, restrictedPodSecurityContext, restrictedSecurityContext, wholeSeconds } from '../core/pod-spec';
+import { finishPlusDeployment, plusEnv, plusResources, plusServiceAccount, plusTolerations } from './plus-pod';
 
 /** The pod label only filler pods carry; the capacity metric leaves pods with it out of "used". */
 export const FILLER_POD_LABEL = 'cdk8s-autoscaling.io/opportunistic-filler';
@@ -215,7 +217,8 @@ interface FillerSettings {
   readonly reservePods: number;
   readonly grace: number;
   readonly runAsUser: number;
-  readonly resources?: k8s.ResourceRequirements;
+  readonly resources?: kplus.ContainerResources;
+  readonly tolerations: kplus.NodeTaintQuery[];
 }
 
 
@@ -231,8 +234,8 @@ interface FillerSettings {
 export class OpportunisticFiller extends Construct {
   /** Name of the Deployment and HPA. */
   public readonly name: string;
-  /** The Deployment. */
-  public readonly deployment: ApiObject;
+  /** The Deployment (cdk8s-plus: add containers, volumes, scheduling and network rules with its methods). */
+  public readonly deployment: kplus.Deployment;
   /** The HorizontalPodAutoscaler. */
   public readonly hpa: ApiObject;
   /** The Autoscaler that renders the HPA (hand it to `simulate` or `HpaController`). */
@@ -306,9 +309,6 @@ export class OpportunisticFiller extends Construct {
     if (!props.image) problems.add('image is required');
     if (!props.adapter) problems.add('adapter is required: the PromAdapter that serves the filler\'s capacity metric');
     const per = problems.check(() => parseAmounts(props.resources, where));
-    if (per && !Number.isInteger(per.cpu.times(1000).toNumber())) {
-      problems.add(`resources.cpu "${per.cpu}" is finer than a millicore; Kubernetes cpu has millicore precision`);
-    }
     const reserve = per ? problems.check(() => reservePods(props.reserve, per, where)) : undefined;
     const priority = props.priority ?? -100;
     problems.check(() => assertInteger(priority, where, 'priority', -2147483648, 1000000000));
@@ -338,7 +338,8 @@ export class OpportunisticFiller extends Construct {
       reservePods: reserve ?? 0,
       grace: problems.check(() => wholeSeconds(props.terminationGracePeriod ?? Duration.seconds(10), where, 'terminationGracePeriod', 0)) ?? 0,
       runAsUser: props.runAsUser ?? 10001,
-      resources: problems.check(() => guaranteedResources(props.resources, where)),
+      resources: per ? problems.check(() => plusResources(props.resources, where)) : undefined,
+      tolerations: problems.check(() => plusTolerations(props.tolerations, where)) ?? [],
     };
     problems.check(() => assertInteger(settings.runAsUser, where, 'runAsUser', 1));
     problems.throwIfAny();
@@ -417,41 +418,38 @@ export class OpportunisticFiller extends Construct {
   }
 
   /**
-   * An L1 Deployment, not a cdk8s-plus one: cdk8s-plus 27 has no priorityClassName, which is
-   * what makes a filler a filler, nor seccompProfile or capabilities drop ALL (Pod Security
-   * "restricted"). The buffer pods are L1 for the same reasons.
+   * A cdk8s-plus Deployment, with what cdk8s-plus 27 cannot express patched in (see plus-pod): priorityClassName, which
+   * is what makes a filler a filler, and seccompProfile and capabilities drop ALL (Pod Security "restricted").
    */
-  private renderDeployment(props: OpportunisticFillerProps, s: FillerSettings): ApiObject {
+  private renderDeployment(props: OpportunisticFillerProps, s: FillerSettings): kplus.Deployment {
     const labels = { ...standardLabels(s.name, 'filler'), [FILLER_POD_LABEL]: 'true' };
-    return new k8s.KubeDeployment(this, 'Deployment', {
+    const deployment = new kplus.Deployment(this, 'Deployment', {
       metadata: { name: s.name, namespace: s.namespace, labels: standardLabels(s.name, 'filler') },
-      spec: {
-        selector: { matchLabels: selectorLabels(s.name, 'filler') },
-        strategy: { type: 'RollingUpdate', rollingUpdate: { maxSurge: k8s.IntOrString.fromNumber(0),
-          maxUnavailable: k8s.IntOrString.fromString('25%') } },
-        template: withPodSettings({
-          metadata: { labels },
-          spec: {
-            priorityClassName: s.priorityClassName,
-            automountServiceAccountToken: false,
-            terminationGracePeriodSeconds: s.grace,
-            securityContext: restrictedPodSecurityContext(s.runAsUser),
-            containers: [withContainerSettings({
-              name: 'filler',
-              image: props.image,
-              imagePullPolicy: 'IfNotPresent',
-              command: props.command,
-              args: props.args,
-              env: envVars(props.env),
-              resources: s.resources,
-              securityContext: restrictedSecurityContext(),
-              volumeMounts: [{ name: 'tmp', mountPath: '/tmp' }],
-            }, props)],
-            volumes: [{ name: 'tmp', emptyDir: {} }],
-          },
-        }, props),
-      },
+      select: false,
+      podMetadata: { labels },
+      strategy: kplus.DeploymentStrategy.rollingUpdate({
+        maxSurge: kplus.PercentOrAbsolute.absolute(0), maxUnavailable: kplus.PercentOrAbsolute.percent(25),
+      }),
+      ...plusServiceAccount(this, props),
+      securityContext: { user: s.runAsUser, group: s.runAsUser, ensureNonRoot: true },
+      terminationGracePeriod: Duration.seconds(s.grace),
+      containers: [{
+        name: 'filler',
+        image: props.image,
+        imagePullPolicy: kplus.ImagePullPolicy.IF_NOT_PRESENT,
+        command: props.command,
+        args: props.args,
+        envVariables: plusEnv(props.env),
+        resources: s.resources,
+        securityContext: {
+          user: s.runAsUser, group: s.runAsUser, ensureNonRoot: true, readOnlyRootFilesystem: true, allowPrivilegeEscalation: false,
+        },
+        volumeMounts: [{ path: '/tmp', volume: kplus.Volume.fromEmptyDir(this, 'TmpVolume', 'tmp') }],
+      }],
     });
+    deployment.select(kplus.LabelSelector.of({ labels: selectorLabels(s.name, 'filler') }));
+    finishPlusDeployment(this, deployment, props, s.tolerations, { priorityClassName: s.priorityClassName });
+    return deployment;
   }
 
   private renderBuffer(buffer: FillerBuffer, name: string, namespace: string, where: string, scheduling: SchedulingSettings): void {

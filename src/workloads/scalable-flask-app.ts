@@ -1,4 +1,5 @@
-import { ApiObject, Duration } from 'cdk8s';
+import { ApiObject, Duration, Size } from 'cdk8s';
+import * as kplus from 'cdk8s-plus-27';
 import { k8s } from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
 import { finishConstruct } from '../core/app-checks';
@@ -6,14 +7,15 @@ import { Autoscaler, AutoscalerProps, AutoscalingSpec, checkAutoscaling, hostedA
 import { ServiceMonitor } from '../imports/monitoring.coreos.com';
 import { selectorLabels, standardLabels } from '../core/labels';
 import { assertDnsLabel, assertInteger, describe } from '../core/assertions';
-import { checkPodSettings, PodSettings, withContainerSettings, withPodSettings } from '../core/pod-settings';
+import { checkPodSettings, PodSettings } from '../core/pod-settings';
 import { enforceRequestsEqualLimits } from '../policy/requests-equal-limits';
 import { Problems } from '../core/problems';
-import { guaranteedResources, ResourceAmounts } from '../core/resources';
+import { ResourceAmounts } from '../core/resources';
 import { ResourceName, ScalingMetric } from '../scaling/scaling-metric';
 import { ScalingPolicyType, ScalingRules, SelectPolicy } from '../scaling/scaling-rules';
 import { ScalingSchedule } from '../scaling/scaling-schedule';
-import { envVars, httpProbe, restrictedPodSecurityContext, restrictedSecurityContext, wholeSeconds } from '../core/pod-spec';
+import { wholeSeconds } from '../core/pod-spec';
+import { finishPlusDeployment, plusEnv, plusResources, plusServiceAccount, plusTolerations } from './plus-pod';
 
 /** How the Service is exposed. */
 export enum FlaskServiceType {
@@ -211,7 +213,8 @@ interface FlaskSettings {
   readonly serviceType: FlaskServiceType;
   readonly maxUnavailable: number;
   readonly scrapeInterval?: number;
-  readonly resources?: k8s.ResourceRequirements;
+  readonly resources?: kplus.ContainerResources;
+  readonly tolerations: kplus.NodeTaintQuery[];
   readonly autoscaling: Omit<AutoscalerProps, 'target'>;
   /** The autoscaling props as checked. */
   readonly autoscalingSpec: AutoscalingSpec;
@@ -226,8 +229,8 @@ interface FlaskSettings {
 export class ScalableFlaskApp extends Construct {
   /** Name of the Deployment, Service, HPA and PDB. */
   public readonly name: string;
-  /** The Deployment. */
-  public readonly deployment: ApiObject;
+  /** The Deployment (cdk8s-plus: add containers, volumes, scheduling and network rules with its methods). */
+  public readonly deployment: kplus.Deployment;
   /** The Service. */
   public readonly service: ApiObject;
   /** The HorizontalPodAutoscaler. */
@@ -302,7 +305,8 @@ export class ScalableFlaskApp extends Construct {
       maxUnavailable: int(props.maxUnavailable ?? 1, 'maxUnavailable', 1),
       scrapeInterval: scraping ? problems.check(() => wholeSeconds(scraping.interval ?? Duration.seconds(15), where, 'metricsScraping.interval',
         1)) : undefined,
-      resources: problems.check(() => guaranteedResources(props.resources, where)),
+      resources: problems.check(() => plusResources(props.resources, where)),
+      tolerations: problems.check(() => plusTolerations(props.tolerations, where)) ?? [],
     };
     problems.throwIfAny();
     return settings;
@@ -326,58 +330,60 @@ export class ScalableFlaskApp extends Construct {
   }
 
   /**
-   * An L1 Deployment, not a cdk8s-plus one: cdk8s-plus 27 cannot express what this Deployment
-   * needs to be Pod Security "restricted" and spread as it is (seccompProfile, capabilities
-   * drop ALL, topologySpreadConstraints with ScheduleAnyway), nor the PodSettings as given
-   * (several imagePullSecrets, nodeSelector as such, any volume source). The checks read
-   * the rendered manifest either way.
+   * A cdk8s-plus Deployment: users add containers, volumes, scheduling and network rules with its methods. What
+   * cdk8s-plus 27 cannot express is patched in (see plus-pod): seccompProfile and capabilities drop ALL (Pod Security
+   * "restricted"), the topology spread with ScheduleAnyway, and the PodSettings it has no field for.
    */
-  private renderDeployment(props: ScalableFlaskAppProps, s: FlaskSettings, meta: k8s.ObjectMeta): ApiObject {
+  private renderDeployment(props: ScalableFlaskAppProps, s: FlaskSettings, meta: k8s.ObjectMeta): kplus.Deployment {
     const selector = selectorLabels(s.name, 'web');
-    const ports: k8s.ContainerPort[] = [{ name: 'http', containerPort: s.port, protocol: 'TCP' }];
+    const ports: kplus.ContainerPort[] = [{ name: 'http', number: s.port, protocol: kplus.Protocol.TCP }];
     const metricsPort = props.metricsScraping?.port;
-    if (metricsPort !== undefined) ports.push({ name: 'metrics', containerPort: metricsPort, protocol: 'TCP' });
-    const probe = (timing: Omit<k8s.Probe, 'httpGet'>) => httpProbe(s.healthPath, 'http', { timeoutSeconds: 2, ...timing }, 'HTTP');
-    return new k8s.KubeDeployment(this, 'Deployment', {
-      metadata: meta,
-      spec: {
-        selector: { matchLabels: selector },
-        strategy: { type: 'RollingUpdate', rollingUpdate: { maxSurge: k8s.IntOrString.fromString('25%'),
-          maxUnavailable: k8s.IntOrString.fromNumber(0) } },
-        template: withPodSettings({
-          metadata: { labels: meta.labels },
-          spec: {
-            automountServiceAccountToken: false,
-            securityContext: restrictedPodSecurityContext(s.runAsUser, true),
-            terminationGracePeriodSeconds: s.preStop + s.timeout + 5,
-            topologySpreadConstraints: ['kubernetes.io/hostname', 'topology.kubernetes.io/zone'].map(topologyKey => ({
-              maxSkew: 1, topologyKey, whenUnsatisfiable: 'ScheduleAnyway', labelSelector: { matchLabels: selector },
-            })),
-            containers: [withContainerSettings({
-              name: 'flask',
-              image: props.image,
-              imagePullPolicy: 'IfNotPresent',
-              command: ['gunicorn'],
-              args: [
-                `--bind=0.0.0.0:${s.port}`, `--workers=${s.workers}`, `--threads=${s.threads}`,
-                `--timeout=${s.timeout}`, `--graceful-timeout=${s.timeout}`, '--worker-tmp-dir=/tmp',
-                '--access-logfile=-', props.wsgiApp ?? 'app:app',
-              ],
-              env: envVars(props.env),
-              ports,
-              startupProbe: probe({ periodSeconds: 5, failureThreshold: 24 }),
-              readinessProbe: probe({ periodSeconds: 5, failureThreshold: 3 }),
-              livenessProbe: probe({ periodSeconds: 10, failureThreshold: 3 }),
-              lifecycle: s.preStop > 0 ? { preStop: { exec: { command: ['sleep', String(s.preStop)] } } } : undefined,
-              resources: s.resources,
-              securityContext: restrictedSecurityContext(),
-              volumeMounts: [{ name: 'tmp', mountPath: '/tmp' }],
-            }, props)],
-            volumes: [{ name: 'tmp', emptyDir: { medium: 'Memory', sizeLimit: k8s.Quantity.fromString('64Mi') } }],
-          },
-        }, props),
-      },
+    if (metricsPort !== undefined) ports.push({ name: 'metrics', number: metricsPort, protocol: kplus.Protocol.TCP });
+    const probe = (periodSeconds: number, failureThreshold: number) => kplus.Probe.fromHttpGet(s.healthPath, {
+      port: s.port, periodSeconds: Duration.seconds(periodSeconds), failureThreshold, timeoutSeconds: Duration.seconds(2),
     });
+    const deployment = new kplus.Deployment(this, 'Deployment', {
+      metadata: { name: meta.name, namespace: meta.namespace, labels: meta.labels },
+      select: false,
+      podMetadata: { labels: meta.labels },
+      strategy: kplus.DeploymentStrategy.rollingUpdate({
+        maxSurge: kplus.PercentOrAbsolute.percent(25), maxUnavailable: kplus.PercentOrAbsolute.absolute(0),
+      }),
+      ...plusServiceAccount(this, props),
+      securityContext: { user: s.runAsUser, group: s.runAsUser, fsGroup: s.runAsUser, ensureNonRoot: true },
+      terminationGracePeriod: Duration.seconds(s.preStop + s.timeout + 5),
+      containers: [{
+        name: 'flask',
+        image: props.image,
+        imagePullPolicy: kplus.ImagePullPolicy.IF_NOT_PRESENT,
+        command: ['gunicorn'],
+        args: [
+          `--bind=0.0.0.0:${s.port}`, `--workers=${s.workers}`, `--threads=${s.threads}`,
+          `--timeout=${s.timeout}`, `--graceful-timeout=${s.timeout}`, '--worker-tmp-dir=/tmp',
+          '--access-logfile=-', props.wsgiApp ?? 'app:app',
+        ],
+        envVariables: plusEnv(props.env),
+        ports,
+        startup: probe(5, 24),
+        readiness: probe(5, 3),
+        liveness: probe(10, 3),
+        lifecycle: s.preStop > 0 ? { preStop: kplus.Handler.fromCommand(['sleep', String(s.preStop)]) } : undefined,
+        resources: s.resources,
+        securityContext: {
+          user: s.runAsUser, group: s.runAsUser, ensureNonRoot: true, readOnlyRootFilesystem: true, allowPrivilegeEscalation: false,
+        },
+        volumeMounts: [{ path: '/tmp', volume: kplus.Volume.fromEmptyDir(this, 'TmpVolume', 'tmp', {
+          medium: kplus.EmptyDirMedium.MEMORY, sizeLimit: Size.mebibytes(64),
+        }) }],
+      }],
+    });
+    deployment.select(kplus.LabelSelector.of({ labels: selector }));
+    finishPlusDeployment(this, deployment, props, s.tolerations, {
+      topologySpreadConstraints: ['kubernetes.io/hostname', 'topology.kubernetes.io/zone'].map(topologyKey => ({
+        maxSkew: 1, topologyKey, whenUnsatisfiable: 'ScheduleAnyway', labelSelector: { matchLabels: selector },
+      })),
+    });
+    return deployment;
   }
 
   private renderService(props: ScalableFlaskAppProps, s: FlaskSettings, meta: k8s.ObjectMeta): ApiObject {

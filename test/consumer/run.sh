@@ -17,13 +17,14 @@ tarball="$(npm pack --silent --ignore-scripts --pack-destination "$work" | tail 
 version_of() { node -p "require('$root/node_modules/$1/package.json').version"; }
 mkdir -p "$work/app"
 cp "$root/test/consumer/chart.ts" "$work/app/main.ts"
+cp "$root/test/consumer/plus-types.ts" "$work/app/plus-types.ts"
 cd "$work/app"
 cat > package.json <<JSON
 { "name": "consumer-app", "version": "0.0.0", "private": true }
 JSON
 cat > tsconfig.json <<'JSON'
 { "compilerOptions": { "target": "ES2020", "module": "commonjs", "strict": true, "skipLibCheck": false,
-  "esModuleInterop": true, "types": [] }, "files": ["main.ts", "readme.ts"] }
+  "esModuleInterop": true, "types": [] }, "files": ["main.ts", "plus-types.ts", "readme.ts"] }
 JSON
 npm install --prefer-offline --no-audit --no-fund --ignore-scripts \
   "$work/$tarball" \
@@ -49,6 +50,9 @@ for kind in Deployment HorizontalPodAutoscaler APIService ResourceQuota Priority
   grep -q "^kind: $kind$" dist/consumer.k8s.yaml || { echo "consumer: no $kind in the output" >&2; exit 1; }
 done
 echo "consumer app: compiled against the packed library and synthesized $(grep -c '^kind:' dist/consumer.k8s.yaml) objects"
+node plus-types.js
+grep -q '^kind: HorizontalPodAutoscaler$' dist/plus.k8s.yaml || { echo "consumer: the cdk8s-plus-typed app rendered no HPA" >&2; exit 1; }
+echo "cdk8s-plus-typed app: amounts, containers and durations in cdk8s-plus types, compiled and synthesized"
 
 printf 'language: typescript\napp: node readme.js\noutput: readme-dist\n' > cdk8s.yaml
 CDK8S_CHECK_UPGRADE=false npx cdk8s-autoscaling synth
