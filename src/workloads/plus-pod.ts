@@ -103,23 +103,20 @@ export function finishPlusDeployment(scope: Construct, deployment: kplus.Deploym
 
 /** envFrom and envFromKeys on the main container, through cdk8s-plus's Env (references to Secrets and ConfigMaps by name). */
 function addEnvSources(scope: Construct, main: kplus.Container, s: PodSettings): void {
-  const secret = (name: string) => kplus.Secret.fromSecretName(scope, `Secret-${name}`, name);
-  const configMap = (name: string) => kplus.ConfigMap.fromConfigMapName(scope, `ConfigMap-${name}`, name);
-  const once = <T>(make: (name: string) => T) => {
-    const made = new Map<string, T>();
-    return (name: string) => made.get(name) ?? made.set(name, make(name)).get(name)!;
-  };
-  const secrets = once(secret);
-  const configMaps = once(configMap);
+  const secrets = new Map<string, kplus.ISecret>();
+  const configMaps = new Map<string, kplus.IConfigMap>();
+  const secret = (name: string) => secrets.get(name) ?? secrets.set(name, kplus.Secret.fromSecretName(scope, `Secret-${name}`, name)).get(name)!;
+  const configMap = (name: string) => configMaps.get(name)
+    ?? configMaps.set(name, kplus.ConfigMap.fromConfigMapName(scope, `ConfigMap-${name}`, name)).get(name)!;
   for (const e of s.envFrom ?? []) {
-    main.env.copyFrom(e.secretName !== undefined ? new kplus.EnvFrom(undefined, e.prefix, secrets(e.secretName))
-      : kplus.Env.fromConfigMap(configMaps(e.configMapName!), e.prefix));
+    main.env.copyFrom(e.secretName !== undefined ? new kplus.EnvFrom(undefined, e.prefix, secret(e.secretName))
+      : kplus.Env.fromConfigMap(configMap(e.configMapName!), e.prefix));
   }
   for (const [name, e] of Object.entries(s.envFromKeys ?? {}).sort(([a], [b]) => a.localeCompare(b))) {
     const options = e.optional ? { optional: true } : {};
     main.env.addVariable(name, e.secretName !== undefined
-      ? kplus.EnvValue.fromSecretValue({ secret: secrets(e.secretName), key: e.key }, options)
-      : kplus.EnvValue.fromConfigMap(configMaps(e.configMapName!), e.key, options));
+      ? kplus.EnvValue.fromSecretValue({ secret: secret(e.secretName), key: e.key }, options)
+      : kplus.EnvValue.fromConfigMap(configMap(e.configMapName!), e.key, options));
   }
 }
 
