@@ -270,7 +270,7 @@ export function withContainerSettings(container: k8s.Container, s: PodSettings):
  * cdk8s-plus renders a container only inside its own workloads, through `_toKube()`; this is the one place the library
  * calls it, for its L1 workloads (the pod-settings tests render every construct's sidecars, so a change shows there).
  */
-export function extraContainers(s: PodSettings): { containers: k8s.Container[]; initContainers: k8s.Container[]; volumes: k8s.Volume[] } {
+function extraContainers(s: PodSettings): { containers: k8s.Container[]; initContainers: k8s.Container[]; volumes: k8s.Volume[] } {
   const render = (props: kplus.ContainerProps) => new kplus.Container(props);
   const sidecars = (s.sidecars ?? []).map(render);
   const inits = (s.initContainers ?? []).map(render);
