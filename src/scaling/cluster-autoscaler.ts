@@ -6,7 +6,7 @@ import { finishConstruct } from '../core/app-checks';
 import { assertDnsSubdomain, describe } from '../core/assertions';
 import { goDuration, mergeArgs, restrictedPodSecurityContext, restrictedSecurityContext } from '../core/pod-spec';
 import { Problems } from '../core/problems';
-import { podSpecOf } from '../core/manifests';
+import { POD_SPEC_PATHS, podSpecOf } from '../core/manifests';
 import { appConstructs, renderedJson } from '../core/render-pass';
 import { guaranteedResources, ResourceAmounts } from '../core/resources';
 import { enforceRequestsEqualLimits } from '../policy/requests-equal-limits';
@@ -678,7 +678,9 @@ function priorityProblems(root: IConstruct, reg: Registry): string[] {
   const ca = reg.autoscalers[0];
   if (!ca) return [];
   const cutoff = ca.expendablePodsPriorityCutoff;
-  const objects = appConstructs(root).filter(ApiObject.isApiObject).map(o => renderedJson(o));
+  // Only PriorityClasses and workloads are read: the kind is known without rendering.
+  const read = (c: IConstruct): c is ApiObject => ApiObject.isApiObject(c) && (c.kind === 'PriorityClass' || c.kind in POD_SPEC_PATHS);
+  const objects = appConstructs(root).filter(read).map(o => renderedJson(o));
   const classes = objects.filter(o => o.kind === 'PriorityClass');
   const component = (name: string) => classes.find(pc => pc.metadata?.name === name)?.metadata?.labels?.['app.kubernetes.io/component'];
   // the workloads' priorities: a PriorityClass of the app or a system one, else 0 (no class, or one installed elsewhere)
