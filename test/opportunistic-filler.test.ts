@@ -1,9 +1,10 @@
-import { Duration, Testing } from 'cdk8s';
+import { Duration, Size, Testing } from 'cdk8s';
+import * as kplus from 'cdk8s-plus-27';
 import { parse as parseYaml } from 'yaml';
 import { FILLER_POD_LABEL, OpportunisticFiller, OpportunisticFillerProps, PromAdapter, Quantity, ScalingPolicyType,
   checkRequestsEqualLimits } from '../src';
 import { fillerSlotsRules, ksmLabelName } from '../src/workloads/filler-query';
-import { expectSchemaValid, newChart, objectOf, objectsOf, promtoolCheck, promtoolTestRules, testWithPromtool, thrown } from './helpers';
+import { expectSchemaValid, newChart, objectOf, objectsOf, promtoolCheck, promtoolTestRules, synthApp, testWithPromtool, thrown } from './helpers';
 
 function make(props: Partial<OpportunisticFillerProps> = {}) {
   const { app, chart } = newChart();
@@ -104,6 +105,20 @@ describe('OpportunisticFiller', () => {
     expect(hpa.spec.behavior.scaleDown.stabilizationWindowSeconds).toBe(0);
     expect(hpa.spec.behavior.scaleUp.policies).toContainEqual({ type: 'Pods', value: 150, periodSeconds: 15 });
     expect(objectOf(out, 'Deployment', 'miner').spec.replicas).toBeUndefined();
+  });
+
+  test('the Deployment is cdk8s-plus\'s: a container added with its methods renders beside the filler and is checked', () => {
+    const { app, filler } = make();
+    expect(filler.deployment).toBeInstanceOf(kplus.Deployment);
+    filler.deployment.addContainer({ name: 'exporter', image: 'example/exporter:1' });
+    const msg = thrown(() => synthApp(app));
+    expect(msg).toContain('Deployment filler/miner, container "exporter": cpu limit 1500m != request 1000m');
+    const ok = make();
+    ok.filler.deployment.addContainer({ name: 'exporter', image: 'example/exporter:1', resources: {
+      cpu: { request: kplus.Cpu.millis(50), limit: kplus.Cpu.millis(50) }, memory: { request: Size.mebibytes(32), limit: Size.mebibytes(32) } } });
+    const pod = objectOf(synthApp(ok.app), 'Deployment', 'miner').spec.template.spec;
+    expect(pod.containers.map((c: any) => c.name)).toEqual(['filler', 'exporter']);
+    expect(pod.priorityClassName).toBe('opportunistic-filler');
   });
 
   test('PriorityClass below the expendable cutoff, never preempts; filler pods carry the filler label', () => {

@@ -300,6 +300,12 @@ export class MetricsServer extends Construct {
     });
   }
 
+  /**
+   * An L1 Deployment, not a cdk8s-plus one: it follows upstream's components.yaml
+   * (the parity tests compare them), which cdk8s-plus 27 would change (its own defaults, a hashed
+   * pod label), and cdk8s-plus cannot give its system-cluster-critical priorityClassName, a
+   * seccompProfile or capabilities drop ALL. Users tune it through PodSettings.
+   */
   private renderDeployment(props: MetricsServerProps, s: MetricsServerSettings, metadata: k8s.ObjectMeta): ApiObject {
     const ca = props.kubeletCertificateAuthority;
     const container = withContainerSettings({

@@ -159,6 +159,11 @@ export class TestMetricsAdapter extends Construct {
     });
   }
 
+  /**
+   * An L1 Deployment, not a cdk8s-plus one: it follows upstream's testing-adapter.yaml
+   * (the parity test compares them), which cdk8s-plus 27 would change (its own defaults, a hashed
+   * pod label), and cdk8s-plus cannot give it a seccompProfile or capabilities drop ALL.
+   */
   private renderDeployment(image: string, namespace: string, verbosity: number, resources: k8s.ResourceRequirements): ApiObject {
     return new k8s.KubeDeployment(this, 'Deployment', {
       metadata: { name: NAME, namespace, labels: { ...LABELS } },

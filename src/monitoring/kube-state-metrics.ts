@@ -165,6 +165,12 @@ export class KubeStateMetrics extends Construct {
     });
   }
 
+  /**
+   * An L1 Deployment, not a cdk8s-plus one: it follows upstream's kube-state-metrics manifests
+   * (the parity test compares them), which cdk8s-plus 27 would change (its own defaults, a
+   * hashed pod label), and cdk8s-plus cannot give it a seccompProfile or capabilities drop ALL.
+   * Users tune it through PodSettings.
+   */
   private renderDeployment(
     metadata: k8s.ObjectMeta, labels: Record<string, string>, props: KubeStateMetricsProps, version: string,
     resources: k8s.ResourceRequirements, allowlist: () => string,

@@ -598,6 +598,12 @@ export class ClusterAutoscaler extends Construct {
     });
   }
 
+  /**
+   * An L1 Deployment, not a cdk8s-plus one: it follows upstream's cluster-autoscaler manifests
+   * (the parity tests compare them), which cdk8s-plus 27 would change (its own defaults, a
+   * hashed pod label), and cdk8s-plus cannot give its system-cluster-critical priorityClassName, a
+   * seccompProfile or capabilities drop ALL.
+   */
   private renderDeployment(image: string, args: string[], props: ClusterAutoscalerProps, resources: k8s.ResourceRequirements): ApiObject {
     const labels = { app: NAME };
     return new k8s.KubeDeployment(this, 'Deployment', {

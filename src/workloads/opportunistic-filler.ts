@@ -452,6 +452,11 @@ export class OpportunisticFiller extends Construct {
     return deployment;
   }
 
+  /**
+   * Buffer pods: an L1 Deployment (or PodTemplate and CapacityBuffer), not cdk8s-plus: a pause pod with a fixed replica
+   * count whose point is its priorityClassName, which cdk8s-plus 27 cannot express (nor a PodTemplate, nor seccompProfile
+   * or capabilities drop ALL), and nothing users extend.
+   */
   private renderBuffer(buffer: FillerBuffer, name: string, namespace: string, where: string, scheduling: SchedulingSettings): void {
     assertInteger(buffer.replicas, where, 'buffer.replicas', 1);
     const pcName = buffer.priorityClassName ?? 'overprovisioning';
