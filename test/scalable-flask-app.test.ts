@@ -96,6 +96,45 @@ describe('ScalableFlaskApp', () => {
       expect(pod.containers[1].resources).toEqual({ requests: { cpu: '50m', memory: '32Mi' }, limits: { cpu: '50m', memory: '32Mi' } });
     });
 
+    test('the affinity prop goes to cdk8s-plus\'s scheduling, so deployment.scheduling adds to it', () => {
+      const { app, web } = make({ affinity: {
+        nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [
+          { matchExpressions: [{ key: 'pool', operator: 'In', values: ['web'] }] }] } },
+        podAntiAffinity: { preferredDuringSchedulingIgnoredDuringExecution: [{ weight: 50, podAffinityTerm: {
+          topologyKey: 'topology.kubernetes.io/zone', labelSelector: { matchLabels: { tier: 'db' } }, namespaces: ['db'] } }] },
+      } });
+      web.deployment.scheduling.attract(kplus.Node.labeled(kplus.NodeLabelQuery.is('disk', 'ssd')), { weight: 10 });
+      const out = synthApp(app);
+      expectSchemaValid(out);
+      const affinity = objectOf(out, 'Deployment', 'web').spec.template.spec.affinity;
+      expect(affinity.nodeAffinity).toEqual({
+        requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [{ matchExpressions: [{ key: 'pool', operator: 'In',
+          values: ['web'] }] }] },
+        preferredDuringSchedulingIgnoredDuringExecution: [{ weight: 10, preference: { matchExpressions: [{ key: 'disk', operator: 'In',
+          values: ['ssd'] }] } }],
+      });
+      // namespaces as written: no empty namespaceSelector (which would select every namespace)
+      expect(affinity.podAntiAffinity).toEqual({ preferredDuringSchedulingIgnoredDuringExecution: [{ weight: 50, podAffinityTerm: {
+        topologyKey: 'topology.kubernetes.io/zone', labelSelector: { matchLabels: { tier: 'db' } }, namespaces: ['db'] } }] });
+    });
+
+    test('an affinity cdk8s-plus\'s scheduling cannot say is refused, each part on its line', () => {
+      const msg = thrown(() => make({ affinity: {
+        nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [
+          { matchFields: [{ key: 'metadata.name', operator: 'In', values: ['n1'] }] }] } },
+        podAffinity: { preferredDuringSchedulingIgnoredDuringExecution: [{ weight: 0, podAffinityTerm: { topologyKey: 'kubernetes.io/hostname' } }] },
+      } }));
+      const prefix = 'ScalableFlaskApp "web": affinity.';
+      expect(msg.split('\n')).toEqual(expect.arrayContaining([
+        `${prefix}nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms[0].matchFields cannot be given to cdk8s-plus's `
+          + 'scheduling; use matchExpressions on node labels',
+        `${prefix}nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms[0] needs matchExpressions`,
+        `${prefix}podAffinity.preferredDuringSchedulingIgnoredDuringExecution[0].weight must be a whole number from 1 to 100, got 0`,
+        `${prefix}podAffinity.preferredDuringSchedulingIgnoredDuringExecution[0].podAffinityTerm needs a labelSelector (without one the term `
+          + 'selects no pods)',
+      ]));
+    });
+
     test('the construct\'s patches are on the Deployment\'s ApiObject (cdk8s-plus cannot express them)', () => {
       const { web } = make();
       const json = ApiObject.of(web.deployment).toJson();

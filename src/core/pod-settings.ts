@@ -82,7 +82,9 @@ export interface PodSettings {
    */
   readonly tolerations?: k8s.Toleration[];
   /**
-   * Affinity, merged with the construct's own (its anti-affinity terms are kept, yours are added).
+   * Affinity, merged with the construct's own (its anti-affinity terms are kept, yours are added). On the cdk8s-plus
+   * Deployments (ScalableFlaskApp, OpportunisticFiller) it becomes rules of `deployment.scheduling`, beside any you add
+   * there; node `matchFields` and pod terms without a `labelSelector`, which those rules cannot say, are refused.
    * @default - the construct's own
    */
   readonly affinity?: k8s.Affinity;

@@ -15,7 +15,7 @@ import { ResourceName, ScalingMetric } from '../scaling/scaling-metric';
 import { ScalingPolicyType, ScalingRules, SelectPolicy } from '../scaling/scaling-rules';
 import { ScalingSchedule } from '../scaling/scaling-schedule';
 import { wholeSeconds } from '../core/pod-spec';
-import { finishPlusDeployment, plusEnv, plusResources, plusServiceAccount, plusTolerations } from './plus-pod';
+import { finishPlusDeployment, plusAffinity, plusEnv, plusResources, PlusScheduling, plusServiceAccount, plusTolerations } from './plus-pod';
 
 /** How the Service is exposed. */
 export enum FlaskServiceType {
@@ -214,7 +214,7 @@ interface FlaskSettings {
   readonly maxUnavailable: number;
   readonly scrapeInterval?: number;
   readonly resources?: kplus.ContainerResources;
-  readonly tolerations: kplus.NodeTaintQuery[];
+  readonly scheduling: PlusScheduling;
   readonly autoscaling: Omit<AutoscalerProps, 'target'>;
   /** The autoscaling props as checked. */
   readonly autoscalingSpec: AutoscalingSpec;
@@ -306,7 +306,8 @@ export class ScalableFlaskApp extends Construct {
       scrapeInterval: scraping ? problems.check(() => wholeSeconds(scraping.interval ?? Duration.seconds(15), where, 'metricsScraping.interval',
         1)) : undefined,
       resources: problems.check(() => plusResources(props.resources, where)),
-      tolerations: problems.check(() => plusTolerations(props.tolerations, where)) ?? [],
+      scheduling: { tolerations: problems.check(() => plusTolerations(props.tolerations, where)) ?? [], affinity: plusAffinity(props.affinity,
+        problems) },
     };
     problems.throwIfAny();
     return settings;
@@ -378,7 +379,7 @@ export class ScalableFlaskApp extends Construct {
       }],
     });
     deployment.select(kplus.LabelSelector.of({ labels: selector }));
-    finishPlusDeployment(this, deployment, props, s.tolerations, {
+    finishPlusDeployment(this, deployment, props, s.scheduling, {
       topologySpreadConstraints: ['kubernetes.io/hostname', 'topology.kubernetes.io/zone'].map(topologyKey => ({
         maxSkew: 1, topologyKey, whenUnsatisfiable: 'ScheduleAnyway', labelSelector: { matchLabels: selector },
       })),
