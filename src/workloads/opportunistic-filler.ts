@@ -23,7 +23,7 @@ import { ScalingPolicyType, ScalingRules, SelectPolicy } from '../scaling/scalin
 import { ScalingSchedule } from '../scaling/scaling-schedule';
 import { ScenarioLoad, SimulationContext } from '../scaling/simulate';
 import { imageRef, restrictedPodSecurityContext, restrictedSecurityContext, wholeSeconds } from '../core/pod-spec';
-import { finishPlusDeployment, plusAffinity, plusEnv, plusResources, PlusScheduling, plusServiceAccount, plusTolerations } from './plus-pod';
+import { finishPlusDeployment, plusEnv, plusResources, PlusScheduling, plusScheduling, plusServiceAccount } from './plus-pod';
 
 /** The pod label only filler pods carry; the capacity metric leaves pods with it out of "used". */
 export const FILLER_POD_LABEL = 'cdk8s-autoscaling.io/opportunistic-filler';
@@ -339,8 +339,7 @@ export class OpportunisticFiller extends Construct {
       grace: problems.check(() => wholeSeconds(props.terminationGracePeriod ?? Duration.seconds(10), where, 'terminationGracePeriod', 0)) ?? 0,
       runAsUser: props.runAsUser ?? 10001,
       resources: per ? problems.check(() => plusResources(props.resources, where)) : undefined,
-      scheduling: { tolerations: problems.check(() => plusTolerations(props.tolerations, where)) ?? [], affinity: plusAffinity(props.affinity,
-        problems) },
+      scheduling: plusScheduling(props, problems),
     };
     problems.check(() => assertInteger(settings.runAsUser, where, 'runAsUser', 1));
     problems.throwIfAny();

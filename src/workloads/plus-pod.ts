@@ -44,7 +44,7 @@ export function plusResources(amounts: ResourceAmounts | undefined, where: strin
  * The tolerations as cdk8s-plus taint queries (so `deployment.scheduling.tolerate` adds to them); refuses what a query
  * cannot say: a toleration of every key limited to one effect or time.
  */
-export function plusTolerations(tolerations: readonly k8s.Toleration[] | undefined, where: string): kplus.NodeTaintQuery[] {
+function plusTolerations(tolerations: readonly k8s.Toleration[] | undefined, where: string): kplus.NodeTaintQuery[] {
   return (tolerations ?? []).map((t, i) => {
     const options: kplus.NodeTaintQueryOptions = {
       effect: t.effect as kplus.TaintEffect | undefined,
@@ -86,7 +86,7 @@ const POD_OPERATORS: Record<string, (key: string, values: string[]) => kplus.Lab
  * `deployment.scheduling` says instead of replacing it; records in `problems` what those rules cannot say: node fields,
  * a pod term without a label selector, a weight outside 1..100, an unknown operator.
  */
-export function plusAffinity(affinity: k8s.Affinity | undefined, problems: Problems): PlusAffinityRule[] {
+function plusAffinity(affinity: k8s.Affinity | undefined, problems: Problems): PlusAffinityRule[] {
   const rules: PlusAffinityRule[] = [];
   const weightOf = (weight: number, field: string) => {
     if (!Number.isInteger(weight) || weight < 1 || weight > 100) problems.add(`${field}.weight must be a whole number from 1 to 100, got ${weight}`);
@@ -176,6 +176,11 @@ export interface PlusScheduling {
   readonly tolerations: kplus.NodeTaintQuery[];
   /** The affinity's rules. */
   readonly affinity: PlusAffinityRule[];
+}
+
+/** Checks the scheduling settings (tolerations, affinity) and turns them into cdk8s-plus's, recording problems. */
+export function plusScheduling(s: PodSettings, problems: Problems): PlusScheduling {
+  return { tolerations: problems.check(() => plusTolerations(s.tolerations, problems.where)) ?? [], affinity: plusAffinity(s.affinity, problems) };
 }
 
 /** The Deployment props PodSettings give: the user's ServiceAccount, with its token mounted. */

@@ -15,7 +15,7 @@ import { ResourceName, ScalingMetric } from '../scaling/scaling-metric';
 import { ScalingPolicyType, ScalingRules, SelectPolicy } from '../scaling/scaling-rules';
 import { ScalingSchedule } from '../scaling/scaling-schedule';
 import { wholeSeconds } from '../core/pod-spec';
-import { finishPlusDeployment, plusAffinity, plusEnv, plusResources, PlusScheduling, plusServiceAccount, plusTolerations } from './plus-pod';
+import { finishPlusDeployment, plusEnv, plusResources, PlusScheduling, plusScheduling, plusServiceAccount } from './plus-pod';
 
 /** How the Service is exposed. */
 export enum FlaskServiceType {
@@ -306,8 +306,7 @@ export class ScalableFlaskApp extends Construct {
       scrapeInterval: scraping ? problems.check(() => wholeSeconds(scraping.interval ?? Duration.seconds(15), where, 'metricsScraping.interval',
         1)) : undefined,
       resources: problems.check(() => plusResources(props.resources, where)),
-      scheduling: { tolerations: problems.check(() => plusTolerations(props.tolerations, where)) ?? [], affinity: plusAffinity(props.affinity,
-        problems) },
+      scheduling: plusScheduling(props, problems),
     };
     problems.throwIfAny();
     return settings;
