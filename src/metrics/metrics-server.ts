@@ -300,12 +300,7 @@ export class MetricsServer extends Construct {
     });
   }
 
-  /**
-   * An L1 Deployment, not a cdk8s-plus one: it follows upstream's components.yaml
-   * (the parity tests compare them), which cdk8s-plus 27 would change (its own defaults, a hashed
-   * pod label), and cdk8s-plus cannot give its system-cluster-critical priorityClassName, a
-   * seccompProfile or capabilities drop ALL. Users tune it through PodSettings.
-   */
+  /** L1, as upstream's components.yaml, at system-cluster-critical priority (CONTRIBUTING: which workloads are cdk8s-plus). */
   private renderDeployment(props: MetricsServerProps, s: MetricsServerSettings, metadata: k8s.ObjectMeta): ApiObject {
     const ca = props.kubeletCertificateAuthority;
     const container = withContainerSettings({

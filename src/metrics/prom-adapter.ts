@@ -492,12 +492,7 @@ export class PromAdapter extends Construct {
     renderAuthReader(this, sa, this.labels);
   }
 
-  /**
-   * An L1 Deployment, not a cdk8s-plus one: it follows upstream's prometheus-adapter manifests
-   * (the parity tests compare them), which cdk8s-plus 27 would change (its own defaults, a
-   * hashed pod label), and cdk8s-plus cannot give its priorityClassName, a seccompProfile or
-   * capabilities drop ALL. Users tune it through PodSettings.
-   */
+  /** L1, as upstream's prometheus-adapter manifests (CONTRIBUTING: which workloads are cdk8s-plus). */
   private renderDeployment(props: PromAdapterProps, s: AdapterSettings, metadata: k8s.ObjectMeta, selector: Record<string, string>): ApiObject {
     const container = withContainerSettings({
       name: 'prometheus-adapter',

@@ -159,11 +159,7 @@ export class TestMetricsAdapter extends Construct {
     });
   }
 
-  /**
-   * An L1 Deployment, not a cdk8s-plus one: it follows upstream's testing-adapter.yaml
-   * (the parity test compares them), which cdk8s-plus 27 would change (its own defaults, a hashed
-   * pod label), and cdk8s-plus cannot give it a seccompProfile or capabilities drop ALL.
-   */
+  /** L1, as upstream's testing-adapter.yaml (CONTRIBUTING: which workloads are cdk8s-plus). */
   private renderDeployment(image: string, namespace: string, verbosity: number, resources: k8s.ResourceRequirements): ApiObject {
     return new k8s.KubeDeployment(this, 'Deployment', {
       metadata: { name: NAME, namespace, labels: { ...LABELS } },

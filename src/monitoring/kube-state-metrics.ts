@@ -165,12 +165,7 @@ export class KubeStateMetrics extends Construct {
     });
   }
 
-  /**
-   * An L1 Deployment, not a cdk8s-plus one: it follows upstream's kube-state-metrics manifests
-   * (the parity test compares them), which cdk8s-plus 27 would change (its own defaults, a
-   * hashed pod label), and cdk8s-plus cannot give it a seccompProfile or capabilities drop ALL.
-   * Users tune it through PodSettings.
-   */
+  /** L1, as upstream's kube-state-metrics manifests (CONTRIBUTING: which workloads are cdk8s-plus). */
   private renderDeployment(
     metadata: k8s.ObjectMeta, labels: Record<string, string>, props: KubeStateMetricsProps, version: string,
     resources: k8s.ResourceRequirements, allowlist: () => string,

@@ -598,12 +598,7 @@ export class ClusterAutoscaler extends Construct {
     });
   }
 
-  /**
-   * An L1 Deployment, not a cdk8s-plus one: it follows upstream's cluster-autoscaler manifests
-   * (the parity tests compare them), which cdk8s-plus 27 would change (its own defaults, a
-   * hashed pod label), and cdk8s-plus cannot give its system-cluster-critical priorityClassName, a
-   * seccompProfile or capabilities drop ALL.
-   */
+  /** L1, as upstream's manifests, at system-cluster-critical priority (CONTRIBUTING: which workloads are cdk8s-plus). */
   private renderDeployment(image: string, args: string[], props: ClusterAutoscalerProps, resources: k8s.ResourceRequirements): ApiObject {
     const labels = { app: NAME };
     return new k8s.KubeDeployment(this, 'Deployment', {

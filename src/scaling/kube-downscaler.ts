@@ -216,11 +216,7 @@ export class KubeDownscaler extends Construct {
     });
   }
 
-  /**
-   * An L1 Deployment, not a cdk8s-plus one: it follows GoKubeDownscaler's chart (args, env, probe
-   * port), which cdk8s-plus 27 would change (its own defaults, a hashed pod label), and cdk8s-plus
-   * cannot give it a seccompProfile or capabilities drop ALL.
-   */
+  /** L1, as GoKubeDownscaler's chart (CONTRIBUTING: which workloads are cdk8s-plus). */
   private renderDeployment(image: string, namespace: string, args: string[], config: string, resources: k8s.ResourceRequirements): ApiObject {
     const probe = (path: string) => ({
       httpGet: { path, port: k8s.IntOrString.fromNumber(HEALTH_PORT) }, failureThreshold: 3, initialDelaySeconds: 5, periodSeconds: 3,

@@ -338,7 +338,7 @@ export class OpportunisticFiller extends Construct {
       reservePods: reserve ?? 0,
       grace: problems.check(() => wholeSeconds(props.terminationGracePeriod ?? Duration.seconds(10), where, 'terminationGracePeriod', 0)) ?? 0,
       runAsUser: props.runAsUser ?? 10001,
-      resources: per ? problems.check(() => plusResources(props.resources, where)) : undefined,
+      resources: per ? problems.check(() => plusResources(per, where)) : undefined,
       scheduling: plusScheduling(props, problems),
     };
     problems.check(() => assertInteger(settings.runAsUser, where, 'runAsUser', 1));
@@ -452,11 +452,7 @@ export class OpportunisticFiller extends Construct {
     return deployment;
   }
 
-  /**
-   * Buffer pods: an L1 Deployment (or PodTemplate and CapacityBuffer), not cdk8s-plus: a pause pod with a fixed replica
-   * count whose point is its priorityClassName, which cdk8s-plus 27 cannot express (nor a PodTemplate, nor seccompProfile
-   * or capabilities drop ALL), and nothing users extend.
-   */
+  /** Buffer pods: L1, pause pods whose point is their priorityClassName (CONTRIBUTING: which workloads are cdk8s-plus). */
   private renderBuffer(buffer: FillerBuffer, name: string, namespace: string, where: string, scheduling: SchedulingSettings): void {
     assertInteger(buffer.replicas, where, 'buffer.replicas', 1);
     const pcName = buffer.priorityClassName ?? 'overprovisioning';

@@ -5,7 +5,7 @@ import { Construct } from 'constructs';
 import { keysSorted } from '../core/manifests';
 import { PodSettings } from '../core/pod-settings';
 import { Problems } from '../core/problems';
-import { parseAmounts, ResourceAmounts } from '../core/resources';
+import { ParsedAmounts } from '../core/resources';
 import { restrictPodSecurity } from '../policy/pod-security';
 
 /*
@@ -21,11 +21,10 @@ const POD_SPEC = '/spec/template/spec';
 const MEBIBYTE = 1024 * 1024;
 
 /**
- * cpu and memory as cdk8s-plus resources with requests == limits. cdk8s-plus renders memory in Mi, so a memory amount
- * must be a whole number of mebibytes.
+ * Parsed cpu and memory as cdk8s-plus resources with requests == limits. cdk8s-plus renders memory in Mi, so a memory
+ * amount must be a whole number of mebibytes.
  */
-export function plusResources(amounts: ResourceAmounts | undefined, where: string): kplus.ContainerResources {
-  const parsed = parseAmounts(amounts, where);
+export function plusResources(parsed: ParsedAmounts, where: string): kplus.ContainerResources {
   const millis = parsed.cpu.times(1000).toNumber();
   if (!Number.isInteger(millis)) {
     throw new Error(`${where}: resources.cpu "${parsed.cpu}" is finer than a millicore; Kubernetes cpu has millicore precision`);

@@ -10,7 +10,7 @@ import { assertDnsLabel, assertInteger, describe } from '../core/assertions';
 import { checkPodSettings, PodSettings } from '../core/pod-settings';
 import { enforceRequestsEqualLimits } from '../policy/requests-equal-limits';
 import { Problems } from '../core/problems';
-import { ResourceAmounts } from '../core/resources';
+import { parseAmounts, ResourceAmounts } from '../core/resources';
 import { ResourceName, ScalingMetric } from '../scaling/scaling-metric';
 import { ScalingPolicyType, ScalingRules, SelectPolicy } from '../scaling/scaling-rules';
 import { ScalingSchedule } from '../scaling/scaling-schedule';
@@ -305,7 +305,7 @@ export class ScalableFlaskApp extends Construct {
       maxUnavailable: int(props.maxUnavailable ?? 1, 'maxUnavailable', 1),
       scrapeInterval: scraping ? problems.check(() => wholeSeconds(scraping.interval ?? Duration.seconds(15), where, 'metricsScraping.interval',
         1)) : undefined,
-      resources: problems.check(() => plusResources(props.resources, where)),
+      resources: problems.check(() => plusResources(parseAmounts(props.resources, where), where)),
       scheduling: plusScheduling(props, problems),
     };
     problems.throwIfAny();
