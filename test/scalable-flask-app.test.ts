@@ -37,7 +37,7 @@ describe('ScalableFlaskApp', () => {
     for (const p of ['readinessProbe', 'livenessProbe', 'startupProbe']) {
       expect(c[p].httpGet).toEqual({ path: '/healthz', port: 5000, scheme: 'HTTP' });
     }
-    expect(d.spec.template.metadata.labels).toEqual({ ...d.metadata.labels, 'cdk8s.io/metadata.addr': 'test-web-Deployment-c88e44ab' });
+    expect(d.spec.template.metadata.labels).toEqual({ ...d.metadata.labels, 'cdk8s.io/metadata.addr': 'web' });
     expect(d.spec.template.spec.securityContext.seccompProfile).toEqual({ type: 'RuntimeDefault' });
     expect(c.lifecycle.preStop.exec.command).toEqual(['sleep', '5']);
     expect(d.spec.template.spec.terminationGracePeriodSeconds).toBe(40);
@@ -78,6 +78,8 @@ describe('ScalableFlaskApp', () => {
         { matchExpressions: [{ key: 'pool', operator: 'In', values: ['web'] }] }]);
       const podLabels = objectOf(out, 'Deployment', 'web').spec.template.metadata.labels;
       expect(podLabels).toMatchObject(objectOf(out, 'NetworkPolicy').spec.podSelector.matchLabels);
+      // cdk8s-plus selects by the address label, which the library sets to the Deployment's name rather than a hash.
+      expect(objectOf(out, 'NetworkPolicy').spec.podSelector.matchLabels).toEqual({ 'cdk8s.io/metadata.addr': 'web' });
     });
 
     test('a container added without requests equal to limits, or without restrictPodSecurity, fails the synth naming it', () => {

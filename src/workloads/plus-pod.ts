@@ -192,14 +192,17 @@ export function plusServiceAccount(scope: Construct, s: PodSettings): Pick<kplus
 /**
  * Finishes a library Deployment built with cdk8s-plus: the PodSettings on the pod and its first (main) container, the
  * sidecars and init containers added, Pod Security "restricted" (`restrictPodSecurity`), the construct's own `podSpec`
- * fields patched in. The Deployment selects its pods by the construct's explicit labels; the pods keep cdk8s-plus's
- * `cdk8s.io/metadata.addr` label, by which its network policies, Services and scheduling rules select them.
+ * fields patched in. The Deployment selects its pods by the construct's explicit labels. The pods keep cdk8s-plus's
+ * `cdk8s.io/metadata.addr` label, by which its network policies, Services and scheduling rules select them, with the
+ * Deployment's name as its value instead of a hash of the construct path: a Deployment's name is unique in its
+ * namespace, and every selector cdk8s-plus makes from it is scoped to that namespace.
  */
 export function finishPlusDeployment(scope: Construct, deployment: kplus.Deployment, s: PodSettings, scheduling: PlusScheduling,
   podSpec: Pick<k8s.PodSpec, 'priorityClassName' | 'topologySpreadConstraints'> = {}): void {
   const main = deployment.containers[0];
   for (const [key, value] of Object.entries(s.podLabels ?? {})) deployment.podMetadata.addLabel(key, value);
   for (const [key, value] of Object.entries(s.podAnnotations ?? {})) deployment.podMetadata.addAnnotation(key, value);
+  deployment.podMetadata.addLabel(kplus.Pod.ADDRESS_LABEL, deployment.name);
   addEnvSources(scope, main, s);
   if (scheduling.tolerations.length) deployment.scheduling.tolerate(kplus.Node.tainted(...scheduling.tolerations));
   applyAffinity(scope, deployment, scheduling.affinity);
