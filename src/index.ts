@@ -13,7 +13,9 @@ export { TestMetricsAdapter, TestMetricsAdapterProps } from './metrics/test-metr
 // Scaling
 export { Autoscaler, AutoscalerProps } from './scaling/autoscaler';
 export { AutoscalerTarget, ScaleTarget, ScaleTargetReference } from './scaling/scale-target';
-export { DescribedObject, MetricSourceType, QuantityTarget, ResourceName, ResourceTarget, ScalingMetric } from './scaling/scaling-metric';
+export {
+  DescribedObject, MetricSourceType, MetricTargetType, QuantityTarget, ResourceName, ResourceTarget, ScalingMetric,
+} from './scaling/scaling-metric';
 export { ScalingPolicy, ScalingPolicyType, ScalingRules, SelectPolicy } from './scaling/scaling-rules';
 export { DOWNSCALER_EXCLUDE_ANNOTATION, DownscalerImplementation, OffHoursOptions, ScalingSchedule, ScheduleKind } from './scaling/scaling-schedule';
 export { ExternalDownscalerProps, KubeDownscaler, KubeDownscalerProps } from './scaling/kube-downscaler';
@@ -22,7 +24,7 @@ export {
   KwokOptions, NodeGroup, PriorityTier, SAFE_TO_EVICT_ANNOTATION, ScaleDownSettings,
 } from './scaling/cluster-autoscaler';
 export { HpaController, HpaControllerOptions, HpaDecision, HpaManifest, HpaSource, MetricOutcome, Observation } from './scaling/hpa-controller';
-export { Amount, ContainerObservation, PodObservation, ResourceObservation } from './scaling/replica-calculator';
+export { Amount, ContainerObservation, PodObservation, PodPhase, ResourceObservation } from './scaling/replica-calculator';
 export {
   ClusterScenario, ClusterSimulationResult, Load, Scenario, ScenarioLoad, simulate, simulateCluster, SimulatedMetric, SimulatedWorkload,
   SimulationContext, SimulationResult, SimulationStep, SimulationSummary, WorkloadScenario,

@@ -12,8 +12,10 @@ import {
   stabilizeRecommendation, stabilizeRecommendationWithBehaviors, storeScaleEvent,
 } from '../src/scaling/hpa-controller';
 import {
-  calcPlainMetricReplicas, getPerPodMetricReplicas, getResourceReplicas, getUsageRatioReplicaCount, ObservedPods, PodObservation,
+  calcPlainMetricReplicas, getPerPodMetricReplicas, getResourceReplicas, getUsageRatioReplicaCount, ObservedPods, PodObservation, PodPhase,
 } from '../src/scaling/replica-calculator';
+import { MetricSourceType, MetricTargetType } from '../src/scaling/scaling-metric';
+import { ScalingPolicyType, SelectPolicy } from '../src/scaling/scaling-rules';
 
 const NOW = 100_000;
 const HOT = NOW;
@@ -31,6 +33,8 @@ interface ResourceFixture {
   deleting?: boolean[];
 }
 
+const PHASES = { Running: PodPhase.RUNNING, Pending: PodPhase.PENDING, Failed: PodPhase.FAILED };
+
 /** makePodMetricLevels: both containers of pod i report levels[i]. */
 const both = (...levels: number[]) => levels.map(l => [l, l]);
 
@@ -42,7 +46,7 @@ function podsOf(f: ResourceFixture): PodObservation[] {
     const usage = (j: number) => (f.levels[i]?.[j] !== undefined ? { cpu: `${f.levels[i][j]}m` } : undefined);
     return {
       name: `test-pod-${i}`,
-      phase: f.phases?.[i] ?? 'Running',
+      phase: PHASES[f.phases?.[i] ?? 'Running'],
       ready: f.readiness?.[i] ?? true,
       deleting: f.deleting?.[i] ?? false,
       startTime: f.startTimes?.[i],
@@ -212,10 +216,10 @@ describe('replica_calculator_test.go', () => {
 /** generateScalingRules(pods, podsPeriod, percent, percentPeriod, stabilizationWindow), selectPolicy Max. */
 function rules(pods: number, podsPeriod: number, percent: number, percentPeriod: number, window: number): ScalingRulesSpec {
   return {
-    stabilizationWindowSeconds: window, selectPolicy: 'Max',
+    stabilizationWindowSeconds: window, selectPolicy: SelectPolicy.MAX,
     policies: [
-      ...(pods ? [{ type: 'Pods' as const, value: pods, periodSeconds: podsPeriod }] : []),
-      ...(percent ? [{ type: 'Percent' as const, value: percent, periodSeconds: percentPeriod }] : []),
+      ...(pods ? [{ type: ScalingPolicyType.PODS, value: pods, periodSeconds: podsPeriod }] : []),
+      ...(percent ? [{ type: ScalingPolicyType.PERCENT, value: percent, periodSeconds: percentPeriod }] : []),
     ],
   };
 }
@@ -227,10 +231,10 @@ function uniformEvents(raw: number[], period: number): ScaleEvent[] {
 }
 
 /** GenerateHPAScaleUpRules / GenerateHPAScaleDownRules(nil): the API defaults. */
-const DEFAULT_UP: ScalingRulesSpec = { stabilizationWindowSeconds: 0, selectPolicy: 'Max', policies: [{ type: 'Pods', value: 4, periodSeconds: 15 },
-  { type: 'Percent', value: 100, periodSeconds: 15 }] };
-const DEFAULT_DOWN: ScalingRulesSpec = { stabilizationWindowSeconds: 300, selectPolicy: 'Max', policies: [{ type: 'Percent', value: 100,
-  periodSeconds: 15 }] };
+const DEFAULT_UP: ScalingRulesSpec = { stabilizationWindowSeconds: 0, selectPolicy: SelectPolicy.MAX, policies: [
+  { type: ScalingPolicyType.PODS, value: 4, periodSeconds: 15 }, { type: ScalingPolicyType.PERCENT, value: 100, periodSeconds: 15 }] };
+const DEFAULT_DOWN: ScalingRulesSpec = { stabilizationWindowSeconds: 300, selectPolicy: SelectPolicy.MAX, policies: [
+  { type: ScalingPolicyType.PERCENT, value: 100, periodSeconds: 15 }] };
 
 describe('horizontal_test.go', () => {
   test.each<[string, number, number, number, number, number, string]>([
@@ -244,8 +248,8 @@ describe('horizontal_test.go', () => {
   });
 
   test('TestCalculateScaleUpLimitWithScalingRules and TestCalculateScaleDownLimitWithBehaviors (selectPolicy Min)', () => {
-    const min: ScalingRulesSpec = { stabilizationWindowSeconds: 300, selectPolicy: 'Min', policies: [{ type: 'Pods', value: 2, periodSeconds: 60 },
-      { type: 'Percent', value: 50, periodSeconds: 60 }] };
+    const min: ScalingRulesSpec = { stabilizationWindowSeconds: 300, selectPolicy: SelectPolicy.MIN, policies: [
+      { type: ScalingPolicyType.PODS, value: 2, periodSeconds: 60 }, { type: ScalingPolicyType.PERCENT, value: 50, periodSeconds: 60 }] };
     expect(calculateScaleUpLimitWithScalingRules(NOW, 1, [], [], min)).toBe(2);
     expect(calculateScaleDownLimitWithBehaviors(NOW, 5, [], [], min)).toBe(3);
   });
@@ -434,6 +438,20 @@ describe('HpaController: whole syncs (horizontal_test.go end-to-end cases)', () 
     expect(d.reasons).toContain('FailedGetExternalMetric');
   });
 
+  test('a metric of a type the API does not define is refused, naming it', () => {
+    for (const type of ['Custom', 'resource', 'constructor']) {
+      expect(() => new HpaController(hpa({ maxReplicas: 6, metrics: [{ type, [type]: {} } as any] })))
+        .toThrow(`test-namespace/test-hpa: spec.metrics[0]: unknown metric type "${type}"`);
+    }
+  });
+
+  test('the decision names each metric by the API enums', () => {
+    const d = new HpaController(hpa({ minReplicas: 2, maxReplicas: 6, metrics: [cpu(50), qps('1')] }))
+      .decide({ time: 0, specReplicas: 3, pods: cpuPods([100, 100, 100]), metrics: { qps: '2' } });
+    expect(d.metrics.map(m => [m.type, m.targetType])).toEqual([
+      [MetricSourceType.RESOURCE, MetricTargetType.UTILIZATION], [MetricSourceType.EXTERNAL, MetricTargetType.VALUE]]);
+  });
+
   test('TestNoScaleDownOneMetricEmpty: a failed metric blocks a scale-down', () => {
     const c = new HpaController(hpa({ minReplicas: 2, maxReplicas: 6, metrics: [cpu(50), qps('1')] }));
     const d = c.decide({ time: 0, specReplicas: 5, pods: cpuPods([100, 300, 500, 250, 250]) });
@@ -495,7 +513,7 @@ describe('HpaController: whole syncs (horizontal_test.go end-to-end cases)', () 
       { requests: { cpu: '500m' }, usage: { cpu: '100m' }, metrics: { rps: 3 } },
       { requests: { cpu: '500m' }, ready: false, startTime: 95, readySince: 95 }, // unready, no samples
       { requests: { cpu: '500m' }, startTime: 0 }, // Ready, samples missing
-      { requests: { cpu: '500m' }, phase: 'Failed' }, // ignored
+      { requests: { cpu: '500m' }, phase: PodPhase.FAILED }, // ignored
       { requests: { cpu: '500m' }, usage: { cpu: '250m' }, metrics: { rps: 9 }, startTime: 90, readySince: 99 }, // Ready but cpu too young
     ];
     const counts = [[3, 0, 0, 0, 0, 0], [3, 2, 0, 0, 0, 0], [2, 1, 3, 0, 0, 0], [1, 4, 0, 2, 0, 0], [4, 0, 2, 1, 2, 3], [0, 5, 0, 0, 1, 2]];

@@ -1,6 +1,8 @@
 import { ApiObject, Duration } from 'cdk8s';
 import { Autoscaler } from './autoscaler';
 import { Quantity } from '../core/quantity';
+import { MetricSourceType, MetricTargetType } from './scaling-metric';
+import { ScalingPolicyType, SelectPolicy } from './scaling-rules';
 import {
   Amount, calcPlainMetricReplicas, CalculatorSettings, getPerPodMetricReplicas, getResourceReplicas, getUsageRatioReplicaCount, MAX_INT32,
   milliOf, ObservedPods, PodObservation, PodTable, Tolerances,
@@ -73,9 +75,9 @@ export interface MetricOutcome {
   /** `cpu`, `memory`, or the metric's name. */
   readonly name: string;
   /** The metric source type. */
-  readonly type: string;
-  /** `Utilization` (percent of requests), `AverageValue` or `Value`. */
-  readonly targetType: string;
+  readonly type: MetricSourceType;
+  /** What the target is compared with: percent of requests, a per-pod average, or the total. */
+  readonly targetType: MetricTargetType;
   /** The target, in the unit of `current`. */
   readonly target: number;
   /**
@@ -117,10 +119,10 @@ export interface HpaDecision {
 
 /** A parsed metric of the HPA spec. */
 export interface MetricSpec {
-  readonly type: 'Resource' | 'ContainerResource' | 'Pods' | 'Object' | 'External';
+  readonly type: MetricSourceType;
   readonly name: string;
   readonly container?: string;
-  readonly targetType: 'Utilization' | 'AverageValue' | 'Value';
+  readonly targetType: MetricTargetType;
   /** Utilization in percent, else milli-units. */
   readonly target: number;
   /** The target as the HPA status shows it: percent, or base units. */
@@ -197,14 +199,14 @@ export class SyncRecord {
 /** A scaling direction's rules, with the API's defaults filled in. */
 export interface ScalingRulesSpec {
   readonly stabilizationWindowSeconds: number;
-  readonly selectPolicy: 'Max' | 'Min' | 'Disabled';
+  readonly selectPolicy: SelectPolicy;
   readonly policies: Policy[];
   readonly tolerance?: number;
 }
 
 /** A scaling policy. */
 export interface Policy {
-  type: 'Pods' | 'Percent';
+  type: ScalingPolicyType;
   value: number;
   periodSeconds: number;
 }
@@ -249,7 +251,7 @@ export class HpaController {
   /** maxReplicas. */
   public readonly maxReplicas: number;
   /** The metrics (name, type, target type), in spec order. */
-  public readonly metricNames: { readonly name: string; readonly type: string; readonly targetType: string }[];
+  public readonly metricNames: { readonly name: string; readonly type: MetricSourceType; readonly targetType: MetricTargetType }[];
   /** The decision of the last sync. */
   public lastDecision?: HpaDecision;
 
@@ -419,8 +421,8 @@ export class HpaController {
   }
 }
 
-function failedReason(type: MetricSpec['type']): string {
-  return `FailedGet${type === 'Resource' ? 'Resource' : type === 'ContainerResource' ? 'ContainerResource' : type === 'Pods' ? 'Pods' : type}Metric`;
+function failedReason(type: MetricSourceType): string {
+  return `FailedGet${type}Metric`;
 }
 
 function hpaJson(hpa: HpaSource): any {
@@ -465,43 +467,49 @@ export interface HpaManifest {
 /** What an HPA controller or a simulation can be made from. */
 export type HpaSource = Autoscaler | ApiObject | HpaManifest;
 
+const SOURCE_TYPES: readonly string[] = Object.values(MetricSourceType);
+
 function parseMetric(m: any, where: string): MetricSpec {
-  const type = m?.type;
-  const source = m?.[type === 'ContainerResource' ? 'containerResource' : String(type).charAt(0).toLowerCase() + String(type).slice(1)];
+  const type: MetricSourceType = m?.type;
+  const source = SOURCE_TYPES.includes(type) ? m[type.charAt(0).toLowerCase() + type.slice(1)] : undefined;
   if (!source) throw new Error(`${where}: unknown metric type "${type}"`);
   const t = source.target ?? {};
-  const name = type === 'Resource' || type === 'ContainerResource' ? source.name : source.metric?.name;
+  const name = type === MetricSourceType.RESOURCE || type === MetricSourceType.CONTAINER_RESOURCE ? source.name : source.metric?.name;
   // The fields the controller branches on (computeStatusFor*Metric), whatever target.type says, except for Object.
   let found: [MetricSpec['targetType'], number] | undefined;
-  if (type === 'Resource' || type === 'ContainerResource') {
-    if (t.averageValue !== undefined) found = ['AverageValue', milliOf(t.averageValue)];
-    else if (t.averageUtilization !== undefined) found = ['Utilization', t.averageUtilization];
-  } else if (type === 'Pods') {
-    if (t.averageValue !== undefined) found = ['AverageValue', milliOf(t.averageValue)];
-  } else if (type === 'Object') {
-    if (t.type === 'Value' && t.value !== undefined) found = ['Value', milliOf(t.value)];
-    else if (t.type === 'AverageValue' && t.averageValue !== undefined) found = ['AverageValue', milliOf(t.averageValue)];
+  if (type === MetricSourceType.RESOURCE || type === MetricSourceType.CONTAINER_RESOURCE) {
+    if (t.averageValue !== undefined) found = [MetricTargetType.AVERAGE_VALUE, milliOf(t.averageValue)];
+    else if (t.averageUtilization !== undefined) found = [MetricTargetType.UTILIZATION, t.averageUtilization];
+  } else if (type === MetricSourceType.PODS) {
+    if (t.averageValue !== undefined) found = [MetricTargetType.AVERAGE_VALUE, milliOf(t.averageValue)];
+  } else if (type === MetricSourceType.OBJECT) {
+    if (t.type === MetricTargetType.VALUE && t.value !== undefined) found = [MetricTargetType.VALUE, milliOf(t.value)];
+    else if (t.type === MetricTargetType.AVERAGE_VALUE && t.averageValue !== undefined) {
+      found = [MetricTargetType.AVERAGE_VALUE, milliOf(t.averageValue)];
+    }
   } else if (t.averageValue !== undefined) {
-    found = ['AverageValue', milliOf(t.averageValue)];
+    found = [MetricTargetType.AVERAGE_VALUE, milliOf(t.averageValue)];
   } else if (t.value !== undefined) {
-    found = ['Value', milliOf(t.value)];
+    found = [MetricTargetType.VALUE, milliOf(t.value)];
   }
   if (!found) throw new Error(`${where}: ${type} metric "${name}" has no target the controller uses`);
   const [targetType, target] = found;
-  return { type, name, container: source.container, targetType, target, statusTarget: targetType === 'Utilization' ? target : target / 1000 };
+  const statusTarget = targetType === MetricTargetType.UTILIZATION ? target : target / 1000;
+  return { type, name, container: source.container, targetType, target, statusTarget };
 }
 
 /** API defaulting of `spec.behavior` (SetDefaults_HorizontalPodAutoscalerBehavior) and maybeInitScaleDownStabilizationWindow. */
 function behaviorWithDefaults(behavior: any, downscaleWindow: number): { scaleUp: ScalingRulesSpec; scaleDown: ScalingRulesSpec } {
   const rules = (r: any, window: number, policies: ScalingRulesSpec['policies']): ScalingRulesSpec => ({
     stabilizationWindowSeconds: r?.stabilizationWindowSeconds ?? window,
-    selectPolicy: r?.selectPolicy ?? 'Max',
+    selectPolicy: r?.selectPolicy ?? SelectPolicy.MAX,
     policies: (r?.policies ?? policies).map((p: Policy) => ({ type: p.type, value: p.value, periodSeconds: p.periodSeconds })),
     tolerance: r?.tolerance !== undefined ? Quantity.parse(r.tolerance).toNumber() : undefined,
   });
   return {
-    scaleUp: rules(behavior.scaleUp, 0, [{ type: 'Pods', value: 4, periodSeconds: 15 }, { type: 'Percent', value: 100, periodSeconds: 15 }]),
-    scaleDown: rules(behavior.scaleDown, downscaleWindow, [{ type: 'Percent', value: 100, periodSeconds: 15 }]),
+    scaleUp: rules(behavior.scaleUp, 0, [{ type: ScalingPolicyType.PODS, value: 4, periodSeconds: 15 },
+      { type: ScalingPolicyType.PERCENT, value: 100, periodSeconds: 15 }]),
+    scaleDown: rules(behavior.scaleDown, downscaleWindow, [{ type: ScalingPolicyType.PERCENT, value: 100, periodSeconds: 15 }]),
   };
 }
 
@@ -514,10 +522,10 @@ function computeReplicasForMetric(
   let current: number;
   try {
     switch (m.type) {
-      case 'Resource':
-      case 'ContainerResource':
+      case MetricSourceType.RESOURCE:
+      case MetricSourceType.CONTAINER_RESOURCE:
         t.readSamples(m.name, m.container, true);
-        if (m.targetType === 'Utilization') {
+        if (m.targetType === MetricTargetType.UTILIZATION) {
           proposal = getResourceReplicas(t, specReplicas, m.target, m.name, m.container, s, now);
           current = t.utilization;
         } else {
@@ -525,7 +533,7 @@ function computeReplicasForMetric(
           current = t.usage / 1000;
         }
         break;
-      case 'Pods':
+      case MetricSourceType.PODS:
         t.readSamples(m.name, undefined, false);
         proposal = calcPlainMetricReplicas(t, specReplicas, m.target, '', s, now);
         current = t.usage / 1000;
@@ -534,9 +542,9 @@ function computeReplicasForMetric(
         // Object and External
         const value = values[i];
         if (value === undefined || (Array.isArray(value) && value.length === 0)) throw new Error(`unable to get `
-          + `${m.type === 'External' ? 'external ' : ''}metric ${m.name}: no value`);
+          + `${m.type === MetricSourceType.EXTERNAL ? 'external ' : ''}metric ${m.name}: no value`);
         const usage = Array.isArray(value) ? value.reduce((sum: number, v) => sum + milliOf(v), 0) : milliOf(value);
-        if (m.targetType === 'AverageValue') {
+        if (m.targetType === MetricTargetType.AVERAGE_VALUE) {
           const perPod = getPerPodMetricReplicas(statusReplicas, m.target, usage, s.tolerances);
           proposal = perPod.replicas;
           current = perPod.usage / 1000;
@@ -655,13 +663,13 @@ export function getReplicasChangePerPeriod(now: number, periodSeconds: number, e
 /** calculateScaleUpLimitWithScalingRules. */
 export function calculateScaleUpLimitWithScalingRules(now: number, current: number, upEvents: ScaleEvent[], downEvents: ScaleEvent[],
   rules: ScalingRulesSpec): number {
-  if (rules.selectPolicy === 'Disabled') return current;
-  const min = rules.selectPolicy === 'Min';
+  if (rules.selectPolicy === SelectPolicy.DISABLED) return current;
+  const min = rules.selectPolicy === SelectPolicy.MIN;
   let result = min ? MAX_INT32 : MIN_INT32;
   for (let i = 0; i < rules.policies.length; i++) {
     const p = rules.policies[i];
     const start = current - getReplicasChangePerPeriod(now, p.periodSeconds, upEvents) + getReplicasChangePerPeriod(now, p.periodSeconds, downEvents);
-    const proposed = p.type === 'Pods' ? start + p.value : Math.ceil(start * (1 + p.value / 100));
+    const proposed = p.type === ScalingPolicyType.PODS ? start + p.value : Math.ceil(start * (1 + p.value / 100));
     result = min ? Math.min(result, proposed) : Math.max(result, proposed);
   }
   return result;
@@ -670,13 +678,13 @@ export function calculateScaleUpLimitWithScalingRules(now: number, current: numb
 /** calculateScaleDownLimitWithBehaviors. */
 export function calculateScaleDownLimitWithBehaviors(now: number, current: number, upEvents: ScaleEvent[], downEvents: ScaleEvent[],
   rules: ScalingRulesSpec): number {
-  if (rules.selectPolicy === 'Disabled') return current;
-  const min = rules.selectPolicy === 'Min';
+  if (rules.selectPolicy === SelectPolicy.DISABLED) return current;
+  const min = rules.selectPolicy === SelectPolicy.MIN;
   let result = min ? MIN_INT32 : MAX_INT32;
   for (let i = 0; i < rules.policies.length; i++) {
     const p = rules.policies[i];
     const start = current - getReplicasChangePerPeriod(now, p.periodSeconds, upEvents) + getReplicasChangePerPeriod(now, p.periodSeconds, downEvents);
-    const proposed = p.type === 'Pods' ? start - p.value : Math.trunc(start * (1 - p.value / 100));
+    const proposed = p.type === ScalingPolicyType.PODS ? start - p.value : Math.trunc(start * (1 - p.value / 100));
     result = min ? Math.max(result, proposed) : Math.min(result, proposed);
   }
   return result;

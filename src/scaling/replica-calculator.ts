@@ -46,6 +46,18 @@ export interface ContainerObservation {
   readonly usage?: ResourceObservation;
 }
 
+/** A pod's phase (`status.phase`). */
+export enum PodPhase {
+  /** Accepted, not all containers running yet (scheduling, pulling images). */
+  PENDING = 'Pending',
+  /** Bound to a node, its containers started. */
+  RUNNING = 'Running',
+  /** Every container ended successfully. */
+  SUCCEEDED = 'Succeeded',
+  /** Every container ended, at least one in failure. */
+  FAILED = 'Failed',
+}
+
 /** One pod of the target, as the controller's pod lister and metrics clients see it. */
 export interface PodObservation {
   /**
@@ -57,7 +69,7 @@ export interface PodObservation {
    * Phase.
    * @default "Running"
    */
-  readonly phase?: 'Pending' | 'Running' | 'Succeeded' | 'Failed';
+  readonly phase?: PodPhase;
   /**
    * The Ready condition.
    * @default true
@@ -273,8 +285,8 @@ export class ObservedPods extends PodTable {
     this.pods.push(pod);
     this.first.push(first);
     this.count[i] = count;
-    this.phase[i] = pod.phase === 'Pending' ? Phase.Pending : pod.phase === 'Succeeded' ? Phase.Succeeded
-      : pod.phase === 'Failed' ? Phase.Failed : Phase.Running;
+    this.phase[i] = pod.phase === PodPhase.PENDING ? Phase.Pending : pod.phase === PodPhase.SUCCEEDED ? Phase.Succeeded
+      : pod.phase === PodPhase.FAILED ? Phase.Failed : Phase.Running;
     this.deleting[i] = pod.deleting ? 1 : 0;
     this.ready[i] = pod.ready ?? true ? 1 : 0;
     this.startTime[i] = pod.startTime ?? LONG_AGO;

@@ -41,6 +41,16 @@ export interface QuantityTarget {
   readonly averageValue?: string;
 }
 
+/** What a metric's target is compared with (autoscaling/v2 `target.type`). */
+export enum MetricTargetType {
+  /** Percent of the pods' requests (Resource and ContainerResource metrics). */
+  UTILIZATION = 'Utilization',
+  /** The metric's total divided by the current replicas. */
+  AVERAGE_VALUE = 'AverageValue',
+  /** The metric's total (Object and External metrics). */
+  VALUE = 'Value',
+}
+
 /** The object an Object metric describes. */
 export interface DescribedObject {
   /** API version, e.g. `v1` or `networking.k8s.io/v1`. */
@@ -172,8 +182,9 @@ function resourceKind(resource: ResourceName, container: string | undefined, tar
   const type = container === undefined ? MetricSourceType.RESOURCE : MetricSourceType.CONTAINER_RESOURCE;
   const utilization = target?.averageUtilization !== undefined;
   const metricTarget: k8s.MetricTargetV2 = utilization
-    ? { type: 'Utilization', averageUtilization: target.averageUtilization }
-    : { type: 'AverageValue', averageValue: target?.averageValue !== undefined ? k8s.Quantity.fromString(target.averageValue) : undefined };
+    ? { type: MetricTargetType.UTILIZATION, averageUtilization: target.averageUtilization }
+    : { type: MetricTargetType.AVERAGE_VALUE,
+      averageValue: target?.averageValue !== undefined ? k8s.Quantity.fromString(target.averageValue) : undefined };
   return {
     type,
     description: `${type} metric "${resource}"${container !== undefined ? ` of container "${container}"` : ''}`,

@@ -3,6 +3,7 @@ import { Autoscaler } from './autoscaler';
 import { HpaController, HpaControllerOptions, HpaManifest, HpaSource, SyncRecord } from './hpa-controller';
 import { appDownscaler } from './kube-downscaler';
 import { ScalingSchedule } from './scaling-schedule';
+import { MetricSourceType, MetricTargetType } from './scaling-metric';
 import { Amount, LONG_AGO, milliOf, Phase, PodTable } from './replica-calculator';
 import { ClusterModel, ClusterView, NodeCount, Owner, Seconds, secondsOf, SimulatedCluster } from './simulated-cluster';
 import { podSpecOf } from '../core/manifests';
@@ -121,9 +122,9 @@ export interface SimulatedMetric {
   /** `cpu`, `memory` or the metric's name. */
   readonly name: string;
   /** The metric source type. */
-  readonly type: string;
-  /** `Utilization` (percent of requests), `AverageValue` or `Value`. */
-  readonly targetType: string;
+  readonly type: MetricSourceType;
+  /** What the target is compared with: percent of requests, a per-pod average, or the total. */
+  readonly targetType: MetricTargetType;
   /** The target. */
   readonly target: number;
   /**

@@ -1,4 +1,5 @@
 import { SimulationResult, SimulationStep } from './simulate';
+import { MetricTargetType } from './scaling-metric';
 
 /** Options of {@link renderSimulationSvg}. */
 export interface SimulationSvgOptions {
@@ -242,7 +243,8 @@ function metricPanel(name: string, steps: SimulationStep[], tolerance: number, t
   if (!first) return [];
   const values = points.map(q => q.m?.value).filter((v): v is number => v !== undefined);
   const p = panel(top, METRIC_HEIGHT, Math.max(first.target * (1 + tolerance), ...values) * 1.1, x);
-  const unit = first.targetType === 'Utilization' ? ' (% of requests)' : first.targetType === 'AverageValue' ? ' per pod' : '';
+  const unit = first.targetType === MetricTargetType.UTILIZATION ? ' (% of requests)'
+    : first.targetType === MetricTargetType.AVERAGE_VALUE ? ' per pod' : '';
   const out = [
     `<text x="${MARGIN.left}" y="${top - 10}" font-weight="bold">${esc(`${first.type} ${name}${unit}`)}</text>`,
     `<rect x="${MARGIN.left}" y="${num(p.y(first.target * (1 + tolerance)))}" width="${plotWidth}" `
