@@ -88,3 +88,19 @@ test('the folder check sees a circle between folders', () => {
 test('the public API names its exports (no export *)', () => {
   expect(fs.readFileSync(path.join(SRC, 'index.ts'), 'utf8')).not.toMatch(/export \*/);
 });
+
+test('every module that registers an app-wide check is loaded by the index, and the package exports the index only', () => {
+  const reached = new Set<string>();
+  const visit = (m: string) => {
+    if (reached.has(m)) return;
+    reached.add(m);
+    for (const d of graph.get(m) ?? []) visit(d);
+  };
+  visit('index');
+  const registering = [...graph.keys()].filter(m => /\bregisterAppCheck\(/.test(fs.readFileSync(path.join(SRC, `${m}.ts`), 'utf8'))
+    && m !== 'core/app-checks');
+  expect(registering.length).toBeGreaterThan(0);
+  expect(registering.filter(m => !reached.has(m))).toEqual([]);
+  const pkg = JSON.parse(fs.readFileSync(path.join(__dirname, '..', 'package.json'), 'utf8'));
+  expect(Object.keys(pkg.exports)).toEqual(['.', './package.json']);
+});

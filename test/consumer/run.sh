@@ -45,6 +45,10 @@ awk '/^## Your first app/{found=1} found && /^```ts$/{code=1; next} code && /^``
 test -s readme.ts || { echo "consumer: no app found under the README's 'Your first app'" >&2; exit 1; }
 
 npx tsc -p tsconfig.json
+# The index is the only entry: it loads every module, so every app-wide check is registered for any app that uses the package.
+if node -e "require('cdk8s-autoscaling/lib/metrics/metrics-server')" 2>/dev/null; then
+  echo "consumer: a deep import of lib/ resolved; the package must export its index only" >&2; exit 1
+fi
 node main.js
 for kind in Deployment HorizontalPodAutoscaler APIService ResourceQuota PriorityClass; do
   grep -q "^kind: $kind$" dist/consumer.k8s.yaml || { echo "consumer: no $kind in the output" >&2; exit 1; }
