@@ -64,14 +64,15 @@ console.log(`cdk8s synth, median of ${RUNS}: reference stack ${fmt(stackSynth.ms
   + `${fmt(stackSynth.ms / emptySynth.ms, 2)}x\n`);
 
 for (const n of [100, 1000, 2000]) {
-  // Interleaved, so that drift in the machine's speed touches all three alike.
-  const runs = { ours: [], bare: [], same: [] };
+  // Interleaved, so that drift in the machine's speed touches all four alike.
+  const runs = { ours: [], unchecked: [], bare: [], same: [] };
   for (let i = 0; i < RUNS; i++) {
     runs.ours.push(worker('ours', n));
+    runs.unchecked.push(worker('ours-unchecked', n));
     runs.bare.push(worker('bare', n));
     runs.same.push(worker('bare-same', n));
   }
-  rows.push({ n, ours: medianOf(runs.ours), bare: medianOf(runs.bare), same: medianOf(runs.same) });
+  rows.push({ n, ours: medianOf(runs.ours), unchecked: medianOf(runs.unchecked), bare: medianOf(runs.bare), same: medianOf(runs.same) });
 }
 
 function printTable(header, table) {
@@ -88,6 +89,13 @@ printTable(
   rows.map(({ n, ours, bare }) => [
     n, fmt(ours.ms), fmt(ours.maxRssMiB), fmt(ours.validateMs), ours.yamlLines, fmt(bare.ms), fmt(bare.maxRssMiB), bare.yamlLines,
     `${fmt(ours.ms / bare.ms, 2)}x`, `${fmt(ours.ms / ours.yamlLines * 1000, 1)} / ${fmt(bare.ms / bare.yamlLines * 1000, 1)}`,
+  ]));
+
+console.log('\nThe same ScalableFlaskApps with every validation switched off (what rendering them alone costs) vs the bare trio:');
+printTable(
+  ['apps', 'unchecked ms', 'unchecked MiB', 'bare ms', 'ratio to bare', 'checks add (ours / unchecked)'],
+  rows.map(({ n, ours, unchecked, bare }) => [
+    n, fmt(unchecked.ms), fmt(unchecked.maxRssMiB), fmt(bare.ms), `${fmt(unchecked.ms / bare.ms, 2)}x`, `${fmt(ours.ms / unchecked.ms, 2)}x`,
   ]));
 
 console.log('\nScalableFlaskApps vs the same manifests written directly with cdk8s-plus (probes, preStop, security contexts, volume, spread, '

@@ -67,7 +67,7 @@ export interface PodObservation {
   readonly name?: string;
   /**
    * Phase.
-   * @default "Running"
+   * @default PodPhase.RUNNING
    */
   readonly phase?: PodPhase;
   /**
