@@ -71,6 +71,11 @@ describe('arithmetic and formatting', () => {
     expect(Quantity.parse('2Gi').ceilDiv(Quantity.parse('1Gi'))).toBe(2);
     expect(() => Quantity.parse('1').ceilDiv(Quantity.parse('0'))).toThrow('non-positive');
   });
+  test('milliValue is exact and rounds up, as MilliValue does', () => {
+    expect(Quantity.parse('1.5').milliValue()).toBe(BigInt(1500));
+    expect(Quantity.parse('0.5m').milliValue()).toBe(BigInt(1));
+    expect(Quantity.parse('16Ti').milliValue()).toBe(BigInt(16) * BigInt(1024) ** BigInt(4) * BigInt(1000));
+  });
   test('canonical spellings', () => {
     expect(Quantity.parse('1073741824').toCanonicalString()).toBe('1Gi');
     expect(Quantity.parse('0.25').toCanonicalString()).toBe('250m');

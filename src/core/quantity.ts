@@ -174,6 +174,14 @@ export class Quantity {
     return Quantity.fromFraction(this.numerator * BigInt(factor), this.scale, '');
   }
 
+  /** The value in thousandths, rounded up (Kubernetes' `MilliValue()`), exactly. */
+  public milliValue(): bigint {
+    const n = this.numerator * BigInt(1000);
+    const d = pow10(this.scale);
+    const q = n / d;
+    return n % d > ZERO ? q + ONE : q;
+  }
+
   /** How many whole `divisor`s fit into this quantity, rounded up. */
   public ceilDiv(divisor: Quantity): number {
     if (!divisor.isPositive) {
