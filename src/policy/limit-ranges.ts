@@ -63,6 +63,7 @@ interface Range {
   readonly items: readonly LimitItem[];
 }
 
+/** A resource list as quantities; a value that is no quantity is left out (the object's validation refuses it, not LimitRanger). */
 function resources(list: Record<string, unknown> | undefined): Resources {
   const out: Resources = new Map();
   for (const [name, value] of Object.entries(list ?? {})) {
