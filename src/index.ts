@@ -47,7 +47,7 @@ export {
   checkRequestsEqualLimits, enforceRequestsEqualLimits, formatViolations, POLICY_KINDS, PolicyViolation, RequestsEqualLimitsOptions,
 } from './policy/requests-equal-limits';
 export { checkPodSecurity, PodSecurityViolation, restrictPodSecurity } from './policy/pod-security';
-export { checkLimitRanges, LimitRangeViolation } from './policy/limit-ranges';
+export { checkLimitRanges, checkQuotaConstraints, LimitRangeViolation, QuotaViolation } from './policy/pod-admission';
 export { ContainerBounds, PodSecurityLevel, QuotaScope, ResourceQuotaPolicy, ResourceQuotaPolicyProps } from './policy/resource-quota-policy';
 export { PluginValidationContext, RequestsEqualLimitsValidation } from './policy/validation-plugin';
 export { CpuAmount, MemoryAmount, Quantity } from './core/quantity';

@@ -7,14 +7,17 @@ import { Quantity } from '../core/quantity';
 import { appConstructs, renderedJson } from '../core/render-pass';
 
 /*
- * LimitRanger admission, as the API server applies it to the pods of a
- * namespace with LimitRanges (plugin/pkg/admission/limitranger): the
- * LimitRange's own API defaults, then each container's missing limits and
- * requests filled from `default` and `defaultRequest`, then the Container
- * and Pod items' `min`, `max` and `maxLimitRequestRatio`. Checked at synth
- * for every pod template of the app in a namespace whose LimitRanges the app
- * renders: a pod that breaks one is refused by the API server, so its
- * workload would never get a pod.
+ * What the API server's admission does to the pods of a namespace, checked at
+ * synth for every pod template of the app in a namespace whose LimitRanges or
+ * ResourceQuotas the app renders; a pod that fails is refused, so its
+ * workload would never get one:
+ * - LimitRanger (plugin/pkg/admission/limitranger): the LimitRange's own API
+ *   defaults, each container's missing limits and requests filled from
+ *   `default` and `defaultRequest`, then the Container and Pod items' `min`,
+ *   `max` and `maxLimitRequestRatio`;
+ * - then ResourceQuota (pkg/quota/v1/evaluator/core/pods.go): a quota on
+ *   cpu or memory that applies to the pod (by its scopes) needs every
+ *   container to state that request or limit.
  */
 
 /** One constraint of a LimitRange that a pod template breaks. */
@@ -232,47 +235,133 @@ export function checkLimitRanges(manifest: any, limitRanges: readonly any[]): Li
   return out;
 }
 
+/** A ResourceQuota that a pod template cannot be admitted under. */
+export interface QuotaViolation {
+  /** The ResourceQuota, `namespace/name`. */
+  readonly quota: string;
+  /** What the API server answers, in its words. */
+  readonly message: string;
+  /** How to fix it. */
+  readonly fix: string;
+}
+
+/** The quota resources whose presence admission demands of every container, and what each container must state. */
+const STATED: Record<string, [side: 'requests' | 'limits', resource: string]> = {
+  'cpu': ['requests', 'cpu'], 'requests.cpu': ['requests', 'cpu'], 'limits.cpu': ['limits', 'cpu'],
+  'memory': ['requests', 'memory'], 'requests.memory': ['requests', 'memory'], 'limits.memory': ['limits', 'memory'],
+};
+
+/** Whether the pod falls under one scope of a quota (podMatchesScopeFunc); the global default PriorityClass is not known here. */
+function inScope(scopeName: string, operator: string, values: readonly string[], spec: any, containers: readonly ContainerResources[]): boolean {
+  const compute = (r: Resources) => r.has('cpu') || r.has('memory');
+  const bestEffort = containers.every(c => !compute(c.requests) && !compute(c.limits)); // the BestEffort QoS class
+  const priorityClass: string = spec?.priorityClassName ?? '';
+  const affinityTerms = ['podAffinity', 'podAntiAffinity'].flatMap(kind => {
+    const a = spec?.affinity?.[kind] ?? {};
+    return [...(a.requiredDuringSchedulingIgnoredDuringExecution ?? []),
+      ...(a.preferredDuringSchedulingIgnoredDuringExecution ?? []).map((w: any) => w?.podAffinityTerm)];
+  });
+  const exists = (present: boolean) => (operator === 'DoesNotExist' ? !present : present);
+  switch (scopeName) {
+    case 'Terminating': return spec?.activeDeadlineSeconds !== undefined;
+    case 'NotTerminating': return spec?.activeDeadlineSeconds === undefined;
+    case 'BestEffort': return bestEffort;
+    case 'NotBestEffort': return !bestEffort;
+    case 'CrossNamespacePodAffinity': return exists(affinityTerms.some(t => (t?.namespaces ?? []).length > 0 || t?.namespaceSelector !== undefined));
+    case 'PriorityClass':
+      if (operator === 'In') return values.includes(priorityClass);
+      if (operator === 'NotIn') return !values.includes(priorityClass);
+      return exists(priorityClass !== '');
+    default: return false;
+  }
+}
+
 /**
- * Every pod template of the app in a namespace whose LimitRanges the app
- * renders (a ResourceQuotaPolicy's, or any LimitRange object): a constraint
- * broken fails the synth, since the API server would refuse every pod of it.
+ * The ResourceQuotas (manifests, as rendered) that refuse the pods of
+ * `manifest`'s template because a container does not state a request or
+ * limit a quota on cpu or memory counts, after the LimitRanges
+ * (`limitRanges`) have filled in their defaults. Quotas whose scopes the pod
+ * is outside do not count.
  */
-const LIMIT_RANGES = new AppSlot('the LimitRange admission check', root => {
-  root.node.addValidation({ validate: () => limitRangeProblems(root) });
+export function checkQuotaConstraints(manifest: any, quotas: readonly any[], limitRanges: readonly any[] = []): QuotaViolation[] {
+  const pod = podSpecOf(manifest);
+  if (!pod) return [];
+  const containers = defaulted(pod.spec, pod.path, limitRanges.map(lr => ({ ref: objectRef(lr), items: limitItems(lr) })));
+  const out: QuotaViolation[] = [];
+  for (const quota of quotas) {
+    const spec = quota?.spec ?? {};
+    const scopes = [...((spec.scopes ?? []) as string[]).map(name => ({ scopeName: name, operator: 'Exists', values: [] })),
+      ...((spec.scopeSelector?.matchExpressions ?? []) as any[])];
+    if (!scopes.every(sc => inScope(sc.scopeName, sc.operator, sc.values ?? [], pod.spec, containers))) continue;
+    const missing = Object.keys(spec.hard ?? {}).filter(key => key in STATED).sort().flatMap(key => {
+      const [side, resource] = STATED[key];
+      const names = containers.filter(c => !c[side].has(resource)).map(c => c.name);
+      return names.length ? [{ key, side, resource, names }] : [];
+    });
+    if (!missing.length) continue;
+    out.push({
+      quota: objectRef(quota),
+      message: `failed quota: ${quota.metadata?.name}: must specify ${missing.map(m => `${m.key} for: ${m.names.join(',')}`).join('; ')}`,
+      fix: `set ${[...new Set(missing.map(m => `resources.${m.side}.${m.resource}`))].join(' and ')} on every container (or add a LimitRange `
+        + 'with defaults to the namespace)',
+    });
+  }
+  return out;
+}
+
+/**
+ * Every pod template of the app in a namespace whose LimitRanges or
+ * ResourceQuotas the app renders (a ResourceQuotaPolicy's, or objects of the
+ * user's): a refusal fails the synth, since the API server would refuse every
+ * pod of it.
+ */
+const POD_ADMISSION = new AppSlot('the pod admission check (LimitRanges, ResourceQuotas)', root => {
+  root.node.addValidation({ validate: () => admissionProblems(root) });
   return true;
 });
 
-registerAppCheck(scope => AppContext.of(scope).get(LIMIT_RANGES));
+registerAppCheck(scope => AppContext.of(scope).get(POD_ADMISSION));
 
 function namespaceOf(obj: ApiObject, json: any): string {
   return json.metadata?.namespace ?? Chart.of(obj).namespace ?? 'default';
 }
 
-function limitRangeProblems(root: IConstruct): string[] {
-  const byNamespace = new Map<string, any[]>();
+/** The app's objects of one kind (core v1) by namespace, each with its namespace set, in name order. */
+type ByNamespace = Map<string, any[]>;
+
+function admissionProblems(root: IConstruct): string[] {
+  const limitRanges: ByNamespace = new Map();
+  const quotas: ByNamespace = new Map();
   const pods: ApiObject[] = [];
   for (const c of appConstructs(root)) {
     if (!ApiObject.isApiObject(c)) continue;
-    if (c.kind === 'LimitRange' && c.apiVersion === 'v1') {
+    const into = c.apiVersion !== 'v1' ? undefined : c.kind === 'LimitRange' ? limitRanges : c.kind === 'ResourceQuota' ? quotas : undefined;
+    if (into) {
       const json = renderedJson(c);
       const namespace = namespaceOf(c, json);
-      byNamespace.set(namespace, [...(byNamespace.get(namespace) ?? []), { ...json, metadata: { ...json.metadata, namespace } }]);
+      into.set(namespace, [...(into.get(namespace) ?? []), { ...json, metadata: { ...json.metadata, namespace } }]);
     } else if (c.kind in POD_SPEC_PATHS) {
       pods.push(c);
     }
   }
-  if (!byNamespace.size) return [];
-  for (const list of byNamespace.values()) list.sort((a, b) => String(a.metadata?.name).localeCompare(String(b.metadata?.name)));
+  if (!limitRanges.size && !quotas.size) return [];
+  for (const list of [...limitRanges.values(), ...quotas.values()]) {
+    list.sort((a, b) => String(a.metadata?.name).localeCompare(String(b.metadata?.name)));
+  }
   const errors: string[] = [];
   for (const obj of pods) {
     const json = renderedJson(obj);
     const namespace = namespaceOf(obj, json);
-    const limitRanges = byNamespace.get(namespace);
-    if (!limitRanges) continue;
-    const ref = objectRef({ metadata: { ...json.metadata, namespace } });
-    for (const v of checkLimitRanges(json, limitRanges)) {
-      errors.push(`${json.kind} ${ref}${v.container !== undefined ? `, container "${v.container}"` : ''}: ${v.field}: ${v.message} `
+    const ranges = limitRanges.get(namespace) ?? [];
+    const namespaceQuotas = quotas.get(namespace) ?? [];
+    if (!ranges.length && !namespaceQuotas.length) continue;
+    const subject = `${json.kind} ${objectRef({ metadata: { ...json.metadata, namespace } })}`;
+    for (const v of checkLimitRanges(json, ranges)) {
+      errors.push(`${subject}${v.container !== undefined ? `, container "${v.container}"` : ''}: ${v.field}: ${v.message} `
         + `(LimitRange ${v.limitRange}: the API server refuses every pod of it); ${v.fix}`);
+    }
+    for (const v of checkQuotaConstraints(json, namespaceQuotas, ranges)) {
+      errors.push(`${subject}: ${v.message} (ResourceQuota ${v.quota}: the API server refuses every pod of it); ${v.fix}`);
     }
   }
   return errors;

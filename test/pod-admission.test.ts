@@ -1,9 +1,10 @@
-// LimitRanger admission at synth: the pods of a namespace whose LimitRanges the app renders are defaulted and checked
-// as plugin/pkg/admission/limitranger does (messages in its words), so a workload the API server would starve of pods
-// fails the synth instead.
+// Admission at synth: the pods of a namespace whose LimitRanges or ResourceQuotas the app renders are defaulted and
+// checked as LimitRanger (plugin/pkg/admission/limitranger) and ResourceQuota's pod evaluator do (messages in their
+// words), so a workload the API server would starve of pods fails the synth instead.
 import { ApiObject, Chart, Size, Testing } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
-import { checkLimitRanges, ResourceQuotaPolicy, restrictPodSecurity } from '../src';
+import * as L from '../src';
+import { checkLimitRanges, checkQuotaConstraints, ResourceQuotaPolicy, restrictPodSecurity } from '../src';
 import { synthApp, thrown } from './helpers';
 
 const pod = (...containers: any[]): any => ({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p', namespace: 'shop' }, spec: { containers } });
@@ -129,5 +130,52 @@ describe('at synth, for every pod of a namespace whose LimitRange the app render
       containers: [{ image: 'shop/api:1', portNumber: 8080 }] });
     restrictPodSecurity(governed);
     expect(thrown(() => synthApp(app))).toContain('Deployment shop/worker');
+  });
+});
+
+describe('checkQuotaConstraints (ResourceQuota admission)', () => {
+  const quota = (hard: any, more: any = {}): any => ({ apiVersion: 'v1', kind: 'ResourceQuota', metadata: { name: 'q', namespace: 'shop' },
+    spec: { hard, ...more } });
+  const said = (manifest: any, quotas: any[], ranges: any[] = []) => checkQuotaConstraints(manifest, quotas, ranges).map(v => v.message);
+
+  test('a quota on cpu or memory needs every container, init containers included, to state it', () => {
+    const p = pod(box({ requests: { cpu: '100m' } }), { ...box(), name: 'side' });
+    p.spec.initContainers = [{ name: 'init', image: 'i:1', resources: { limits: { cpu: '100m', memory: '64Mi' } } }];
+    expect(said(p, [quota({ 'requests.cpu': '4', 'limits.memory': '8Gi', 'pods': '10' })])).toEqual([
+      'failed quota: q: must specify limits.memory for: app,side; requests.cpu for: side',
+    ]);
+    expect(checkQuotaConstraints(p, [quota({ cpu: '4' })])[0]).toMatchObject({ quota: 'shop/q',
+      message: 'failed quota: q: must specify cpu for: side',
+      fix: 'set resources.requests.cpu on every container (or add a LimitRange with defaults to the namespace)' });
+  });
+
+  test('LimitRange defaults count, and a quota on other resources asks nothing', () => {
+    expect(said(pod(box()), [quota({ 'requests.cpu': '4', 'limits.cpu': '4' })], [QUOTA_RANGE])).toEqual([]);
+    expect(said(pod(box()), [quota({ pods: '10', services: '5' })])).toEqual([]);
+  });
+
+  test('a quota applies only to pods in its scopes', () => {
+    const batch = pod(box());
+    batch.spec.priorityClassName = 'batch';
+    const byClass = quota({ 'requests.cpu': '4' }, {
+      scopeSelector: { matchExpressions: [{ scopeName: 'PriorityClass', operator: 'In', values: ['batch'] }] } });
+    expect(said(batch, [byClass])).toHaveLength(1);
+    expect(said(pod(box()), [byClass])).toEqual([]);
+    expect(said(pod(box()), [quota({ 'requests.cpu': '4' }, { scopes: ['Terminating'] })])).toEqual([]);
+    expect(said(pod(box()), [quota({ 'requests.cpu': '4' }, { scopes: ['NotTerminating', 'NotBestEffort'] })])).toEqual([]);
+    expect(said(pod(box({ requests: { memory: '1Gi' } })), [quota({ 'requests.cpu': '4' }, { scopes: ['NotBestEffort'] })])).toHaveLength(1);
+  });
+
+  test('at synth: a Deployment without a cpu request under a quota of the user\'s, with no LimitRange, fails naming the quota', () => {
+    const app = Testing.app();
+    const chart = new Chart(app, 'team', { namespace: 'team' });
+    new ApiObject(chart, 'quota', { apiVersion: 'v1', kind: 'ResourceQuota', metadata: { name: 'q' }, spec: { hard: { 'requests.cpu': '4' } } });
+    const api = new kplus.Deployment(chart, 'api', { metadata: { name: 'api' }, containers: [{ name: 'api', image: 'a:1', portNumber: 8080,
+      resources: { memory: { request: Size.mebibytes(256), limit: Size.mebibytes(256) } } }] });
+    new L.Autoscaler(chart, 'hpa', { target: api, maxReplicas: 3,
+      metrics: [L.ScalingMetric.resource(L.ResourceName.MEMORY, { averageUtilization: 80 })] });
+    expect(thrown(() => synthApp(app))).toContain('Deployment team/api: failed quota: q: must specify requests.cpu for: api (ResourceQuota team/q: '
+      + 'the API server refuses every pod of it); set resources.requests.cpu on every container (or add a LimitRange with defaults to the '
+      + 'namespace)');
   });
 });
