@@ -5,7 +5,7 @@ import * as path from 'path';
 import { ApiObject, Chart, Duration, JsonPatch, Testing } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-27';
 import {
-  AdapterMetric, Autoscaler, MetricsApi, MetricsServer, OpportunisticFiller, PromAdapter, ResourceQuotaPolicy, ScalableFlaskApp,
+  AdapterMetric, Autoscaler, MetricsApi, MetricsServer, OpportunisticFiller, PromAdapter, QuotaScope, ResourceQuotaPolicy, ScalableFlaskApp,
   ScalingMetric,
 } from '../src';
 import { problemLines } from '../src/tooling/safe-synth';
@@ -148,6 +148,18 @@ describe('quota headroom', () => {
       quota: { cpu: '5', memory: '50Gi' }, externalKubeStateMetrics: true });
     expect(thrown(() => synthApp(a))).toContain('ResourceQuota filler/miner-cap is too small for the autoscaled workloads\' minimum (Deployment '
       + 'miner: 6 pods): requests.cpu needs 6');
+  });
+
+  test('every scope of a quota is read: a NotTerminating quota counts a Deployment\'s pods, a Terminating one does not', () => {
+    const scoped = (scope: QuotaScope) => {
+      const { app: a, chart } = newChart();
+      new ResourceQuotaPolicy(chart, 'q', { namespace: 'shop', quota: { cpu: '2', memory: '2Gi' }, scopes: [scope] });
+      new ScalableFlaskApp(chart, 'web', { image: 'x', namespace: 'shop', resources: { cpu: '500m', memory: '512Mi' }, minReplicas: 4,
+        maxReplicas: 10 });
+      return a;
+    };
+    expect(thrown(() => synthApp(scoped(QuotaScope.NOT_TERMINATING)))).toContain('ResourceQuota shop/requests-equal-limits is too small');
+    expect(() => synthApp(scoped(QuotaScope.TERMINATING))).not.toThrow();
   });
 });
 

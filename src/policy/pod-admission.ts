@@ -191,10 +191,26 @@ function podTotals(containers: readonly ContainerResources[]): { requests: Resou
  * refuses, counts too. Empty for other kinds.
  */
 export function checkLimitRanges(manifest: any, limitRanges: readonly any[]): LimitRangeViolation[] {
+  const admitted = admit(manifest, limitRanges);
+  return admitted ? limitRangeViolations(admitted) : [];
+}
+
+/** A pod template as admission sees it: its spec, the namespace's LimitRanges, and its containers after their defaults. */
+interface Admitted {
+  readonly pod: { readonly spec: any; readonly path: string };
+  readonly ranges: readonly Range[];
+  readonly containers: readonly ContainerResources[];
+}
+
+/** The pod template of `manifest` after LimitRanger's defaults; undefined for kinds without one. */
+function admit(manifest: any, limitRanges: readonly any[]): Admitted | undefined {
   const pod = podSpecOf(manifest);
-  if (!pod) return [];
+  if (!pod) return undefined;
   const ranges: Range[] = limitRanges.map(lr => ({ ref: objectRef(lr), items: limitItems(lr) }));
-  const containers = defaulted(pod.spec, pod.path, ranges);
+  return { pod, ranges, containers: defaulted(pod.spec, pod.path, ranges) };
+}
+
+function limitRangeViolations({ pod, ranges, containers }: Admitted): LimitRangeViolation[] {
   const out: LimitRangeViolation[] = [];
   for (const c of containers) {
     for (const [name, from] of c.filledLimits) {
@@ -284,15 +300,33 @@ function inScope(scopeName: string, operator: string, values: readonly string[],
  * is outside do not count.
  */
 export function checkQuotaConstraints(manifest: any, quotas: readonly any[], limitRanges: readonly any[] = []): QuotaViolation[] {
-  const pod = podSpecOf(manifest);
-  if (!pod) return [];
-  const containers = defaulted(pod.spec, pod.path, limitRanges.map(lr => ({ ref: objectRef(lr), items: limitItems(lr) })));
+  const admitted = admit(manifest, limitRanges);
+  return admitted ? quotaViolations(admitted, quotas) : [];
+}
+
+/**
+ * Whether a ResourceQuota (manifest, as rendered) counts the pods of
+ * `manifest`'s template: every one of its `scopes` and `scopeSelector`
+ * expressions takes them, after the LimitRanges' defaults.
+ */
+export function quotaTakesPod(quota: any, manifest: any, limitRanges: readonly any[] = []): boolean {
+  const admitted = admit(manifest, limitRanges);
+  return admitted !== undefined && takes(quota, admitted);
+}
+
+function takes(quota: any, { pod, containers }: Admitted): boolean {
+  const spec = quota?.spec ?? {};
+  const scopes = [...((spec.scopes ?? []) as string[]).map(name => ({ scopeName: name, operator: 'Exists', values: [] })),
+    ...((spec.scopeSelector?.matchExpressions ?? []) as any[])];
+  return scopes.every(sc => inScope(sc.scopeName, sc.operator, sc.values ?? [], pod.spec, containers));
+}
+
+function quotaViolations(admitted: Admitted, quotas: readonly any[]): QuotaViolation[] {
+  const { containers } = admitted;
   const out: QuotaViolation[] = [];
   for (const quota of quotas) {
+    if (!takes(quota, admitted)) continue;
     const spec = quota?.spec ?? {};
-    const scopes = [...((spec.scopes ?? []) as string[]).map(name => ({ scopeName: name, operator: 'Exists', values: [] })),
-      ...((spec.scopeSelector?.matchExpressions ?? []) as any[])];
-    if (!scopes.every(sc => inScope(sc.scopeName, sc.operator, sc.values ?? [], pod.spec, containers))) continue;
     const missing = Object.keys(spec.hard ?? {}).filter(key => key in STATED).sort().flatMap(key => {
       const [side, resource] = STATED[key];
       const names = containers.filter(c => !c[side].has(resource)).map(c => c.name);
@@ -356,11 +390,13 @@ function admissionProblems(root: IConstruct): string[] {
     const namespaceQuotas = quotas.get(namespace) ?? [];
     if (!ranges.length && !namespaceQuotas.length) continue;
     const subject = `${json.kind} ${objectRef({ metadata: { ...json.metadata, namespace } })}`;
-    for (const v of checkLimitRanges(json, ranges)) {
+    const admitted = admit(json, ranges);
+    if (!admitted) continue;
+    for (const v of limitRangeViolations(admitted)) {
       errors.push(`${subject}${v.container !== undefined ? `, container "${v.container}"` : ''}: ${v.field}: ${v.message} `
         + `(LimitRange ${v.limitRange}: the API server refuses every pod of it); ${v.fix}`);
     }
-    for (const v of checkQuotaConstraints(json, namespaceQuotas, ranges)) {
+    for (const v of quotaViolations(admitted, namespaceQuotas)) {
       errors.push(`${subject}: ${v.message} (ResourceQuota ${v.quota}: the API server refuses every pod of it); ${v.fix}`);
     }
   }

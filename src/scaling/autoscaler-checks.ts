@@ -6,6 +6,7 @@ import { registerAppCheck } from '../core/app-checks';
 import { Quantity } from '../core/quantity';
 import { appConstructs, oncePerRendering, renderedJson } from '../core/render-pass';
 import { closest, ServedMetrics, servedMetrics } from '../metrics/api-services';
+import { quotaTakesPod } from '../policy/pod-admission';
 import { groupOf, noScaleSubresource, ResolvedTarget } from './scale-target';
 import { resourcePodProblems } from './scaling-metric';
 import { MAX_PERIOD_SECONDS, MAX_WINDOW_SECONDS } from './scaling-rules';
@@ -165,7 +166,8 @@ interface MinimumPods {
   readonly surge: number;
   readonly requests: Record<'cpu' | 'memory', Quantity>;
   readonly limits: Record<'cpu' | 'memory', Quantity>;
-  readonly priorityClassName?: string;
+  /** The workload as rendered, for the quotas' scopes. */
+  readonly manifest: any;
 }
 
 /**
@@ -188,9 +190,7 @@ function quotaProblems(quotas: Rendered[], hpas: Rendered[], workloads: ApiObjec
   }
   const out: string[] = [];
   for (const q of quotas) {
-    const scoped = quotaScope(q.json.spec ?? {});
-    if (scoped === undefined) continue; // scopes this check does not evaluate (BestEffort, Terminating, ...)
-    const counted = (byNamespace.get(q.namespace) ?? []).filter(m => scoped === null || scoped.includes(m.priorityClassName ?? ''));
+    const counted = (byNamespace.get(q.namespace) ?? []).filter(m => quotaTakesPod(q.json, m.manifest));
     if (!counted.length) continue;
     const needs = {
       pods: counted.reduce((n, m) => n + m.pods + m.surge, 0),
@@ -219,7 +219,7 @@ function minimumPods(target: ApiObject, minReplicas: number): MinimumPods | unde
     surge,
     requests: podAmounts(pod, 'requests'),
     limits: podAmounts(pod, 'limits'),
-    priorityClassName: pod.priorityClassName,
+    manifest: json,
   };
 }
 
@@ -245,15 +245,6 @@ function podAmounts(pod: any, field: 'requests' | 'limits'): Record<'cpu' | 'mem
 function sumOf(list: MinimumPods[], field: 'requests' | 'limits'): Record<'cpu' | 'memory', Quantity> {
   const total = (r: 'cpu' | 'memory') => list.reduce((q, m) => q.plus(m[field][r].times(m.pods + m.surge)), Quantity.parse(0));
   return { cpu: total('cpu'), memory: total('memory') };
-}
-
-/** The PriorityClass names a quota is scoped to; `null` when it covers every pod; `undefined` for scopes not evaluated here. */
-function quotaScope(spec: any): string[] | null | undefined {
-  if ((spec.scopes ?? []).length) return undefined;
-  const exprs: any[] = spec.scopeSelector?.matchExpressions ?? [];
-  if (!exprs.length) return null;
-  if (exprs.length === 1 && exprs[0].scopeName === 'PriorityClass' && exprs[0].operator === 'In') return exprs[0].values ?? [];
-  return undefined;
 }
 
 function overQuota(hard: Record<string, unknown>, needs: { pods: number; requests: Record<'cpu' | 'memory',
